@@ -1,0 +1,1 @@
+"""bgp-agent: announce healthy Kubernetes service addresses to the leaves through ExaBGP."""

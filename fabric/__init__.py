@@ -1,0 +1,1 @@
+"""leafspine fabric: inventory -> allocations -> intent -> configs -> devices."""

@@ -1,0 +1,54 @@
+"""One exception tree for the fabric library.
+
+Every error raised on purpose derives from :class:`FabricError`. Validation never stops
+at the first problem: it collects :class:`Problem` records (file, line, data path,
+message) and raises one :class:`InventoryError` carrying all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class FabricError(Exception):
+    """Root of every error the fabric library raises on purpose."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in the input, pointing at where it is."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '<root>'}: {self.message}"
+
+
+@dataclass
+class InventoryError(FabricError):
+    """The inventory is broken; ``problems`` lists everything wrong with it, sorted."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.problems = sorted(set(self.problems))
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class LedgerError(FabricError):
+    """The allocation ledger cannot be read, or a pool ran out."""
+
+
+class RenderError(FabricError):
+    """A device cannot be rendered (unsupported feature, template problem)."""
+
+
+class DeployError(FabricError):
+    """A deploy step failed on a device."""

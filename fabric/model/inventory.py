@@ -1,0 +1,39 @@
+"""The whole inventory: what the YAML files of one folder describe together."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fabric.model.base import StrictModel
+from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
+from fabric.model.kubernetes import Kubernetes
+from fabric.model.pools import Pools
+from fabric.model.tenants import Network, Tenant, Vrf
+
+
+class Inventory(StrictModel):
+    """A validated fabric inventory. Names of devices, networks, VRFs and clusters are
+    the stable keys the allocation ledger uses."""
+
+    fabric: FabricSettings
+    pools: Pools
+    spines: list[Spine] = Field(min_length=1)
+    leaves: list[Leaf] = Field(min_length=1)
+    cabling: list[Link] | None = Field(
+        default=None, description="leaf-to-spine cables; default: every leaf to every spine"
+    )
+    dci_links: list[DciLink] = Field(default_factory=list)
+    tenants: list[Tenant] = Field(default_factory=list)
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+
+    def switches(self) -> list[Spine | Leaf]:
+        """Spines then leaves, in inventory order."""
+        return [*self.spines, *self.leaves]
+
+    def networks(self) -> list[Network]:
+        """Every network of every tenant, in inventory order."""
+        return [n for t in self.tenants for n in t.networks]
+
+    def vrfs(self) -> list[Vrf]:
+        """Every VRF of every tenant, in inventory order."""
+        return [v for t in self.tenants for v in t.vrfs]

@@ -1,0 +1,79 @@
+"""Resource pools the ledger allocates from."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from fabric.model.base import ASN_MAX, RangeIn, StrictModel
+
+MAC_RE = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
+
+
+class AsnPools(StrictModel):
+    """ASN ranges per role. ``spines_share`` gives every spine the range's first ASN
+    (the usual eBGP-everywhere design, which stops spine-to-spine paths)."""
+
+    spine: RangeIn
+    leaf: RangeIn
+    border: RangeIn | None = Field(default=None, description="border leaves; default: the leaf range")
+    spines_share: bool = True
+
+    @field_validator("spine", "leaf", "border")
+    @classmethod
+    def _asn_bounds(cls, v: object) -> object:
+        first = getattr(v, "first", None)
+        last = getattr(v, "last", None)
+        if first is not None and last is not None:
+            if not (1 <= first <= ASN_MAX and 1 <= last <= ASN_MAX):
+                raise ValueError(f"ASN must lie in 1..{ASN_MAX}")
+            if first > last:
+                raise ValueError("range first is greater than last")
+        return v
+
+
+class RouteTargets(StrictModel):
+    """Route-target scheme: ``target:<admin>:<vni>`` on every device, so that eBGP
+    (different ASNs per leaf) imports what the other leaves export.
+    Route distinguishers are ``<loopback>:<number>``, unique per device."""
+
+    admin: int = Field(default=0, ge=0, le=ASN_MAX, description="RT admin field; 0 = the spine ASN")
+
+
+class Pools(StrictModel):
+    """Every pool the ledger takes values from."""
+
+    loopback: IPv4Network = Field(description="router id and EVPN peering, one /32 per switch")
+    vtep: IPv4Network = Field(description="VXLAN source address, one /32 per leaf")
+    p2p: IPv4Network = Field(description="fabric links, one /31 per link")
+    p2p_v6: IPv6Network | None = Field(default=None, description="fabric links, one /127 per link")
+    asn: AsnPools
+    l2vni: RangeIn
+    l3vni: RangeIn
+    vlan: RangeIn
+    anycast_gateway_mac: Annotated[str, Field(pattern=MAC_RE)] = "00:00:5e:00:01:01"
+    route_targets: RouteTargets = Field(default_factory=RouteTargets)
+    dci_vni_offset: int = Field(default=0, ge=0, description="reserved for translated DCI VNIs")
+
+    @field_validator("l2vni", "l3vni")
+    @classmethod
+    def _vni_bounds(cls, v: object) -> object:
+        first, last = getattr(v, "first", 1), getattr(v, "last", 1)
+        if not (1 <= first <= last <= 16777214):
+            raise ValueError("VNI range must lie in 1..16777214 with first <= last")
+        return v
+
+    @field_validator("vlan")
+    @classmethod
+    def _vlan_bounds(cls, v: object) -> object:
+        first, last = getattr(v, "first", 1), getattr(v, "last", 1)
+        if not (2 <= first <= last <= 4094):
+            raise ValueError("VLAN range must lie in 2..4094 with first <= last")
+        return v
+
+    def gateway_mac(self) -> str:
+        """The anycast gateway MAC in lower-case colon form."""
+        return self.anycast_gateway_mac.lower()
+

@@ -1,0 +1,99 @@
+"""Platform and hardware-model facts as data: port names and capabilities.
+
+Renderers check :data:`CAPABILITIES` before rendering; the inventory model checks that a
+device's ``model`` belongs to its ``platform``; the default cabling takes port names from
+:class:`HardwareModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["junos", "nxos", "frr"]
+PLATFORMS: tuple[Platform, ...] = ("junos", "nxos", "frr")
+
+
+@dataclass(frozen=True)
+class HardwareModel:
+    """A switch model: which platform runs it and how its ports are named.
+
+    ``uplinks`` are the ports a leaf uses towards the spines (in order); ``downlinks``
+    are the ports a spine uses towards leaves, or a leaf uses towards hosts.
+    """
+
+    name: str
+    platform: Platform
+    uplinks: tuple[str, ...]
+    downlinks: tuple[str, ...]
+    description: str = ""
+
+
+def _ports(fmt: str, first: int, last: int) -> tuple[str, ...]:
+    return tuple(fmt.format(i) for i in range(first, last + 1))
+
+
+MODELS: dict[str, HardwareModel] = {
+    m.name: m
+    for m in (
+        HardwareModel(
+            "qfx5120-48y", "junos", _ports("et-0/0/{}", 48, 55), _ports("xe-0/0/{}", 0, 47),
+            "Juniper QFX5120-48Y: 48x25G + 8x100G",
+        ),
+        HardwareModel(
+            "qfx5120-32c", "junos", _ports("et-0/0/{}", 0, 31), _ports("et-0/0/{}", 0, 31),
+            "Juniper QFX5120-32C: 32x100G",
+        ),
+        HardwareModel(
+            "n9k-93180yc-fx", "nxos", _ports("Ethernet1/{}", 49, 54), _ports("Ethernet1/{}", 1, 48),
+            "Cisco Nexus 93180YC-FX: 48x25G + 6x100G",
+        ),
+        HardwareModel(
+            "n9k-9332c", "nxos", _ports("Ethernet1/{}", 1, 32), _ports("Ethernet1/{}", 1, 32),
+            "Cisco Nexus 9332C: 32x100G",
+        ),
+        HardwareModel(
+            # FRR boxes (the lab, SONiC-style whiteboxes): Linux interface names
+            "frr", "frr", _ports("swp{}", 1, 64), _ports("swp{}", 1, 4096), "FRR on Linux",
+        ),
+    )
+}
+
+# Spines with more downlinks than the model has are allowed to overflow into generated
+# names for scale tests only when the model is generic; real models are enforced.
+GENERIC_MODELS = frozenset({"frr"})
+
+Feature = Literal[
+    "evpn_vxlan",
+    "anycast_gateway",
+    "anycast_gateway_v6",
+    "l3vni",
+    "ipv6_underlay",
+    "k8s_peering",
+    "bfd",
+    "dci_stitching",
+    "commit_confirmed",
+    "graceful_shutdown",
+]
+
+
+CAPABILITIES: dict[Platform, frozenset[str]] = {
+    "junos": frozenset({
+        "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
+        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown",
+    }),
+    "nxos": frozenset({
+        "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
+        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown",
+    }),
+    # FRR has no Multi-Site / interconnect stitching and no commit-confirmed of its own
+    "frr": frozenset({
+        "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
+        "k8s_peering", "bfd", "graceful_shutdown",
+    }),
+}
+
+
+def supports(platform: Platform, feature: str) -> bool:
+    """Whether ``platform`` can render ``feature``."""
+    return feature in CAPABILITIES[platform]
