@@ -1,0 +1,596 @@
+"""Cross-checks of an inventory: everything the schema alone cannot see.
+
+Each check is a function registered with :func:`check` naming the top-level sections it
+needs; it runs only when those sections passed the schema, so one mistake does not bury
+the rest under follow-on errors. Every check yields :class:`~fabric.errors.Problem`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from typing import Any
+
+from fabric.errors import Problem
+from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
+from fabric.model.base import ASN_MAX
+from fabric.model.kubernetes import Kubernetes
+from fabric.platforms import GENERIC_MODELS, MODELS
+from fabric.yamlsrc import PathT, SourceMap
+
+Net = IPv4Network | IPv6Network
+
+
+@dataclass
+class Ctx:
+    """What a check sees: the sections that passed the schema, and the source map."""
+
+    sections: dict[str, Any]
+    smap: SourceMap
+    present: frozenset[str] = frozenset()
+
+    def at(self, path: PathT, message: str) -> Problem:
+        from fabric.inventory import problem_at
+
+        return problem_at(self.smap, path, message)
+
+    @property
+    def spines(self) -> list[Spine]:
+        return list(self.sections.get("spines", []))
+
+    @property
+    def leaves(self) -> list[Leaf]:
+        return list(self.sections.get("leaves", []))
+
+    @property
+    def pools(self) -> Pools:
+        p: Pools = self.sections["pools"]
+        return p
+
+    @property
+    def tenants(self) -> list[Tenant]:
+        return list(self.sections.get("tenants", []))
+
+    @property
+    def clusters(self) -> list[Cluster]:
+        k: Kubernetes | None = self.sections.get("kubernetes")
+        return list(k.clusters) if k else []
+
+    def networks(self) -> Iterator[tuple[PathT, Network]]:
+        for ti, t in enumerate(self.tenants):
+            for ni, n in enumerate(t.networks):
+                yield ("tenants", ti, "networks", ni), n
+
+
+CheckFn = Callable[[Ctx], Iterator[Problem]]
+_CHECKS: list[tuple[tuple[str, ...], CheckFn]] = []
+
+
+def check(*needs: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a cross-check that needs the given top-level sections to be valid."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        _CHECKS.append((needs, fn))
+        return fn
+
+    return deco
+
+
+def cross_check(sections: dict[str, Any], smap: SourceMap, present: frozenset[str] = frozenset()) -> list[Problem]:
+    """Run every check whose sections are valid; return all problems found.
+    ``present`` names the top-level keys that were written (valid or not)."""
+    ctx = Ctx(sections, smap, present or frozenset(sections))
+    out: list[Problem] = []
+    for needs, fn in _CHECKS:
+        if all(n in sections for n in needs):
+            out.extend(fn(ctx))
+    return out
+
+
+# ---------------------------------------------------------------- devices and names
+
+
+@check("spines", "leaves")
+def _unique_device_names(ctx: Ctx) -> Iterator[Problem]:
+    seen: dict[str, PathT] = {}
+    for role in ("spines", "leaves"):
+        for i, d in enumerate(ctx.sections[role]):
+            if d.name in seen:
+                first = seen[d.name]
+                fname, line = ctx.smap.locate(first)
+                yield ctx.at((role, i, "name"), f"duplicate device name {d.name!r} (first at {fname}:{line})")
+            else:
+                seen[d.name] = (role, i, "name")
+
+
+@check("spines", "leaves")
+def _model_matches_platform(ctx: Ctx) -> Iterator[Problem]:
+    for role in ("spines", "leaves"):
+        for i, d in enumerate(ctx.sections[role]):
+            m = MODELS.get(d.model)
+            if m is None:
+                yield ctx.at((role, i, "model"), f"unknown model {d.model!r}; known: {', '.join(sorted(MODELS))}")
+            elif m.platform != d.platform:
+                yield ctx.at((role, i, "model"), f"model {d.model} runs {m.platform}, not {d.platform}")
+
+
+@check("spines", "leaves")
+def _unique_addresses(ctx: Ctx) -> Iterator[Problem]:
+    seen: dict[tuple[str, str], PathT] = {}
+    for role in ("spines", "leaves"):
+        for i, d in enumerate(ctx.sections[role]):
+            for attr in ("mgmt", "loopback", "vtep"):
+                v = getattr(d, attr, None)
+                if v is None:
+                    continue
+                addr = str(v.ip) if attr == "mgmt" else str(v)
+                kind = "mgmt" if attr == "mgmt" else "router"
+                if (kind, addr) in seen:
+                    fname, line = ctx.smap.locate(seen[(kind, addr)])
+                    yield ctx.at((role, i, attr), f"address {addr} is used twice (also at {fname}:{line})")
+                else:
+                    seen[(kind, addr)] = (role, i, attr)
+            for other in ("loopback", "vtep"):
+                v = getattr(d, other, None)
+                if v is not None and ("router", str(v)) not in seen:
+                    seen[("router", str(v))] = (role, i, other)
+
+
+@check("fabric", "spines", "leaves")
+def _sites_and_pairs(ctx: Ctx) -> Iterator[Problem]:
+    sites = {s.name: set(s.pods) for s in ctx.sections["fabric"].sites}
+    leaves = {lf.name: lf for lf in ctx.leaves}
+    for role in ("spines", "leaves"):
+        for i, d in enumerate(ctx.sections[role]):
+            if d.site is not None and d.site not in sites:
+                yield ctx.at((role, i, "site"), f"unknown site {d.site!r}")
+            if d.pod is not None and d.site in sites and d.pod not in sites[d.site]:
+                yield ctx.at((role, i, "pod"), f"unknown pod {d.pod!r} in site {d.site}")
+    for i, lf in enumerate(ctx.leaves):
+        if lf.pair is None:
+            continue
+        other = leaves.get(lf.pair)
+        if other is None:
+            yield ctx.at(("leaves", i, "pair"), f"pair names unknown leaf {lf.pair!r}")
+        elif other.pair != lf.name:
+            yield ctx.at(("leaves", i, "pair"), f"{lf.pair} does not name {lf.name} as its pair")
+        elif other.role != lf.role:
+            yield ctx.at(("leaves", i, "pair"), f"{lf.name} ({lf.role}) and {lf.pair} ({other.role}) differ in role")
+
+
+# ---------------------------------------------------------------- pools
+
+
+def _pool_nets(p: Pools) -> list[tuple[str, Net]]:
+    out: list[tuple[str, Net]] = [("loopback", p.loopback), ("vtep", p.vtep), ("p2p", p.p2p)]
+    if p.p2p_v6 is not None:
+        out.append(("p2p_v6", p.p2p_v6))
+    return out
+
+
+@check("pools")
+def _pools_do_not_overlap(ctx: Ctx) -> Iterator[Problem]:
+    p = ctx.pools
+    nets = _pool_nets(p)
+    for i, (na, a) in enumerate(nets):
+        for nb, b in nets[i + 1:]:
+            if a.version == b.version and a.overlaps(b):
+                yield ctx.at(("pools", nb), f"pool {nb} ({b}) overlaps pool {na} ({a})")
+    if p.l2vni.overlaps(p.l3vni):
+        yield ctx.at(("pools", "l3vni"), f"pool l3vni ({p.l3vni}) overlaps pool l2vni ({p.l2vni})")
+    roles = [("spine", p.asn.spine), ("leaf", p.asn.leaf)] + ([("border", p.asn.border)] if p.asn.border else [])
+    for i, (ra, ar) in enumerate(roles):
+        for rb, br in roles[i + 1:]:
+            if ar.overlaps(br):
+                yield ctx.at(("pools", "asn", rb), f"ASN range {rb} ({br}) overlaps range {ra} ({ar})")
+
+
+@check("pools", "spines", "leaves")
+def _pools_large_enough(ctx: Ctx) -> Iterator[Problem]:
+    p = ctx.pools
+    n_sp, n_lf = len(ctx.spines), len(ctx.leaves)
+    n_border = sum(1 for lf in ctx.leaves if lf.role == "border")
+    links = len(ctx.sections["cabling"]) if "cabling" in ctx.sections else n_sp * n_lf
+    links += len(ctx.sections.get("dci_links", []))
+    need = [
+        ("loopback", p.loopback.num_addresses, n_sp + n_lf, "switches"),
+        ("vtep", p.vtep.num_addresses, n_lf, "leaves"),
+        ("p2p", p.p2p.num_addresses // 2, links, "links (/31 each)"),
+    ]
+    if p.p2p_v6 is not None:
+        need.append(("p2p_v6", p.p2p_v6.num_addresses // 2, links, "links (/127 each)"))
+    if not p.asn.spines_share:
+        need.append(("asn.spine", len(p.asn.spine), n_sp, "spines"))
+    if p.asn.border is not None:
+        need.append(("asn.border", len(p.asn.border), n_border, "border leaves"))
+        need.append(("asn.leaf", len(p.asn.leaf), n_lf - n_border, "server leaves"))
+    else:
+        need.append(("asn.leaf", len(p.asn.leaf), n_lf, "leaves"))
+    if "tenants" in ctx.sections:
+        n_net = sum(1 for _ in ctx.networks())
+        n_vrf = sum(len(t.vrfs) for t in ctx.tenants)
+        need += [
+            ("vlan", len(p.vlan), n_net + n_vrf, "networks and VRFs"),
+            ("l2vni", len(p.l2vni), n_net, "networks"),
+            ("l3vni", len(p.l3vni), n_vrf, "VRFs"),
+        ]
+    for name, size, wanted, what in need:
+        if size < wanted:
+            yield ctx.at(("pools", *name.split(".")), f"pool too small: {size} values for {wanted} {what}")
+
+
+def _pinned_problem(ctx: Ctx, path: PathT, value: object, pool: object, what: str) -> Iterator[Problem]:
+    if isinstance(pool, IPv4Network):
+        if not (isinstance(value, IPv4Address) and value in pool):
+            yield ctx.at(path, f"pinned {what} {value} is outside pool {pool}")
+    elif value not in pool:  # type: ignore[operator]
+        yield ctx.at(path, f"pinned {what} {value} is outside pool {pool}")
+
+
+@check("pools", "spines", "leaves")
+def _pinned_in_pool(ctx: Ctx) -> Iterator[Problem]:
+    p = ctx.pools
+    for i, s in enumerate(ctx.spines):
+        if s.loopback is not None:
+            yield from _pinned_problem(ctx, ("spines", i, "loopback"), s.loopback, p.loopback, "loopback")
+        if s.asn is not None and 1 <= s.asn <= ASN_MAX:
+            yield from _pinned_problem(ctx, ("spines", i, "asn"), s.asn, p.asn.spine, "ASN")
+    for i, lf in enumerate(ctx.leaves):
+        if lf.loopback is not None:
+            yield from _pinned_problem(ctx, ("leaves", i, "loopback"), lf.loopback, p.loopback, "loopback")
+        if lf.vtep is not None:
+            yield from _pinned_problem(ctx, ("leaves", i, "vtep"), lf.vtep, p.vtep, "VTEP address")
+        if lf.asn is not None and 1 <= lf.asn <= ASN_MAX:
+            pool = p.asn.border if lf.role == "border" and p.asn.border is not None else p.asn.leaf
+            yield from _pinned_problem(ctx, ("leaves", i, "asn"), lf.asn, pool, "ASN")
+
+
+@check("spines", "leaves")
+def _asn_bounds(ctx: Ctx) -> Iterator[Problem]:
+    for role in ("spines", "leaves"):
+        for i, d in enumerate(ctx.sections[role]):
+            if d.asn is not None and not 1 <= d.asn <= ASN_MAX:
+                yield ctx.at((role, i, "asn"), f"ASN {d.asn} is outside 1..{ASN_MAX}")
+
+
+# ---------------------------------------------------------------- cabling
+
+
+def leaf_ports_in_use(ctx: Ctx) -> dict[str, dict[str, PathT]]:
+    """leaf name -> port -> where it was cabled (explicit cabling or the default mesh)."""
+    used: dict[str, dict[str, PathT]] = defaultdict(dict)
+    if "cabling" in ctx.sections:
+        for i, link in enumerate(ctx.sections["cabling"]):
+            used[link.leaf].setdefault(link.leaf_port, ("cabling", i, "leaf_port"))
+    else:
+        n = len(ctx.spines)
+        for i, lf in enumerate(ctx.leaves):
+            m = MODELS.get(lf.model)
+            if m is not None:
+                for port in m.uplinks[:n]:
+                    used[lf.name][port] = ("leaves", i)
+    for i, d in enumerate(ctx.sections.get("dci_links", [])):
+        used[d.a].setdefault(d.a_port, ("dci_links", i, "a_port"))
+        used[d.b].setdefault(d.b_port, ("dci_links", i, "b_port"))
+    return used
+
+
+def _port_ok(model: str, port: str) -> bool:
+    m = MODELS.get(model)
+    if m is None or model in GENERIC_MODELS:
+        return True
+    return port in m.uplinks or port in m.downlinks
+
+
+@check("spines", "leaves", "cabling")
+def _cabling(ctx: Ctx) -> Iterator[Problem]:
+    spines = {s.name: s for s in ctx.spines}
+    leaves = {lf.name: lf for lf in ctx.leaves}
+    seen: dict[tuple[str, str], PathT] = {}
+    links: list[Link] = ctx.sections["cabling"]
+    for i, link in enumerate(links):
+        for dev, port, table, key in ((link.leaf, link.leaf_port, leaves, "leaf"),
+                                      (link.spine, link.spine_port, spines, "spine")):
+            d = table.get(dev)
+            if d is None:
+                yield ctx.at(("cabling", i, key), f"unknown {key} {dev!r}")
+                continue
+            if not _port_ok(d.model, port):
+                yield ctx.at(("cabling", i, f"{key}_port"), f"{d.model} has no port {port!r}")
+            if (dev, port) in seen:
+                fname, line = ctx.smap.locate(seen[(dev, port)])
+                yield ctx.at(("cabling", i, f"{key}_port"), f"{dev} port {port} is cabled twice (also at {fname}:{line})")
+            else:
+                seen[(dev, port)] = ("cabling", i, f"{key}_port")
+    cabled = {link.leaf for link in links}
+    for i, lf in enumerate(ctx.leaves):
+        if lf.name not in cabled:
+            yield ctx.at(("leaves", i, "name"), f"leaf {lf.name} has no uplink in cabling")
+
+
+@check("spines", "leaves")
+def _default_mesh_fits(ctx: Ctx) -> Iterator[Problem]:
+    if "cabling" in ctx.sections:
+        return
+    n_sp, n_lf = len(ctx.spines), len(ctx.leaves)
+    for i, s in enumerate(ctx.spines):
+        m = MODELS.get(s.model)
+        if m is not None and s.model not in GENERIC_MODELS and len(m.downlinks) < n_lf:
+            yield ctx.at(("spines", i, "model"), f"{s.model} has {len(m.downlinks)} ports, too few for {n_lf} leaves")
+    for i, lf in enumerate(ctx.leaves):
+        m = MODELS.get(lf.model)
+        if m is not None and lf.model not in GENERIC_MODELS and len(m.uplinks) < n_sp:
+            yield ctx.at(("leaves", i, "model"), f"{lf.model} has {len(m.uplinks)} uplinks, too few for {n_sp} spines")
+
+
+@check("leaves", "dci_links")
+def _dci_links(ctx: Ctx) -> Iterator[Problem]:
+    leaves = {lf.name: lf for lf in ctx.leaves}
+    for i, d in enumerate(ctx.sections["dci_links"]):
+        for end, port in (("a", d.a_port), ("b", d.b_port)):
+            name = getattr(d, end)
+            lf = leaves.get(name)
+            if lf is None:
+                yield ctx.at(("dci_links", i, end), f"unknown leaf {name!r}")
+            elif lf.role != "border":
+                yield ctx.at(("dci_links", i, end), f"{name} is not a border leaf")
+            elif not _port_ok(lf.model, port):
+                yield ctx.at(("dci_links", i, f"{end}_port"), f"{lf.model} has no port {port!r}")
+        la, lb = leaves.get(d.a), leaves.get(d.b)
+        if la and lb and la.site == lb.site:
+            yield ctx.at(("dci_links", i), f"{d.a} and {d.b} are in the same site; a DCI link joins two sites")
+
+
+# ---------------------------------------------------------------- tenants
+
+
+@check("tenants")
+def _tenant_names(ctx: Ctx) -> Iterator[Problem]:
+    seen: dict[tuple[str, str], PathT] = {}
+    for ti, t in enumerate(ctx.tenants):
+        items: list[tuple[str, str, PathT]] = [("tenant", t.name, ("tenants", ti, "name"))]
+        items += [("VRF", v.name, ("tenants", ti, "vrfs", vi, "name")) for vi, v in enumerate(t.vrfs)]
+        items += [("network", n.name, ("tenants", ti, "networks", ni, "name")) for ni, n in enumerate(t.networks)]
+        for kind, name, path in items:
+            if (kind, name) in seen:
+                fname, line = ctx.smap.locate(seen[(kind, name)])
+                yield ctx.at(path, f"duplicate {kind} name {name!r} (first at {fname}:{line})")
+            else:
+                seen[(kind, name)] = path
+
+
+@check("tenants")
+def _network_vrf_exists(ctx: Ctx) -> Iterator[Problem]:
+    for ti, t in enumerate(ctx.tenants):
+        vrfs = {v.name for v in t.vrfs}
+        for ni, n in enumerate(t.networks):
+            if n.vrf not in vrfs:
+                yield ctx.at(("tenants", ti, "networks", ni, "vrf"), f"unknown VRF {n.vrf!r} in tenant {t.name}")
+
+
+@check("tenants", "leaves")
+def _network_leaves_exist(ctx: Ctx) -> Iterator[Problem]:
+    leaves = {lf.name for lf in ctx.leaves}
+    racks = {lf.rack for lf in ctx.leaves if lf.rack}
+    for path, n in ctx.networks():
+        if n.leaves != "all":
+            for i, name in enumerate(n.leaves):
+                if name not in leaves:
+                    yield ctx.at((*path, "leaves", i), f"network {n.name} is on unknown leaf {name!r}")
+        for i, rack in enumerate(n.racks):
+            if rack not in racks:
+                yield ctx.at((*path, "racks", i), f"network {n.name} is on unknown rack {rack!r}")
+
+
+@check("tenants", "pools")
+def _vlan_vni_unique_and_in_pool(ctx: Ctx) -> Iterator[Problem]:
+    p = ctx.pools
+    vlans: dict[int, PathT] = {}
+    vnis: dict[int, PathT] = {}
+
+    def claim(table: dict[int, PathT], value: int, path: PathT, what: str) -> Iterator[Problem]:
+        if value in table:
+            fname, line = ctx.smap.locate(table[value])
+            yield ctx.at(path, f"{what} {value} is used twice (also at {fname}:{line})")
+        else:
+            table[value] = path
+
+    for ti, t in enumerate(ctx.tenants):
+        for vi, v in enumerate(t.vrfs):
+            base: PathT = ("tenants", ti, "vrfs", vi)
+            if v.vlan is not None:
+                yield from claim(vlans, v.vlan, (*base, "vlan"), "VLAN")
+                if v.vlan not in p.vlan:
+                    yield ctx.at((*base, "vlan"), f"pinned VLAN {v.vlan} is outside pool {p.vlan}")
+            if v.l3vni is not None:
+                yield from claim(vnis, v.l3vni, (*base, "l3vni"), "VNI")
+                if v.l3vni not in p.l3vni:
+                    yield ctx.at((*base, "l3vni"), f"pinned L3 VNI {v.l3vni} is outside pool {p.l3vni}")
+    for path, n in ctx.networks():
+        if n.vlan is not None:
+            yield from claim(vlans, n.vlan, (*path, "vlan"), "VLAN")
+            if n.vlan not in p.vlan:
+                yield ctx.at((*path, "vlan"), f"pinned VLAN {n.vlan} is outside pool {p.vlan}")
+        if n.vni is not None:
+            yield from claim(vnis, n.vni, (*path, "vni"), "VNI")
+            if n.vni not in p.l2vni:
+                yield ctx.at((*path, "vni"), f"pinned VNI {n.vni} is outside pool {p.l2vni}")
+
+
+@check("tenants")
+def _gateways(ctx: Ctx) -> Iterator[Problem]:
+    subnets: list[tuple[Net, PathT]] = []
+    for path, n in ctx.networks():
+        for attr in ("gateway4", "gateway6"):
+            gw = getattr(n, attr)
+            if gw is None:
+                continue
+            net = gw.network
+            if gw.ip == net.network_address and net.prefixlen < net.max_prefixlen - 1:
+                yield ctx.at((*path, attr), f"gateway {gw} is the subnet's network address")
+            for other, opath in subnets:
+                if other.version == net.version and other.overlaps(net):
+                    fname, line = ctx.smap.locate(opath)
+                    yield ctx.at((*path, attr), f"subnet {net} overlaps another network's subnet {other} ({fname}:{line})")
+            subnets.append((net, (*path, attr)))
+
+
+@check("tenants", "pools")
+def _gateways_outside_pools(ctx: Ctx) -> Iterator[Problem]:
+    pools = _pool_nets(ctx.pools)
+    for path, n in ctx.networks():
+        for attr in ("gateway4", "gateway6"):
+            gw = getattr(n, attr)
+            if gw is None:
+                continue
+            for pname, pnet in pools:
+                if pnet.version == gw.network.version and pnet.overlaps(gw.network):
+                    yield ctx.at((*path, attr), f"subnet {gw.network} overlaps fabric pool {pname} ({pnet})")
+
+
+# ---------------------------------------------------------------- kubernetes
+
+
+@check("kubernetes")
+def _cluster_names(ctx: Ctx) -> Iterator[Problem]:
+    seen_c: dict[str, PathT] = {}
+    seen_n: dict[str, PathT] = {}
+    for ci, c in enumerate(ctx.clusters):
+        base: PathT = ("kubernetes", "clusters", ci)
+        if c.name in seen_c:
+            yield ctx.at((*base, "name"), f"duplicate cluster name {c.name!r}")
+        seen_c.setdefault(c.name, base)
+        for ni, node in enumerate(c.nodes):
+            if node.name in seen_n:
+                fname, line = ctx.smap.locate(seen_n[node.name])
+                yield ctx.at((*base, "nodes", ni, "name"), f"duplicate node name {node.name!r} (first at {fname}:{line})")
+            seen_n.setdefault(node.name, (*base, "nodes", ni, "name"))
+
+
+@check("kubernetes")
+def _cluster_asns(ctx: Ctx) -> Iterator[Problem]:
+    for ci, c in enumerate(ctx.clusters):
+        base: PathT = ("kubernetes", "clusters", ci)
+        if not (1 <= c.asn.first <= ASN_MAX and 1 <= c.asn.last <= ASN_MAX):
+            yield ctx.at((*base, "asn"), f"ASN {c.asn} is outside 1..{ASN_MAX}")
+            continue
+        if c.asn.first > c.asn.last:
+            yield ctx.at((*base, "asn"), "range first is greater than last")
+            continue
+        if not c.shared_asn and len(c.asn) < len(c.nodes):
+            yield ctx.at((*base, "asn"), f"pool too small: {len(c.asn)} ASNs for {len(c.nodes)} nodes")
+        for ni, node in enumerate(c.nodes):
+            if node.asn is not None and node.asn not in c.asn:
+                if not 1 <= node.asn <= ASN_MAX:
+                    yield ctx.at((*base, "nodes", ni, "asn"), f"ASN {node.asn} is outside 1..{ASN_MAX}")
+                else:
+                    yield ctx.at((*base, "nodes", ni, "asn"), f"pinned ASN {node.asn} is outside the cluster's range {c.asn}")
+
+
+@check("kubernetes", "pools")
+def _cluster_asns_vs_fabric(ctx: Ctx) -> Iterator[Problem]:
+    a = ctx.pools.asn
+    fabric_ranges = [("spine", a.spine), ("leaf", a.leaf)] + ([("border", a.border)] if a.border else [])
+    for ci, c in enumerate(ctx.clusters):
+        for role, r in fabric_ranges:
+            if c.asn.first <= c.asn.last and c.asn.overlaps(r):
+                yield ctx.at(("kubernetes", "clusters", ci, "asn"), f"cluster ASN {c.asn} overlaps the {role} ASN pool {r}")
+
+
+@check("kubernetes", "leaves")
+def _nodes_on_ports(ctx: Ctx) -> Iterator[Problem]:
+    leaves = {lf.name: lf for lf in ctx.leaves}
+    # with a broken cabling section we cannot tell which ports are taken: skip that part
+    cabling_known = "cabling" in ctx.sections or "cabling" not in ctx.present
+    used = leaf_ports_in_use(ctx) if "spines" in ctx.sections and cabling_known else {}
+    taken: dict[tuple[str, str], PathT] = {}
+    for ci, c in enumerate(ctx.clusters):
+        for ni, node in enumerate(c.nodes):
+            base: PathT = ("kubernetes", "clusters", ci, "nodes", ni)
+            lf = leaves.get(node.leaf)
+            if lf is None:
+                yield ctx.at((*base, "leaf"), f"node {node.name} is on unknown leaf {node.leaf!r}")
+                continue
+            if not _port_ok(lf.model, node.port):
+                yield ctx.at((*base, "port"), f"{lf.model} has no port {node.port!r}")
+            if node.port in used.get(node.leaf, {}):
+                fname, line = ctx.smap.locate(used[node.leaf][node.port])
+                yield ctx.at((*base, "port"), f"{node.leaf} port {node.port} is already cabled ({fname}:{line})")
+            elif (node.leaf, node.port) in taken:
+                fname, line = ctx.smap.locate(taken[(node.leaf, node.port)])
+                yield ctx.at((*base, "port"), f"{node.leaf} port {node.port} is already used by another node ({fname}:{line})")
+            else:
+                taken[(node.leaf, node.port)] = (*base, "port")
+
+
+@check("kubernetes", "tenants")
+def _nodes_on_network(ctx: Ctx) -> Iterator[Problem]:
+    nets = {n.name: (path, n) for path, n in ctx.networks()}
+    addrs: dict[str, PathT] = {}
+    for ci, c in enumerate(ctx.clusters):
+        base: PathT = ("kubernetes", "clusters", ci)
+        hit = nets.get(c.network)
+        if hit is None:
+            yield ctx.at((*base, "network"), f"unknown network {c.network!r}")
+            continue
+        _, net = hit
+        for ni, node in enumerate(c.nodes):
+            npath: PathT = (*base, "nodes", ni)
+            if net.gateway4 is None or node.address not in net.gateway4.network:
+                yield ctx.at((*npath, "address"), f"address {node.address} is not inside network {net.name} "
+                             f"({net.gateway4.network if net.gateway4 else 'no IPv4 gateway'})")
+            elif node.address == net.gateway4.ip:
+                yield ctx.at((*npath, "address"), f"address {node.address} is the anycast gateway of {net.name}")
+            if node.address6 is not None and (net.gateway6 is None or node.address6 not in net.gateway6.network):
+                yield ctx.at((*npath, "address6"), f"address {node.address6} is not inside network {net.name}'s IPv6 subnet")
+            for attr in ("address", "address6"):
+                v = getattr(node, attr)
+                if v is None:
+                    continue
+                if str(v) in addrs:
+                    fname, line = ctx.smap.locate(addrs[str(v)])
+                    yield ctx.at((*npath, attr), f"address {v} is used twice (also at {fname}:{line})")
+                addrs.setdefault(str(v), (*npath, attr))
+        if net.leaves != "all":
+            on = set(net.leaves)
+            for ni, node in enumerate(c.nodes):
+                if node.leaf not in on and not net.racks:
+                    yield ctx.at((*base, "nodes", ni, "leaf"), f"network {net.name} is not on leaf {node.leaf}")
+
+
+@check("kubernetes")
+def _service_ranges_disjoint(ctx: Ctx) -> Iterator[Problem]:
+    seen: list[tuple[Net, PathT, str]] = []
+    for ci, c in enumerate(ctx.clusters):
+        for ri, r in enumerate(c.service_ranges):
+            path: PathT = ("kubernetes", "clusters", ci, "service_ranges", ri)
+            for other, opath, oname in seen:
+                if other.version == r.version and other.overlaps(r):
+                    fname, line = ctx.smap.locate(opath)
+                    yield ctx.at(path, f"service range {r} overlaps {other} of cluster {oname} ({fname}:{line})")
+            seen.append((r, path, c.name))
+
+
+@check("kubernetes", "pools")
+def _service_ranges_vs_pools(ctx: Ctx) -> Iterator[Problem]:
+    pools = _pool_nets(ctx.pools)
+    for ci, c in enumerate(ctx.clusters):
+        for ri, r in enumerate(c.service_ranges):
+            for pname, pnet in pools:
+                if pnet.version == r.version and pnet.overlaps(r):
+                    yield ctx.at(("kubernetes", "clusters", ci, "service_ranges", ri),
+                                 f"service range {r} overlaps fabric pool {pname} ({pnet})")
+
+
+@check("kubernetes", "tenants")
+def _service_ranges_vs_networks(ctx: Ctx) -> Iterator[Problem]:
+    for ci, c in enumerate(ctx.clusters):
+        for ri, r in enumerate(c.service_ranges):
+            for _path, n in ctx.networks():
+                for gw in (n.gateway4, n.gateway6):
+                    if gw is not None and gw.network.version == r.version and gw.network.overlaps(r):
+                        yield ctx.at(("kubernetes", "clusters", ci, "service_ranges", ri),
+                                     f"service range {r} overlaps network {n.name} ({gw.network})")
+

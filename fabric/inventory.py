@@ -1,0 +1,206 @@
+"""Load a folder of YAML files into a validated :class:`~fabric.model.Inventory`.
+
+Every problem is collected before anything fails: YAML syntax, schema (pydantic) and the
+cross-checks in :mod:`fabric.checks`. Each is reported as ``FILE:LINE: data.path: message``
+in one :class:`~fabric.errors.InventoryError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from fabric.errors import InventoryError, Problem
+from fabric.model import Inventory
+from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
+from fabric.model.kubernetes import Kubernetes
+from fabric.model.pools import Pools
+from fabric.model.tenants import Tenant
+from fabric.yamlsrc import PathT, SourceMap, YamlSyntaxError, read_yaml_file
+
+LEDGER_FILE = "allocations.yaml"
+
+# What each top-level key holds; validated one section at a time so that a mistake in
+# one section still lets the cross-checks of the others run.
+_SECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
+    "fabric": (FabricSettings, False),
+    "pools": (Pools, False),
+    "spines": (Spine, True),
+    "leaves": (Leaf, True),
+    "cabling": (Link, True),
+    "dci_links": (DciLink, True),
+    "tenants": (Tenant, True),
+    "kubernetes": (Kubernetes, False),
+}
+_REQUIRED = ("fabric", "pools", "spines", "leaves")
+
+
+@dataclass
+class LoadedInventory:
+    """A validated inventory with the source map that locates each of its values."""
+
+    inventory: Inventory
+    source: SourceMap
+    path: Path
+
+
+def format_path(path: PathT) -> str:
+    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def problem_at(smap: SourceMap, path: PathT, message: str) -> Problem:
+    """A problem located at ``path`` (or its nearest written ancestor)."""
+    fname, line = smap.locate(path)
+    return Problem(fname, line, format_path(path), message)
+
+
+def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
+    """Map a pydantic ``loc`` onto the data path, dropping union-member tags."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict | list):
+            # pydantic names a missing key or a union member: keep names of missing keys
+            if isinstance(part, str) and not any(c in part for c in "[]'(,"):
+                out.append(part)
+            cur = None
+        # else: beyond a scalar: union tags; ignore
+    return tuple(out)
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    if err.get("type") == "extra_forbidden":
+        return "unknown key (typo?)"
+    if err.get("type") == "missing":
+        return "required key is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def _schema_problems(data: dict[str, Any], smap: SourceMap, exc: ValidationError, root: PathT) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = (*root, *err["loc"])
+        path = _real_path(data, loc)
+        out.append(problem_at(smap, path, _message(dict(err))))
+    return out
+
+
+def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
+    """Read and merge every YAML file of ``folder`` (except the ledger)."""
+    smap = SourceMap()
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {}
+    if not folder.is_dir():
+        raise InventoryError([Problem(str(folder), 0, "", "inventory folder does not exist")])
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
+    if not files:
+        raise InventoryError([Problem(str(folder), 0, "", "no YAML files in the inventory folder")])
+    smap.where[()] = (str(files[0]), 0)
+    for f in files:
+        display = str(f)
+        try:
+            doc = read_yaml_file(f, smap, display)
+        except YamlSyntaxError as e:
+            problems.append(Problem(e.file, e.line, "", e.message))
+            continue
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            problems.append(Problem(display, 1, "", "the file must be a mapping of top-level keys"))
+            continue
+        for key, value in doc.items():
+            if key in merged:
+                first = smap.where.get(("__first__", key), ("?", 0))
+                problems.append(
+                    Problem(display, smap.where[(key,)][1], str(key),
+                            f"top-level key also defined in {first[0]}:{first[1]}")
+                )
+                continue
+            merged[key] = value
+            smap.where[("__first__", key)] = smap.where[(key,)]
+    return merged, smap, problems
+
+
+def validate_sections(data: dict[str, Any], smap: SourceMap) -> tuple[dict[str, Any], list[Problem]]:
+    """Validate each top-level section; return the valid ones and the problems."""
+    problems: list[Problem] = []
+    good: dict[str, Any] = {}
+    for key in data:
+        if key not in _SECTIONS:
+            problems.append(problem_at(smap, (key,), f"unknown top-level key; expected one of {', '.join(_SECTIONS)}"))
+    for key in _REQUIRED:
+        if key not in data:
+            fname = smap.where.get((), ("<inventory>", 0))[0]
+            problems.append(Problem(fname, 0, key, "required top-level key is missing"))
+    for key, (model, is_list) in _SECTIONS.items():
+        if key not in data:
+            continue
+        raw = data[key]
+        if is_list:
+            if raw is None:
+                raw = []
+            if not isinstance(raw, list):
+                problems.append(problem_at(smap, (key,), "expected a list"))
+                continue
+            items = []
+            ok = True
+            for i, item in enumerate(raw):
+                try:
+                    items.append(model.model_validate(item))
+                except ValidationError as e:
+                    ok = False
+                    problems.extend(_schema_problems(data, smap, e, (key, i)))
+            if key in ("spines", "leaves") and not raw:
+                problems.append(problem_at(smap, (key,), "at least one is required"))
+                ok = False
+            if ok:
+                good[key] = items
+        else:
+            try:
+                good[key] = model.model_validate(raw)
+            except ValidationError as e:
+                problems.extend(_schema_problems(data, smap, e, (key,)))
+    return good, problems
+
+
+def load_inventory(folder: str | Path) -> LoadedInventory:
+    """Load, validate and cross-check the inventory in ``folder``.
+
+    Raises :class:`InventoryError` listing every problem found."""
+    from fabric.checks import cross_check
+
+    path = Path(folder)
+    data, smap, problems = read_documents(path)
+    good, schema_problems = validate_sections(data, smap)
+    problems.extend(schema_problems)
+    problems.extend(cross_check(good, smap, frozenset(data)))
+    if problems:
+        raise InventoryError(problems)
+    inv = Inventory.model_construct(**{k: v for k, v in good.items()})
+    # fill defaults that model_construct leaves out
+    if "cabling" not in good:
+        inv.cabling = None
+    if "dci_links" not in good:
+        inv.dci_links = []
+    if "tenants" not in good:
+        inv.tenants = []
+    if "kubernetes" not in good:
+        inv.kubernetes = Kubernetes()
+    return LoadedInventory(inv, smap, path)

@@ -1,0 +1,433 @@
+"""The allocation ledger: ``allocations.yaml`` beside the inventory.
+
+Rules, in the order :func:`plan_allocations` applies them to each section:
+
+1. a value pinned in the inventory wins (it was checked to lie in its pool);
+2. an existing entry never moves;
+3. a new object takes the lowest free value of its pool (inventory order);
+4. entries of objects no longer in the inventory stay reserved ("stale") until
+   ``prune=True``, when they are freed.
+
+Writes are atomic: a temp file in the same folder, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from fabric.errors import LedgerError
+from fabric.model import Inventory
+from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, subnet_pool
+
+LEDGER_VERSION = 1
+
+# Section order in the file and in plans.
+SECTIONS: tuple[str, ...] = (
+    "spine_id", "leaf_id", "loopback", "vtep", "asn", "p2p", "p2p_v6", "vlan", "l2vni", "l3vni", "node_asn",
+)
+SECTION_HELP = {
+    "spine_id": "spine number (default cabling: a leaf's uplink port)",
+    "leaf_id": "leaf number (default cabling: a spine's downlink port)",
+    "loopback": "router id / EVPN peering address",
+    "vtep": "VXLAN tunnel source address",
+    "asn": "switch ASN",
+    "p2p": "fabric link /31 (key LEAF--SPINE or A--B for DCI)",
+    "p2p_v6": "fabric link /127",
+    "vlan": "VLAN of a network (network/NAME) or of a VRF's L3 VNI (vrf/NAME)",
+    "l2vni": "L2 VNI of a network",
+    "l3vni": "L3 VNI of a VRF",
+    "node_asn": "ASN of a Kubernetes node (clusters with an ASN range)",
+}
+
+Action = Literal["added", "kept", "changed", "stale", "freed"]
+Value = int | str
+
+
+@dataclass(frozen=True)
+class Request:
+    """One object asking for a value in ``section``; ``shared`` values (a spine ASN all
+    spines use) may be held by several keys."""
+
+    section: str
+    key: str
+    pool: IntPool
+    pinned: int | None = None
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """What planning does to one ledger entry."""
+
+    section: str
+    key: str
+    action: Action
+    old: Value | None
+    new: Value | None
+
+    def as_dict(self) -> dict[str, Value | None]:
+        return {"section": self.section, "key": self.key, "action": self.action, "old": self.old, "new": self.new}
+
+
+@dataclass
+class Ledger:
+    """The ledger as stored: section -> key -> value (ints, or addresses/prefixes as text)."""
+
+    fabric: str = ""
+    sections: dict[str, dict[str, Value]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> Ledger:
+        """Read ``path``; a missing file is an empty ledger."""
+        if not path.exists():
+            return cls()
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as e:
+            raise LedgerError(f"{path}: not valid YAML: {e}") from None
+        if data is None:
+            return cls()
+        if not isinstance(data, dict) or data.get("version") != LEDGER_VERSION:
+            raise LedgerError(f"{path}: not an allocation ledger of version {LEDGER_VERSION}")
+        out = cls(fabric=str(data.get("fabric", "")))
+        for name, entries in data.items():
+            if name in ("version", "fabric"):
+                continue
+            if name not in SECTIONS:
+                raise LedgerError(f"{path}: unknown section {name!r}")
+            if not isinstance(entries, dict):
+                raise LedgerError(f"{path}: section {name} must be a mapping")
+            out.sections[name] = {str(k): v for k, v in entries.items()}
+        return out
+
+    def dump(self) -> str:
+        """The file text: fixed section order, keys in natural order, one entry a line."""
+        lines = [
+            f"# Allocation ledger of fabric {self.fabric!s}: written by `fabric plan`, commit it with the inventory.",
+            "# Values never move. Entries of removed objects stay reserved until `fabric plan --prune`.",
+            f"version: {LEDGER_VERSION}",
+            f'fabric: "{self.fabric}"',
+        ]
+        for name in SECTIONS:
+            entries = self.sections.get(name)
+            if not entries:
+                continue
+            lines.append(f"{name}:  # {SECTION_HELP[name]}")
+            for key in sorted(entries, key=natural_key):
+                v = entries[key]
+                val = str(v) if isinstance(v, int) else f'"{v}"'
+                lines.append(f'  "{key}": {val}')
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: Path) -> None:
+        """Atomically replace ``path`` with this ledger."""
+        atomic_write(path, self.dump())
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+_NUM = re.compile(r"(\d+)")
+
+
+def natural_key(s: str) -> tuple[object, ...]:
+    """``leaf2`` sorts before ``leaf10``."""
+    return tuple(int(p) if p.isdigit() else p for p in _NUM.split(s))
+
+
+# ------------------------------------------------------------------ requests
+
+
+def link_keys(inv: Inventory) -> list[str]:
+    """Stable keys of every fabric link: ``LEAF--SPINE`` (``--2`` etc. for parallel
+    cables), then ``A--B`` for DCI links."""
+    keys: list[str] = []
+    if inv.cabling is None:
+        for lf in inv.leaves:
+            keys.extend(f"{lf.name}--{s.name}" for s in inv.spines)
+    else:
+        count: dict[str, int] = {}
+        for link in inv.cabling:
+            base = f"{link.leaf}--{link.spine}"
+            count[base] = count.get(base, 0) + 1
+            keys.append(base if count[base] == 1 else f"{base}--{count[base]}")
+    keys.extend(f"{d.a}--{d.b}" for d in inv.dci_links)
+    return keys
+
+
+def requests(inv: Inventory) -> list[Request]:
+    """Everything the inventory needs from the pools, in inventory order."""
+    p = inv.pools
+    out: list[Request] = []
+    ids = int_pool("id", 1, 65535)
+    out += [Request("spine_id", s.name, ids) for s in inv.spines]
+    out += [Request("leaf_id", lf.name, ids) for lf in inv.leaves]
+    lo = address_pool("loopback", p.loopback, skip_network=True)
+    for sw in inv.switches():
+        out.append(Request("loopback", sw.name, lo, lo.parse(sw.loopback) if sw.loopback else None))
+    vt = address_pool("vtep", p.vtep, skip_network=True)
+    out += [Request("vtep", lf.name, vt, vt.parse(lf.vtep) if lf.vtep else None) for lf in inv.leaves]
+    sp = int_pool("asn.spine", p.asn.spine.first, p.asn.spine.last)
+    for s in inv.spines:
+        if s.asn is not None:
+            out.append(Request("asn", s.name, sp, s.asn, shared=p.asn.spines_share))
+        elif p.asn.spines_share:
+            out.append(Request("asn", s.name, sp, p.asn.spine.first, shared=True))
+        else:
+            out.append(Request("asn", s.name, sp))
+    lp = int_pool("asn.leaf", p.asn.leaf.first, p.asn.leaf.last)
+    bp = int_pool("asn.border", p.asn.border.first, p.asn.border.last) if p.asn.border else lp
+    for lf in inv.leaves:
+        out.append(Request("asn", lf.name, bp if lf.role == "border" else lp, lf.asn))
+    keys = link_keys(inv)
+    p2p = subnet_pool("p2p", p.p2p, 31)
+    out += [Request("p2p", k, p2p) for k in keys]
+    if p.p2p_v6 is not None:
+        p6 = subnet_pool("p2p_v6", p.p2p_v6, 127)
+        out += [Request("p2p_v6", k, p6) for k in keys]
+    vl = int_pool("vlan", p.vlan.first, p.vlan.last)
+    l2 = int_pool("l2vni", p.l2vni.first, p.l2vni.last)
+    l3 = int_pool("l3vni", p.l3vni.first, p.l3vni.last)
+    for v in inv.vrfs():
+        out.append(Request("vlan", f"vrf/{v.name}", vl, v.vlan))
+        out.append(Request("l3vni", v.name, l3, v.l3vni))
+    for n in inv.networks():
+        out.append(Request("vlan", f"network/{n.name}", vl, n.vlan))
+        out.append(Request("l2vni", n.name, l2, n.vni))
+    for c in inv.kubernetes.clusters:
+        if c.shared_asn:
+            continue
+        cp = int_pool(f"kubernetes.{c.name}.asn", c.asn.first, c.asn.last)
+        out += [Request("node_asn", node.name, cp, node.asn) for node in c.nodes]
+    return out
+
+
+# ------------------------------------------------------------------ planning
+
+
+@dataclass
+class Plan:
+    """The outcome of planning: every change, and the ledger that results."""
+
+    changes: list[Change]
+    ledger: Ledger
+    requests: list[Request]
+
+    @property
+    def changed(self) -> bool:
+        """Whether writing the ledger would change the file's entries."""
+        return any(c.action in ("added", "changed", "freed") for c in self.changes)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """section -> action -> number of entries."""
+        out: dict[str, dict[str, int]] = {}
+        for c in self.changes:
+            row = out.setdefault(c.section, {"added": 0, "kept": 0, "changed": 0, "stale": 0, "freed": 0})
+            row[c.action] += 1
+        return out
+
+    def allocations(self) -> Allocations:
+        """Typed access to the planned values."""
+        return Allocations(self.ledger, {r.section: r.pool for r in self.requests})
+
+
+def _plan_section(
+    section: str, reqs: list[Request], existing: dict[str, Value], prune: bool
+) -> tuple[dict[str, Value], list[Change]]:
+    if not reqs and not existing:
+        return {}, []
+    pools = {r.pool.name: r.pool for r in reqs}
+    # parse existing values with the pool of their request, or any pool of the section
+    anypool = reqs[0].pool if reqs else None
+    by_key = {r.key: r for r in reqs}
+    old: dict[str, int] = {}
+    errors: list[str] = []
+    for key, raw in existing.items():
+        pool = by_key[key].pool if key in by_key else anypool
+        if pool is None:
+            # the whole section is gone; keep raw values as they are
+            continue
+        try:
+            old[key] = pool.parse(raw)
+        except ValueError as e:
+            errors.append(f"{section}.{key}: {e}")
+    if errors:
+        raise LedgerError("allocations.yaml is damaged: " + "; ".join(errors))
+    shown = {k: existing[k] for k in existing}
+    result: dict[str, int] = {}
+    changes: list[Change] = []
+    holders: dict[int, str] = {}
+    for k, v in old.items():
+        if k in by_key and by_key[k].shared:
+            continue
+        holders.setdefault(v, k)
+    # 1. pinned values
+    for r in reqs:
+        if r.pinned is None:
+            continue
+        holder = holders.get(r.pinned)
+        if holder is not None and holder != r.key and not r.shared and not (holder in by_key and by_key[holder].shared):
+            raise LedgerError(
+                f"{section}: value {r.pool.show(r.pinned)} pinned for {r.key} is already allocated to {holder}; "
+                f"pin {holder} elsewhere or prune it first"
+            )
+        result[r.key] = r.pinned
+    # 2. existing entries stay where they are
+    for r in reqs:
+        if r.pinned is None and r.key in old:
+            v = old[r.key]
+            if v not in r.pool:
+                raise LedgerError(
+                    f"{section}: {r.key} holds {r.pool.show(v)}, outside its pool {r.pool.name}; "
+                    "pin it in the inventory or remove the entry by hand"
+                )
+            result[r.key] = v
+    # 3. new objects take the lowest free value of their pool
+    used = set(old.values()) | set(result.values())
+    free: dict[str, FreeList] = {}
+    for r in reqs:
+        if r.key in result:
+            continue
+        fl = free.get(r.pool.name)
+        if fl is None:
+            fl = free[r.pool.name] = FreeList(pools[r.pool.name], used)
+        result[r.key] = fl.take(f"{section} {r.key}")
+        used.add(result[r.key])
+    out: dict[str, Value] = {}
+    for r in reqs:
+        v = result[r.key]
+        new = r.pool.show(v)
+        out[r.key] = new
+        if r.key not in old:
+            changes.append(Change(section, r.key, "added", None, new))
+        elif old[r.key] != v:
+            changes.append(Change(section, r.key, "changed", shown[r.key], new))
+        else:
+            changes.append(Change(section, r.key, "kept", shown[r.key], new))
+    # 4. stale entries
+    for key in existing:
+        if key in by_key:
+            continue
+        if prune:
+            changes.append(Change(section, key, "freed", existing[key], None))
+        else:
+            out[key] = existing[key]
+            changes.append(Change(section, key, "stale", existing[key], existing[key]))
+    return out, changes
+
+
+def plan_allocations(inv: Inventory, ledger: Ledger, prune: bool = False) -> Plan:
+    """Plan the ledger for ``inv`` starting from ``ledger``. Pure: writes nothing."""
+    reqs = requests(inv)
+    by_section: dict[str, list[Request]] = {s: [] for s in SECTIONS}
+    for r in reqs:
+        by_section[r.section].append(r)
+    new = Ledger(fabric=inv.fabric.name)
+    changes: list[Change] = []
+    for section in SECTIONS:
+        entries, ch = _plan_section(section, by_section[section], ledger.sections.get(section, {}), prune)
+        if entries:
+            new.sections[section] = entries
+        changes.extend(ch)
+    if ledger.fabric and ledger.fabric != inv.fabric.name:
+        changes.append(Change("fabric", "name", "changed", ledger.fabric, inv.fabric.name))
+    return Plan(changes, new, reqs)
+
+
+# ------------------------------------------------------------------ typed access
+
+
+class Allocations:
+    """Read-only, typed view of a planned ledger for the design stage."""
+
+    def __init__(self, ledger: Ledger, pools: dict[str, IntPool]) -> None:
+        self._s = ledger.sections
+        self._pools = pools
+
+    def _get(self, section: str, key: str) -> Value:
+        try:
+            return self._s[section][key]
+        except KeyError:
+            raise LedgerError(f"no {section} allocated for {key}; run `fabric plan`") from None
+
+    def has(self, section: str, key: str) -> bool:
+        return key in self._s.get(section, {})
+
+    def spine_id(self, name: str) -> int:
+        return int(self._get("spine_id", name))
+
+    def leaf_id(self, name: str) -> int:
+        return int(self._get("leaf_id", name))
+
+    def loopback(self, name: str) -> IPv4Address:
+        return IPv4Address(str(self._get("loopback", name)))
+
+    def vtep(self, name: str) -> IPv4Address:
+        return IPv4Address(str(self._get("vtep", name)))
+
+    def asn(self, name: str) -> int:
+        return int(self._get("asn", name))
+
+    def p2p(self, key: str) -> IPv4Network:
+        return IPv4Network(str(self._get("p2p", key)))
+
+    def p2p_v6(self, key: str) -> IPv6Network | None:
+        v = self._s.get("p2p_v6", {}).get(key)
+        return IPv6Network(str(v)) if v is not None else None
+
+    def network_vlan(self, name: str) -> int:
+        return int(self._get("vlan", f"network/{name}"))
+
+    def vrf_vlan(self, name: str) -> int:
+        return int(self._get("vlan", f"vrf/{name}"))
+
+    def l2vni(self, name: str) -> int:
+        return int(self._get("l2vni", name))
+
+    def l3vni(self, name: str) -> int:
+        return int(self._get("l3vni", name))
+
+    def node_asn(self, name: str) -> int:
+        return int(self._get("node_asn", name))
+
+    def section(self, name: str) -> dict[str, Value]:
+        """A copy of one section (key -> value as stored)."""
+        return dict(self._s.get(name, {}))
+
+    def items(self) -> Iterable[tuple[str, str, Value]]:
+        for s, entries in self._s.items():
+            for k, v in entries.items():
+                yield s, k, v
+
+

@@ -1,0 +1,105 @@
+"""Integer views of pools: every pool is a range of ints with a step.
+
+Addresses become ints (IPv4/IPv6) and prefixes become their network address as int with
+a step (a /31 pool steps by 2), so allocation is the same code for every kind of value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+
+from fabric.errors import LedgerError
+
+
+@dataclass(frozen=True)
+class IntPool:
+    """Values ``first, first+step, ...`` up to ``last``; ``show``/``parse`` convert them
+    to and from the text stored in the ledger."""
+
+    name: str
+    first: int
+    last: int
+    step: int
+    show: Callable[[int], str | int]
+    parse: Callable[[object], int]
+
+    def __contains__(self, value: int) -> bool:
+        return self.first <= value <= self.last and (value - self.first) % self.step == 0
+
+    @property
+    def size(self) -> int:
+        return (self.last - self.first) // self.step + 1
+
+    def describe(self) -> str:
+        return self.name
+
+
+def int_pool(name: str, first: int, last: int) -> IntPool:
+    """A pool of plain integers (ASN, VLAN, VNI, ids)."""
+
+    def parse(v: object) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"expected an integer, got {v!r}")
+        return v
+
+    return IntPool(name, first, last, 1, lambda i: i, parse)
+
+
+def address_pool(name: str, net: IPv4Network | IPv6Network, skip_network: bool = False) -> IntPool:
+    """One host address per value (loopbacks, VTEPs). ``skip_network`` leaves out the
+    all-zeros address of prefixes shorter than /31."""
+    first = int(net.network_address)
+    last = int(net.broadcast_address)
+    if skip_network and net.prefixlen < net.max_prefixlen - 1:
+        first += 1
+        last -= 1 if net.version == 4 else 0
+    cls = IPv4Address if net.version == 4 else IPv6Address
+
+    def parse(v: object) -> int:
+        return int(ip_address(str(v)))
+
+    return IntPool(name, first, last, 1, lambda i: str(cls(i)), parse)
+
+
+def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> IntPool:
+    """One subnet of length ``prefixlen`` per value (p2p /31 and /127)."""
+    step = 1 << (net.max_prefixlen - prefixlen)
+    first = int(net.network_address)
+    last = int(net.broadcast_address) - step + 1
+    addr_cls = IPv4Address if net.version == 4 else IPv6Address
+
+    def show(i: int) -> str:
+        return f"{addr_cls(i)}/{prefixlen}"
+
+    def parse(v: object) -> int:
+        n = ip_network(str(v))
+        if n.prefixlen != prefixlen:
+            raise ValueError(f"expected a /{prefixlen}, got {v}")
+        return int(n.network_address)
+
+    return IntPool(name, first, last, step, show, parse)
+
+
+class FreeList:
+    """Hands out the lowest free values of a pool, skipping those in use."""
+
+    def __init__(self, pool: IntPool, used: Iterable[int]) -> None:
+        self.pool = pool
+        self.used = set(used)
+        self.cursor = pool.first
+
+    def take(self, key: str) -> int:
+        p = self.pool
+        c = self.cursor
+        while c <= p.last and c in self.used:
+            c += p.step
+        if c > p.last:
+            raise LedgerError(
+                f"pool {p.name} is exhausted: no value left for {key} "
+                f"({p.size} values; stale entries are freed only by `fabric plan --prune`)"
+            )
+        self.used.add(c)
+        self.cursor = c + p.step
+        return c
