@@ -122,9 +122,7 @@ class HealthMonitor:
         new_state, transition = step(self._states[name], result.ok, check.rise, check.fall)
         self._states[name] = new_state
         if transition is not None:
-            log.info(
-                "health check %s: %s -> %s (%s)", name, transition.old.value, transition.new.value, result.detail
-            )
+            log.info("health check %s: %s -> %s (%s)", name, transition.old.value, transition.new.value, result.detail)
             if self._on_change is not None:
                 try:
                     ret = self._on_change(name, transition)
