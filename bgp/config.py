@@ -1,0 +1,449 @@
+"""The agent's configuration file (``agent.yaml``): typed models, loading and validation.
+
+``load_config(path)`` returns an :class:`AgentConfig` or raises :class:`ConfigError`
+listing *every* problem, one line each, in the form ``agent.yaml: peers[1].address: msg``.
+Every string that can end up in text written to ExaBGP is checked here for control
+characters, and again by the guard rails (:mod:`bgp.guard`) just before it is written.
+The format is documented in docs/bgp-agent.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bgp.health import HealthCheck
+
+IPNet = IPv4Network | IPv6Network
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+_COMMUNITY = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
+_LARGE_COMMUNITY = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m)?")
+
+GRACEFUL_SHUTDOWN = "65535:0"
+"""RFC 8326 well-known community asking receivers to lower the preference of a route."""
+
+
+class ConfigError(Exception):
+    """Invalid configuration. ``problems`` holds one ``file: path: message`` line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def check_name(value: str) -> str:
+    """A name used as an identifier (service, check, peer): letters, digits, ``_.-``."""
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid name (letters, digits, '_', '.', '-'; at most 63)")
+    return value
+
+
+def check_community(value: str) -> str:
+    """``A:B`` with both halves 0..65535."""
+    m = _COMMUNITY.fullmatch(value)
+    if not m or int(m.group(1)) > 0xFFFF or int(m.group(2)) > 0xFFFF:
+        raise ValueError(f"{value!r} is not a community (ASN:VALUE, each 0..65535)")
+    return f"{int(m.group(1))}:{int(m.group(2))}"
+
+
+def check_large_community(value: str) -> str:
+    """``A:B:C`` with each part 0..4294967295 (RFC 8092)."""
+    m = _LARGE_COMMUNITY.fullmatch(value)
+    if not m or any(int(g) > 0xFFFFFFFF for g in m.groups()):
+        raise ValueError(f"{value!r} is not a large community (ASN:X:Y, each 0..4294967295)")
+    return ":".join(str(int(g)) for g in m.groups())
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a string like ``500ms``, ``30s``, ``2m``."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip())):
+        seconds = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+    else:
+        raise ValueError(f"{value!r} is not a duration (a number of seconds, or e.g. 500ms, 30s, 2m)")
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    return seconds
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _control_paths(data: Any, path: str = "") -> list[str]:
+    """Data paths of every key or string value holding a control character or newline.
+
+    Anything typed into the config could end up on ExaBGP's command pipe; such characters
+    would let a value start a new command, so they are refused everywhere, before any model
+    looks at the value."""
+    found: list[str] = []
+    if isinstance(data, str):
+        if _CONTROL.search(data):
+            found.append(path)
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _CONTROL.search(key):
+                found.append(sub)
+            else:
+                found.extend(_control_paths(value, sub))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found.extend(_control_paths(value, f"{path}[{i}]"))
+    return found
+
+
+def _parse_ip(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    return value
+
+
+IPAddr = Annotated[IPv4Address | IPv6Address, BeforeValidator(_parse_ip)]
+
+
+class PeerConfig(_Model):
+    """One BGP neighbour (a leaf). ``families`` defaults to the family of ``address``;
+    ``multihop`` is off (TTL 1, directly connected) unless a TTL is given."""
+
+    address: IPAddr
+    asn: int = Field(ge=1, le=4294967295)
+    name: str | None = None
+    local_address: IPAddr | None = None
+    hold_time: int = Field(default=9, ge=3, le=65535)
+    connect_retry: float = Field(default=1.0, gt=0, le=300)
+    password_file: Path | None = None
+    multihop: int | None = Field(default=None, ge=2, le=255)
+    passive: bool = False
+    families: tuple[Literal["ipv4", "ipv6"], ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return None if v is None else check_name(v)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> PeerConfig:
+        if not self.families:
+            object.__setattr__(self, "families", ("ipv4",) if self.address.version == 4 else ("ipv6",))
+        if self.local_address is not None and self.local_address.version != self.address.version:
+            raise ValueError("local_address must be of the same family as address")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The name shown in status and metrics: ``name`` or the address."""
+        return self.name or str(self.address)
+
+
+class NextHop(_Model):
+    """Next hop of announced routes: ``self`` (the session's local address) unless an explicit
+    address per family is given."""
+
+    ipv4: IPv4Address | Literal["self"] = "self"
+    ipv6: IPv6Address | Literal["self"] = "self"
+
+
+class GracefulRestartConfig(_Model):
+    """Graceful restart (RFC 4724) with a manual end-of-RIB: after a restart the agent
+    re-announces what is healthy and only then sends end-of-RIB, so the leaves keep
+    forwarding meanwhile. ``eor_timeout`` bounds the wait for checks and sources to settle."""
+
+    enabled: bool = True
+    restart_time: int = Field(default=120, ge=1, le=4095)
+    eor_timeout: float = Field(default=30.0, ge=0, le=3600)
+
+    @field_validator("eor_timeout", mode="before")
+    @classmethod
+    def _dur(cls, v: object) -> float:
+        return parse_duration(v)
+
+
+class Attributes(_Model):
+    """Path attributes added to every announced route."""
+
+    communities: tuple[str, ...] = ()
+    large_communities: tuple[str, ...] = ()
+    med: int | None = Field(default=None, ge=0, le=4294967295)
+
+    @field_validator("communities")
+    @classmethod
+    def _c(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_community(c) for c in v)
+
+    @field_validator("large_communities")
+    @classmethod
+    def _lc(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_large_community(c) for c in v)
+
+
+class GuardConfig(_Model):
+    """What the agent may announce at all: prefixes inside ``allowed_ranges`` only, of the
+    listed lengths (host routes by default), at most ``max_prefixes`` in total."""
+
+    allowed_ranges: tuple[IPNet, ...] = Field(min_length=1)
+    ipv4_lengths: tuple[int, ...] = (32,)
+    ipv6_lengths: tuple[int, ...] = (128,)
+    max_prefixes: int = Field(default=1000, ge=1, le=1_000_000)
+
+    @field_validator("allowed_ranges", mode="before")
+    @classmethod
+    def _ranges(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            out = []
+            for item in v:
+                try:
+                    out.append(ip_network(item, strict=True) if isinstance(item, str) else item)
+                except ValueError as e:
+                    raise ValueError(f"{item!r}: {e}") from None
+            return out
+        return v
+
+    @field_validator("ipv4_lengths")
+    @classmethod
+    def _v4(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(not 8 <= n <= 32 for n in v):
+            raise ValueError("prefix lengths must be between 8 and 32")
+        return v
+
+    @field_validator("ipv6_lengths")
+    @classmethod
+    def _v6(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(not 16 <= n <= 128 for n in v):
+            raise ValueError("prefix lengths must be between 16 and 128")
+        return v
+
+
+class DrainConfig(_Model):
+    """Drain: re-announce with GRACEFUL_SHUTDOWN (65535:0), withdraw after ``delay``."""
+
+    delay: float = 30.0
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _dur(cls, v: object) -> float:
+        return parse_duration(v)
+
+
+class ServiceConfig(_Model):
+    """A static service: prefixes announced while ``check`` (if any) is healthy."""
+
+    name: str
+    prefixes: tuple[str, ...] = Field(min_length=1)
+    check: str | None = None
+    communities: tuple[str, ...] = ()
+    large_communities: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _prefixes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        # Prefixes stay strings here so that "10.0.0.1" (a host) reads naturally; the
+        # guard rails decide what is allowed. Only the syntax is checked.
+        for p in v:
+            try:
+                ip_network(p, strict=True)
+            except ValueError as e:
+                raise ValueError(f"{p!r}: {e}") from None
+        return v
+
+    @field_validator("communities")
+    @classmethod
+    def _c(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_community(c) for c in v)
+
+    @field_validator("large_communities")
+    @classmethod
+    def _lc(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_large_community(c) for c in v)
+
+    def networks(self) -> frozenset[IPNet]:
+        return frozenset(ip_network(p, strict=True) for p in self.prefixes)
+
+
+class DirectorySourceConfig(_Model):
+    """A directory of ``*.yaml`` files, each a list of services (same form as ``services``),
+    re-read when a file changes (polled every ``poll_interval``)."""
+
+    path: Path
+    poll_interval: float = Field(default=1.0, gt=0, le=3600)
+
+
+class KubernetesSourceConfig(_Model):
+    """The Kubernetes source (bgp/sources/kubernetes.py). ``node_name`` defaults to the
+    ``NODE_NAME`` environment variable (the DaemonSet sets it from the downward API);
+    ``kubeconfig`` empty means in-cluster credentials."""
+
+    node_name: str | None = None
+    kubeconfig: Path | None = None
+    default_check: str | None = None
+
+
+class SourcesConfig(_Model):
+    """Optional extra sources (the ``services`` list is always a source)."""
+
+    directory: DirectorySourceConfig | None = None
+    kubernetes: KubernetesSourceConfig | None = None
+
+
+class ExaBGPConfig(_Model):
+    """How ExaBGP runs. ``command`` empty means ``python -m exabgp`` from this interpreter;
+    ``batch`` is the number of prefixes per ``announce attributes ... nlri`` command."""
+
+    command: tuple[str, ...] = ()
+    batch: int = Field(default=500, ge=1, le=10000)
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "WARNING"
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class LogConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+
+
+class AgentConfig(_Model):
+    """The whole agent configuration; see docs/bgp-agent.md for every field."""
+
+    asn: int = Field(ge=1, le=4294967295)
+    router_id: IPv4Address
+    peers: tuple[PeerConfig, ...] = Field(min_length=1)
+    next_hop: NextHop = NextHop()
+    graceful_restart: GracefulRestartConfig = GracefulRestartConfig()
+    attributes: Attributes = Attributes()
+    guard: GuardConfig
+    drain: DrainConfig = DrainConfig()
+    checks: dict[str, HealthCheck] = Field(default_factory=dict)
+    services: tuple[ServiceConfig, ...] = ()
+    sources: SourcesConfig = SourcesConfig()
+    state_dir: Path = Path("/run/bgp-agent")
+    metrics: str | None = "127.0.0.1:9179"
+    exabgp: ExaBGPConfig = ExaBGPConfig()
+    log: LogConfig = LogConfig()
+
+    @field_validator("checks")
+    @classmethod
+    def _check_names(cls, v: dict[str, HealthCheck]) -> dict[str, HealthCheck]:
+        for name in v:
+            check_name(name)
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{v!r} is not HOST:PORT")
+        ip_address(host.strip("[]"))
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> AgentConfig:
+        problems = []
+        seen: set[str] = set()
+        for i, s in enumerate(self.services):
+            if s.name in seen:
+                problems.append(f"services[{i}].name: duplicate service {s.name!r}")
+            seen.add(s.name)
+            if s.check is not None and s.check not in self.checks:
+                problems.append(f"services[{i}].check: no check named {s.check!r} in checks")
+        addrs: set[IPAddr] = set()
+        for i, p in enumerate(self.peers):
+            if p.address in addrs:
+                problems.append(f"peers[{i}].address: duplicate peer {p.address}")
+            addrs.add(p.address)
+        k8s = self.sources.kubernetes
+        if k8s is not None and k8s.default_check is not None and k8s.default_check not in self.checks:
+            problems.append(f"sources.kubernetes.default_check: no check named {k8s.default_check!r} in checks")
+        if problems:
+            raise _CrossError(problems)
+        return self
+
+
+class _CrossError(ValueError):
+    """Cross-field problems that already carry their own data path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _format_loc(data: Any, loc: Sequence[int | str], missing: bool) -> str:
+    """``peers[1].address`` from a pydantic loc, dropping the parts (union tags, validator
+    names) that are not keys of the document, so the path points into the file."""
+    out = ""
+    cur = data
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and isinstance(cur, list) and 0 <= part < len(cur):
+            out += f"[{part}]"
+            cur = cur[part]
+        elif isinstance(cur, Mapping) and part in cur:
+            out += f".{part}" if out else str(part)
+            cur = cur[part]
+        elif missing and i == len(loc) - 1:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validate_config(data: Any, display: str = "agent.yaml") -> AgentConfig:
+    """Validate already-parsed YAML data; raises :class:`ConfigError` with every problem."""
+    if not isinstance(data, Mapping):
+        raise ConfigError([f"{display}: the file must contain a mapping (asn, router_id, peers, ...)"])
+    problems: list[str] = [f"{display}: {p}: must not contain control characters or newlines" for p in _control_paths(data)]
+    try:
+        config = AgentConfig.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors(include_url=False):
+            ctx_error = (err.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, _CrossError):
+                problems.extend(f"{display}: {p}" for p in ctx_error.problems)
+                continue
+            path = _format_loc(data, err["loc"], err["type"] == "missing")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            problems.append(f"{display}: {path}: {msg}" if path else f"{display}: {msg}")
+        raise ConfigError(list(dict.fromkeys(problems))) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_config(path: Path | str) -> AgentConfig:
+    """Read and validate ``path``; raises :class:`ConfigError` (never a traceback-worthy error)."""
+    p = Path(path)
+    display = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError([f"{display}: cannot read: {e.strerror or e}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{display}: not UTF-8 text"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError([f"{display}{where}: YAML syntax error: {problem}"]) from None
+    return validate_config(data, display)
