@@ -554,9 +554,11 @@ def _nodes_on_network(ctx: Ctx) -> Iterator[Problem]:
                     yield ctx.at((*npath, attr), f"address {v} is used twice (also at {fname}:{line})")
                 addrs.setdefault(str(v), (*npath, attr))
         if net.leaves != "all":
-            on = set(net.leaves)
+            on = set(net.leaves) | {lf.name for lf in ctx.leaves if lf.rack and lf.rack in net.racks}
+            known = {lf.name for lf in ctx.leaves}
             for ni, node in enumerate(c.nodes):
-                if node.leaf not in on and not net.racks:
+                # a node on an unknown leaf is reported by _nodes_on_ports already
+                if node.leaf not in on and (node.leaf in known or "leaves" not in ctx.sections):
                     yield ctx.at((*base, "nodes", ni, "leaf"), f"network {net.name} is not on leaf {node.leaf}")
 
 
