@@ -1,0 +1,30 @@
+"""The cabling plan: one CSV row per cable, for the people who plug them in."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fabric.export.text import clean
+from fabric.export.view import FabricView
+
+HEADER = ("a_device", "a_port", "b_device", "b_port", "kind", "ipv4", "ipv6")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell. Quoting is the csv module's job; a leading ``=``, ``+``, ``-`` or ``@``
+    would make a spreadsheet evaluate the cell as a formula, so such text gets a ``'``."""
+    s = clean(str(value)) if value is not None else ""
+    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
+
+
+def cabling_csv(view: FabricView) -> str:
+    """The cabling plan as CSV text: header, then fabric links, DCI links and access ports
+    (the view's cable order). ``ipv4``/``ipv6`` are the routed link's /31 and /127; empty for
+    access ports. Lines end with ``\\n`` (not the csv module's default ``\\r\\n``)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(HEADER)
+    for c in view.cables:
+        w.writerow([_cell(x) for x in (c.a, c.a_port, c.b, c.b_port, c.kind, c.ipv4 or "", c.ipv6 or "")])
+    return buf.getvalue()
