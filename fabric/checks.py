@@ -421,7 +421,7 @@ def _vlan_vni_unique_and_in_pool(ctx: Ctx) -> Iterator[Problem]:
 
 @check("tenants")
 def _gateways(ctx: Ctx) -> Iterator[Problem]:
-    subnets: list[tuple[Net, PathT]] = []
+    subnets: list[tuple[int, int, int, Net, PathT]] = []
     for path, n in ctx.networks():
         for attr in ("gateway4", "gateway6"):
             gw = getattr(n, attr)
@@ -430,11 +430,20 @@ def _gateways(ctx: Ctx) -> Iterator[Problem]:
             net = gw.network
             if gw.ip == net.network_address and net.prefixlen < net.max_prefixlen - 1:
                 yield ctx.at((*path, attr), f"gateway {gw} is the subnet's network address")
-            for other, opath in subnets:
-                if other.version == net.version and other.overlaps(net):
-                    fname, line = ctx.smap.locate(opath)
-                    yield ctx.at((*path, attr), f"subnet {net} overlaps another network's subnet {other} ({fname}:{line})")
-            subnets.append((net, (*path, attr)))
+            subnets.append((net.version, int(net.network_address), int(net.broadcast_address), net, (*path, attr)))
+    # sweep in address order: a subnet overlaps an earlier one iff it starts before the
+    # furthest end seen so far (n log n; thousands of SVIs are common)
+    subnets.sort(key=lambda t: (t[0], t[1], -t[2]))
+    widest: tuple[int, int, int, Net, PathT] | None = None
+    hits: list[tuple[PathT, Net, Net, PathT]] = []
+    for item in subnets:
+        if widest is not None and widest[0] == item[0] and item[1] <= widest[2]:
+            hits.append((item[4], item[3], widest[3], widest[4]))
+        if widest is None or widest[0] != item[0] or item[2] > widest[2]:
+            widest = item
+    for path, net, other, opath in sorted(hits, key=lambda h: ctx.smap.locate(h[0])):
+        fname, line = ctx.smap.locate(opath)
+        yield ctx.at(path, f"subnet {net} overlaps another network's subnet {other} ({fname}:{line})")
 
 
 @check("tenants", "pools")
