@@ -1,0 +1,722 @@
+"""The per-device intent: the contract between the design stage and the renderers.
+
+:func:`fabric.design.design` turns the inventory and its allocations into one
+:class:`DeviceIntent` per switch. Renderers and exports read only these objects (never
+the inventory), so everything a config needs is here, already decided and vendor-neutral:
+addresses with their prefix, peer ASNs, route distinguishers and route targets, which
+networks, VRFs and clusters are on which leaf.
+
+Rules every class here follows:
+
+- frozen dataclasses with slots: immutable, typed, cheap; a typo is an AttributeError;
+- objects that are the same on every leaf (:class:`Network`, :class:`AnycastGateway`,
+  :class:`Vrf`, :class:`FabricInfo`) are built once and shared, never copied, so a fabric
+  of 1024 leaves x 4000 networks stays small;
+- tuples keep the order the design chose (ports in natural order, neighbors by device,
+  networks in inventory order); that order is part of the contract and is deterministic;
+- addresses are :mod:`ipaddress` objects: ``str(x)`` prints them, an interface
+  (``IPv4Interface``) has ``.ip``, ``.network`` and ``.with_prefixlen``;
+- :meth:`DeviceIntent.to_json` gives sorted, stable JSON (``DIR/intent/<device>.json``).
+
+Numbering conventions (decided here so every platform prints the same values):
+
+- route targets are explicit, ``target:<admin>:<vni>`` for L2 VNIs and L3 VNIs, the
+  admin field being ``pools.route_targets.admin`` or the first spine's ASN; so eBGP with
+  an ASN per leaf imports what every other leaf exports (no "auto" RT);
+- route distinguishers are ``<loopback>:<n>``, unique per device: ``n`` is the VLAN of
+  the network (L2 VNI) or of the VRF (L3 VNI), :data:`EVPN_INSTANCE_RD` for the
+  device's MAC-VRF / default switch, :data:`INTERCONNECT_RD` for the DCI interconnect
+  and ``INTERCONNECT_VRF_RD_BASE + VRF VLAN`` for a VRF's type-5 interconnect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
+from typing import Any, ClassVar, Literal
+
+from fabric.platforms import Platform
+
+INTENT_VERSION = 1
+"""Bumped when a field is removed or changes meaning (additions keep it)."""
+
+Role = Literal["spine", "leaf", "border"]
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+EVPN_INSTANCE_RD = 65534
+"""RD number of a leaf's MAC-VRF / default-switch EVPN instance (VLANs stop at 4094)."""
+INTERCONNECT_RD = 65533
+"""RD number of a border leaf's L2 DCI interconnect."""
+INTERCONNECT_VRF_RD_BASE = 60000
+"""A VRF's type-5 interconnect RD number is this plus the VRF's VLAN (at most 64094)."""
+INTERCONNECT_RT_NUMBER = 16777215
+"""Route-target number of the L2 DCI interconnect: 2**24 - 1, never a VNI (VNIs stop at 16777214)."""
+INTERCONNECT_VRF_RT_BASE = 16777216
+"""A VRF's type-5 interconnect RT number is this plus its L3 VNI, so it never meets a VNI RT."""
+GRACEFUL_SHUTDOWN_COMMUNITY = "65535:0"
+"""RFC 8326 GRACEFUL_SHUTDOWN well-known community."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTarget:
+    """An explicit route target ``target:<admin>:<number>``.
+
+    ``str(rt)`` is ``"<admin>:<number>"`` (NX-OS, FRR); :attr:`community` is the
+    ``target:`` form; Junos marks a 4-byte admin with ``L`` (see :attr:`four_byte_admin`)."""
+
+    admin: int
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.admin}:{self.number}"
+
+    @property
+    def community(self) -> str:
+        """``target:<admin>:<number>``."""
+        return f"target:{self.admin}:{self.number}"
+
+    @property
+    def four_byte_admin(self) -> bool:
+        """Whether the admin field is a 4-byte ASN (then ``number`` fits in 16 bits)."""
+        return self.admin > 65535
+
+    def __json__(self) -> str:
+        return self.community
+
+
+@dataclass(frozen=True, slots=True)
+class Bfd:
+    """BFD on a BGP session: transmit/receive interval and detection multiplier."""
+
+    interval_ms: int
+    multiplier: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixFilter:
+    """Match prefixes inside ``prefix`` whose length is between ``min_length`` and
+    ``max_length`` (Junos ``prefix-length-range /32-/32``, NX-OS/FRR ``ge``/``le``/``eq``)."""
+
+    prefix: IPv4Network | IPv6Network
+    min_length: int
+    max_length: int
+
+    @property
+    def family(self) -> Literal["ipv4", "ipv6"]:
+        return "ipv4" if self.prefix.version == 4 else "ipv6"
+
+
+# --------------------------------------------------------------------------- fabric-wide, shared
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A site of the fabric. ``site_id`` is the 1-based position in ``fabric.sites``
+    (the NX-OS Multi-Site border gateway id)."""
+
+    name: str
+    site_id: int
+    description: str
+    pods: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FabricInfo:
+    """Fabric-wide settings every device shares (one object for the whole fabric)."""
+
+    name: str
+    description: str
+    sites: tuple[Site, ...]
+    mtu: int
+    """Fabric link MTU."""
+    underlay_ipv6: bool
+    """Fabric links also carry /127s and IPv6 underlay sessions."""
+    bfd: bool
+    """BFD on underlay and overlay sessions."""
+    ntp: tuple[IPv4Address, ...]
+    dns: tuple[IPv4Address, ...]
+    gateway_mac: str
+    """The anycast gateway MAC, lower-case colon form, same on every leaf."""
+    route_target_admin: int
+    """Admin field of every route target."""
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A tenant network (one VLAN + L2 VNI), the same object on every leaf that carries it."""
+
+    name: str
+    tenant: str
+    description: str
+    vrf: str
+    vlan: int
+    vni: int
+    route_target: RouteTarget
+    """Import and export RT of the L2 VNI (``target:<admin>:<vni>``)."""
+    mtu: int
+    stretched: bool
+    """Carried by leaves of more than one site (stitched by the border leaves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnycastGateway:
+    """The distributed anycast gateway of one network: the same address and MAC on every
+    leaf (SVI ``Vlan<vlan>`` / ``irb.<vlan>``). Shared by every leaf that has it."""
+
+    network: str
+    vlan: int
+    """VLAN id, also the SVI / irb unit number."""
+    vrf: str
+    address4: IPv4Interface | None
+    """Gateway address with the subnet's prefix, e.g. ``10.1.1.1/24``."""
+    address6: IPv6Interface | None
+    mac: str
+    mtu: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Vrf:
+    """A tenant VRF with its L3 VNI (EVPN type-5, symmetric routing), shared by every
+    device that has it."""
+
+    name: str
+    tenant: str
+    description: str
+    l3vni: int
+    vlan: int
+    """The VLAN NX-OS and FRR bind the L3 VNI to (its SVI has no address)."""
+    route_target: RouteTarget
+    """Import and export RT of the L3 VNI (``target:<admin>:<l3vni>``)."""
+
+
+# --------------------------------------------------------------------------- per device
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """Who the device is: identity, placement and its own addresses and ASN."""
+
+    name: str
+    role: Role
+    platform: Platform
+    model: str
+    description: str
+    id: int
+    """Spine or leaf number from the ledger (names default cabling ports)."""
+    mgmt: IPv4Interface | None
+    site: str | None
+    pod: str | None
+    rack: str | None
+    pair: str | None
+    """The other leaf of a redundant pair."""
+    asn: int
+    loopback: IPv4Address
+    """Router id, and the EVPN peering address (``lo0.0`` / ``loopback0``)."""
+    vtep: IPv4Address | None
+    """VXLAN source address (leaves only; ``loopback1`` on NX-OS)."""
+    loopback6: IPv6Address | None
+
+    @property
+    def router_id(self) -> IPv4Address:
+        return self.loopback
+
+    @property
+    def is_leaf(self) -> bool:
+        """Leaves and border leaves (VTEPs)."""
+        return self.role != "spine"
+
+
+@dataclass(frozen=True, slots=True)
+class FabricInterface:
+    """A routed point-to-point port: leaf-spine (``kind="fabric"``) or border-border
+    between sites (``kind="dci"``)."""
+
+    name: str
+    description: str
+    kind: Literal["fabric", "dci"]
+    link: str
+    """The ledger key of the link (``LEAF--SPINE``, ``A--B``)."""
+    peer: str
+    peer_port: str
+    address: IPv4Interface
+    """This end's address on the /31."""
+    peer_address: IPv4Address
+    address6: IPv6Interface | None
+    """This end's address on the /127 (``underlay_ipv6``)."""
+    peer_address6: IPv6Address | None
+    mtu: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccessInterface:
+    """A host-facing port (today: a Kubernetes node), untagged in ``vlan``."""
+
+    name: str
+    description: str
+    peer: str
+    """What is plugged in (node name)."""
+    mode: Literal["access", "trunk"]
+    vlan: int
+    """Access VLAN (the untagged one)."""
+    network: str
+    vlans: tuple[int, ...]
+    """Every VLAN on the port (trunk); ``(vlan,)`` for access ports."""
+    mtu: int
+
+
+@dataclass(frozen=True, slots=True)
+class BgpNeighbor:
+    """One BGP session as this device sees it."""
+
+    peer: str
+    """Peer device (or node) name."""
+    address: IPv4Address | IPv6Address
+    peer_asn: int
+    description: str
+    interface: str | None = None
+    """Local port of a single-hop underlay session."""
+    local_address: IPv4Address | IPv6Address | None = None
+    """Source address (update-source) of a multihop session."""
+    multihop_ttl: int | None = None
+    bfd: Bfd | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Underlay:
+    """eBGP on the fabric /31s (and /127s): reachability of loopbacks and VTEPs."""
+
+    asn: int
+    router_id: IPv4Address
+    neighbors: tuple[BgpNeighbor, ...]
+    """IPv4 sessions, one per fabric link, in port order."""
+    neighbors6: tuple[BgpNeighbor, ...]
+    """IPv6 sessions on the /127s (empty unless ``underlay_ipv6``)."""
+    advertise: tuple[IPv4Network | IPv6Network, ...]
+    """The device's own prefixes to export: loopback /32, VTEP /32, loopback6 /128."""
+    multipath: bool
+    multipath_multiple_as: bool
+    """ECMP across neighbors in different ASNs (Junos ``multiple-as``, NX-OS/FRR
+    ``bestpath as-path multipath-relax``)."""
+    maximum_paths: int
+    bfd: Bfd | None
+    load_balance_per_flow: bool
+    """Install every ECMP path in the forwarding table (Junos per-packet export)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """eBGP EVPN between loopbacks: leaves peer with every spine of their site, spines
+    with every leaf of theirs."""
+
+    asn: int
+    local_address: IPv4Address
+    neighbors: tuple[BgpNeighbor, ...]
+    multihop_ttl: int
+    next_hop_unchanged: bool
+    """Spines pass EVPN routes on with the originating VTEP as next hop."""
+    route_server: bool
+    """Spines: reflect EVPN routes between leaves without installing them (no VTEP)."""
+    retain_route_targets: bool
+    """Spines keep routes of every RT although they import none (NX-OS
+    ``retain route-target all``; Junos/FRR do it for eBGP without a VRF)."""
+    multipath: bool
+    bfd: Bfd | None
+
+
+@dataclass(frozen=True, slots=True)
+class L2Vni:
+    """One network on this device: the shared :class:`Network` and this device's RD."""
+
+    network: Network
+    rd: str
+    """``<loopback>:<vlan>``."""
+    stitched: bool
+    """Carried only to stitch it between sites (a border leaf outside its member list)."""
+
+    @property
+    def name(self) -> str:
+        return self.network.name
+
+    @property
+    def vlan(self) -> int:
+        return self.network.vlan
+
+    @property
+    def vni(self) -> int:
+        return self.network.vni
+
+    @property
+    def route_target(self) -> RouteTarget:
+        return self.network.route_target
+
+
+@dataclass(frozen=True, slots=True)
+class Evpn:
+    """The leaf's VXLAN data plane and its L2 EVPN instance (MAC-VRF / default switch)."""
+
+    vtep: IPv4Address
+    rd: str
+    """RD of the EVPN instance: ``<loopback>:65534``."""
+    vnis: tuple[L2Vni, ...]
+    """Every L2 VNI on the leaf, in inventory order."""
+    gateway_mac: str
+    replication: Literal["ingress"]
+    """BUM traffic by ingress replication from EVPN type-3 routes."""
+
+
+@dataclass(frozen=True, slots=True)
+class VrfInstance:
+    """A VRF on this device: the shared :class:`Vrf` and what is local to the device."""
+
+    vrf: Vrf
+    rd: str
+    """``<loopback>:<vrf vlan>``."""
+    networks: tuple[str, ...]
+    """Networks of this VRF with an anycast gateway here (their SVIs / irb units join it)."""
+    ip_prefix_routes: bool
+    """Advertise the VRF's routes as EVPN type-5 (direct subnets and learned
+    Kubernetes service routes)."""
+    export_kubernetes: bool
+    """Kubernetes service routes learned in this VRF are exported as type-5 routes."""
+
+    @property
+    def name(self) -> str:
+        return self.vrf.name
+
+    @property
+    def l3vni(self) -> int:
+        return self.vrf.l3vni
+
+    @property
+    def vlan(self) -> int:
+        return self.vrf.vlan
+
+    @property
+    def route_target(self) -> RouteTarget:
+        return self.vrf.route_target
+
+
+@dataclass(frozen=True, slots=True)
+class K8sNodePeer:
+    """A Kubernetes node this leaf peers with."""
+
+    name: str
+    port: str
+    address: IPv4Address
+    address6: IPv6Address | None
+    asn: int
+
+
+@dataclass(frozen=True, slots=True)
+class GracefulShutdown:
+    """RFC 8326: routes carrying ``community`` get ``local_preference`` (the lowest), so
+    traffic leaves a draining node before it withdraws."""
+
+    community: str
+    local_preference: int
+
+
+@dataclass(frozen=True, slots=True)
+class K8sPeering:
+    """eBGP from this leaf (in the cluster network's VRF, from its anycast gateway) to the
+    cluster's nodes cabled to this leaf."""
+
+    cluster: str
+    description: str
+    vrf: str
+    network: str
+    vlan: int
+    local_asn: int
+    local_address: IPv4Address
+    """The network's IPv4 anycast gateway: the address nodes peer with."""
+    local_address6: IPv6Address | None
+    nodes: tuple[K8sNodePeer, ...]
+    shared_asn: bool
+    """Every node of the cluster uses the same ASN."""
+    peer_asns: tuple[int, ...]
+    """Distinct ASNs of the nodes here, sorted."""
+    allow4: tuple[IPv4Network, ...]
+    """Node /32s (Junos ``allow``; one neighbor each elsewhere)."""
+    allow6: tuple[IPv6Network, ...]
+    """Node /128s."""
+    accept: tuple[PrefixFilter, ...]
+    """Import policy: accept exactly these (/32 and /128 inside the service ranges),
+    reject everything else."""
+    max_prefixes: int
+    """Per node."""
+    bfd: Bfd | None
+    hold_time: int
+    keepalive: int
+    graceful_shutdown: GracefulShutdown
+    multipath: bool
+    multipath_multiple_as: bool
+    """ECMP across nodes of different ASNs (clusters with an ASN per node)."""
+    maximum_paths: int
+
+    @property
+    def accept4(self) -> tuple[PrefixFilter, ...]:
+        return tuple(f for f in self.accept if f.prefix.version == 4)
+
+    @property
+    def accept6(self) -> tuple[PrefixFilter, ...]:
+        return tuple(f for f in self.accept if f.prefix.version == 6)
+
+
+@dataclass(frozen=True, slots=True)
+class DciVrf:
+    """A VRF stitched between sites as type-5 routes."""
+
+    vrf: str
+    l3vni: int
+    route_target: RouteTarget
+    """Interconnect RT, identical in every site."""
+    rd: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dci:
+    """A border leaf's data-center interconnect: eBGP underlay on the DCI /31s, eBGP EVPN
+    to every border leaf of the other sites, and VXLAN stitching (Junos ``evpn
+    interconnect``, NX-OS Multi-Site border gateway)."""
+
+    site: str
+    site_id: int
+    """Multi-Site border gateway id (same on every border of the site)."""
+    interfaces: tuple[str, ...]
+    """DCI ports (also in :attr:`DeviceIntent.interfaces`; NX-OS ``dci-tracking``)."""
+    fabric_interfaces: tuple[str, ...]
+    """Ports towards the site's spines (NX-OS ``fabric-tracking``)."""
+    underlay_neighbors: tuple[BgpNeighbor, ...]
+    underlay_neighbors6: tuple[BgpNeighbor, ...]
+    overlay_neighbors: tuple[BgpNeighbor, ...]
+    """Loopbacks of every border leaf of the other sites (a full mesh is mandatory)."""
+    multihop_ttl: int
+    route_target: RouteTarget
+    """L2 interconnect RT, identical in every site."""
+    rd: str
+    """L2 interconnect RD: ``<loopback>:65533``."""
+    esi: str
+    """Interconnect ESI, one per site (all-active across the site's borders)."""
+    multisite_vip: IPv4Address
+    """Multi-Site VIP, the same on every border of the site (NX-OS ``loopback100``)."""
+    vnis: tuple[int, ...]
+    """L2 VNIs stretched to other sites (``interconnected-vni-list``)."""
+    vrfs: tuple[DciVrf, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIntent:
+    """Everything one device's config says. Spines have no ``evpn``, VRFs, gateways or
+    Kubernetes peerings; only border leaves with DCI links have ``dci``."""
+
+    device: Device
+    fabric: FabricInfo
+    interfaces: tuple[FabricInterface, ...]
+    """Routed fabric and DCI ports, natural port order."""
+    access_ports: tuple[AccessInterface, ...]
+    underlay: Underlay
+    overlay: Overlay
+    evpn: Evpn | None
+    vrfs: tuple[VrfInstance, ...]
+    gateways: tuple[AnycastGateway, ...]
+    """Anycast gateways on this leaf (shared objects), inventory order."""
+    kubernetes: tuple[K8sPeering, ...]
+    dci: Dci | None
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+    @property
+    def platform(self) -> Platform:
+        return self.device.platform
+
+    @property
+    def vnis(self) -> tuple[L2Vni, ...]:
+        """The VLAN/VNI map (empty on spines)."""
+        return self.evpn.vnis if self.evpn is not None else ()
+
+    def features(self) -> frozenset[str]:
+        """Features (names of :data:`fabric.platforms.Feature`) this device's config
+        uses, for the capability check before rendering."""
+        f = {"evpn_vxlan"}
+        if any(g.address4 is not None for g in self.gateways):
+            f.add("anycast_gateway")
+        if any(g.address6 is not None for g in self.gateways):
+            f.add("anycast_gateway_v6")
+        if self.vrfs:
+            f.add("l3vni")
+        if self.underlay.neighbors6:
+            f.add("ipv6_underlay")
+        if self.kubernetes:
+            f.update(("k8s_peering", "graceful_shutdown"))
+        if (
+            self.underlay.bfd is not None
+            or self.overlay.bfd is not None
+            or any(k.bfd is not None for k in self.kubernetes)
+        ):
+            f.add("bfd")
+        if self.dci is not None:
+            f.add("dci_stitching")
+        return frozenset(f)
+
+    def to_json(self, cache: JsonCache | None = None) -> str:
+        """Sorted, stable JSON (2-space indent, trailing newline). Pass one
+        :class:`JsonCache` for a whole fabric to encode each shared object once."""
+        return _encode_fields(self, 0, cache if cache is not None else JsonCache(), {"intent_version": INTENT_VERSION}) + "\n"
+
+
+# --------------------------------------------------------------------------- fabric summary
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEnd:
+    """One end of a cable."""
+
+    device: str
+    port: str
+    address: IPv4Interface
+    address6: IPv6Interface | None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A cable with both ends: ``a`` is the leaf (or the first DCI end), ``b`` the spine."""
+
+    key: str
+    kind: Literal["fabric", "dci"]
+    a: LinkEnd
+    b: LinkEnd
+    mtu: int
+
+
+@dataclass(frozen=True, slots=True)
+class K8sNode:
+    """A Kubernetes node as the exports see it (lab hosts, agent configs, docs)."""
+
+    name: str
+    cluster: str
+    leaf: str
+    port: str
+    network: str
+    vlan: int
+    vrf: str
+    address: IPv4Interface
+    """Node address with its network's prefix."""
+    address6: IPv6Interface | None
+    gateway4: IPv4Address
+    gateway6: IPv6Address | None
+    asn: int
+    leaf_asn: int
+    service_ranges: tuple[IPv4Network | IPv6Network, ...]
+    max_prefixes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FabricSummary:
+    """The whole fabric in one object, for exports (docs, cabling, drawings, labs)."""
+
+    fabric: FabricInfo
+    devices: tuple[Device, ...]
+    """Spines, then leaves, in inventory order."""
+    links: tuple[Link, ...]
+    """Fabric links in ledger-key order of the inventory, then DCI links."""
+    networks: tuple[Network, ...]
+    gateways: tuple[AnycastGateway, ...]
+    vrfs: tuple[Vrf, ...]
+    nodes: tuple[K8sNode, ...]
+
+    def device(self, name: str) -> Device:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def to_json(self) -> str:
+        """Sorted, stable JSON of the summary."""
+        return _encode(self, 0, JsonCache()) + "\n"
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+class JsonCache:
+    """Encoded text of shared objects, so a fabric encodes each network once.
+    Holds the objects it saw: an id is never reused while the cache lives."""
+
+    SHARED: ClassVar[tuple[type, ...]] = (Network, AnycastGateway, Vrf, FabricInfo, Site, RouteTarget)
+
+    def __init__(self) -> None:
+        self._text: dict[int, tuple[object, str]] = {}
+
+    def get(self, obj: object, make: Callable[[], str]) -> str:
+        hit = self._text.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        text = make()
+        self._text[id(obj)] = (obj, text)
+        return text
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_ADDR_TYPES = (IPv4Address, IPv6Address, IPv4Interface, IPv6Interface, IPv4Network, IPv6Network)
+_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(sorted(f.name for f in fields(cls)))
+    return names
+
+
+def _encode(value: Any, level: int, cache: JsonCache) -> str:
+    """JSON text of ``value`` whose first line is already at indent ``level``."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _dumps_str(value)
+    if isinstance(value, _ADDR_TYPES):
+        return f'"{value}"'
+    if isinstance(value, tuple | list | frozenset):
+        items = sorted(value) if isinstance(value, frozenset) else value
+        if not items:
+            return "[]"
+        pad = "  " * (level + 1)
+        inner = f",\n{pad}".join(_encode(v, level + 1, cache) for v in items)
+        return f"[\n{pad}{inner}\n{'  ' * level}]"
+    if is_dataclass(value):
+        json_hook = getattr(value, "__json__", None)
+        if json_hook is not None:
+            return _encode(json_hook(), level, cache)
+        if isinstance(value, JsonCache.SHARED):
+            text = cache.get(value, lambda: _encode_fields(value, 0, cache))
+            return text.replace("\n", "\n" + "  " * level) if level else text
+        return _encode_fields(value, level, cache)
+    raise TypeError(f"cannot encode {type(value).__name__} as intent JSON")
+
+
+def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None) -> str:
+    pad = "  " * (level + 1)
+    names: tuple[str, ...] = _field_names(type(obj))
+    values: dict[str, Any] = {n: getattr(obj, n) for n in names}
+    if extra:
+        values.update(extra)
+        names = tuple(sorted(values))
+    parts = [f'{pad}"{n}": {_encode(values[n], level + 1, cache)}' for n in names]
+    if not parts:
+        return "{}"
+    return "{\n" + ",\n".join(parts) + "\n" + "  " * level + "}"
