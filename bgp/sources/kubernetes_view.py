@@ -155,18 +155,20 @@ def parse_large_communities(value: str) -> tuple[str, ...]:
 
 def _parse_annotations(annotations: Mapping[str, Any]) -> dict[str, Any]:
     ours = {k: v for k, v in annotations.items() if isinstance(k, str) and k.startswith(ANNOTATION_PREFIX)}
+    out: dict[str, Any] = {}
+    announce = ours.get(ANNOUNCE)
+    if announce is not None:
+        flag = announce.strip().lower() if isinstance(announce, str) else None
+        if flag not in ("true", "false"):
+            raise ValueError(f"{ANNOUNCE}: {announce!r} is neither 'true' nor 'false'")
+        out["announce"] = flag == "true"
+        if not out["announce"]:
+            return out  # opted out: the other annotations no longer matter
     for key, value in ours.items():
         if key not in KNOWN_ANNOTATIONS:
             raise ValueError(f"unknown annotation {key!r} (known: {', '.join(sorted(KNOWN_ANNOTATIONS))})")
         if not isinstance(value, str):
             raise ValueError(f"{key}: value must be a string")
-    out: dict[str, Any] = {}
-    announce = ours.get(ANNOUNCE)
-    if announce is not None:
-        flag = announce.strip().lower()
-        if flag not in ("true", "false"):
-            raise ValueError(f"{ANNOUNCE}: {announce!r} is neither 'true' nor 'false'")
-        out["announce"] = flag == "true"
     if COMMUNITIES in ours:
         out["communities"] = parse_communities(ours[COMMUNITIES])
     if LARGE_COMMUNITIES in ours:
