@@ -46,6 +46,11 @@ class LedgerError(FabricError):
     """The allocation ledger cannot be read, or a pool ran out."""
 
 
+class DesignError(FabricError):
+    """The design stage cannot turn a valid inventory into intent (a port a default
+    cabling needs does not exist, a derived value collides with an allocated one)."""
+
+
 class RenderError(FabricError):
     """A device cannot be rendered (unsupported feature, template problem)."""
 

@@ -504,6 +504,9 @@ class Dci:
     """L2 interconnect RD: ``<loopback>:65533``."""
     esi: str
     """Interconnect ESI, one per site (all-active across the site's borders)."""
+    peer_gateways: tuple[IPv4Address, ...]
+    """Loopbacks of the other border leaves of this site (Junos
+    ``interconnect-multihoming-peer-gateways``)."""
     multisite_vip: IPv4Address
     """Multi-Site VIP, the same on every border of the site (NX-OS ``loopback100``)."""
     vnis: tuple[int, ...]

@@ -1,0 +1,594 @@
+"""The design pipeline: inventory + allocations -> one :class:`DeviceIntent` per switch.
+
+Stages run in this order; each reads only what the ones before it produced:
+
+1. :func:`fabric_info`   fabric-wide values (RT admin needs the spines' ASNs);
+2. :func:`devices`       who each switch is: role, ASN, loopback, VTEP (everything later
+                         names peers by device and reads their ASN and loopback here);
+3. :func:`links`         cables with both ends and their /31 and /127 (default cabling
+                         ports from the ledger's spine/leaf numbers, explicit ones from
+                         the inventory); interfaces and underlay sessions come from these;
+4. :func:`networks`      shared Network / AnycastGateway / Vrf objects and which leaves
+                         carry each network (sites of the members decide "stretched");
+5. :func:`clusters`      Kubernetes peerings per leaf (need each network's VLAN, VRF and
+                         gateway from stage 4);
+6. :func:`assemble`      per device: interfaces, underlay, overlay, EVPN, VRFs, gateways,
+                         peerings, and DCI on border leaves (needs every stage above).
+
+Objects that are the same on every leaf are built once in stages 1 and 4 and shared; the
+per-leaf loop only builds what differs per leaf (RDs, neighbor lists), so 256 leaves x
+500 networks design in a fraction of a second. Pure: no I/O, no clocks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
+
+from fabric.design.intent import (
+    EVPN_INSTANCE_RD,
+    GRACEFUL_SHUTDOWN_COMMUNITY,
+    INTERCONNECT_RD,
+    INTERCONNECT_RT_NUMBER,
+    INTERCONNECT_VRF_RD_BASE,
+    INTERCONNECT_VRF_RT_BASE,
+    AccessInterface,
+    AnycastGateway,
+    Bfd,
+    BgpNeighbor,
+    Dci,
+    DciVrf,
+    Device,
+    DeviceIntent,
+    Evpn,
+    FabricInfo,
+    FabricInterface,
+    FabricSummary,
+    GracefulShutdown,
+    K8sNode,
+    K8sNodePeer,
+    K8sPeering,
+    L2Vni,
+    Link,
+    LinkEnd,
+    Network,
+    Overlay,
+    PrefixFilter,
+    RouteTarget,
+    Site,
+    Underlay,
+    Vrf,
+    VrfInstance,
+)
+from fabric.errors import DesignError
+from fabric.model import Inventory, Leaf, Spine
+from fabric.platforms import GENERIC_MODELS, MODELS
+from fabric.resources.ledger import Allocations, link_keys, natural_key
+
+# Timers and limits of the design (one place, printed by every platform alike).
+UNDERLAY_BFD = Bfd(interval_ms=1000, multiplier=3)
+OVERLAY_BFD = Bfd(interval_ms=3000, multiplier=3)
+NODE_BFD = Bfd(interval_ms=300, multiplier=3)
+OVERLAY_TTL = 2
+DCI_TTL = 5
+MAXIMUM_PATHS = 64
+GRACEFUL_SHUTDOWN = GracefulShutdown(GRACEFUL_SHUTDOWN_COMMUNITY, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """The outcome of the pipeline: every device's intent and the fabric summary."""
+
+    devices: dict[str, DeviceIntent]
+    """Spines then leaves, inventory order."""
+    summary: FabricSummary
+
+
+def design(inventory: Inventory, allocations: Allocations) -> dict[str, DeviceIntent]:
+    """One intent per switch (spines, then leaves, in inventory order).
+
+    Raises :class:`~fabric.errors.LedgerError` if the allocations lack a value the
+    inventory needs (run ``fabric plan``) and :class:`~fabric.errors.DesignError` for a
+    valid inventory that still cannot be built (e.g. a default cabling port beyond the
+    model's ports)."""
+    return design_fabric(inventory, allocations).devices
+
+
+def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
+    """:func:`design` plus the :class:`FabricSummary` the exports read."""
+    inv, alloc = inventory, allocations
+    info = fabric_info(inv, alloc)                     # 1
+    devs = devices(inv, alloc)                         # 2
+    cables = links(inv, alloc, devs)                   # 3
+    tenancy = networks(inv, alloc, devs, info)         # 4
+    peerings = clusters(inv, alloc, devs, tenancy)     # 5
+    intents = assemble(inv, info, devs, cables, tenancy, peerings)  # 6
+    return Design(intents, summary(info, devs, cables, tenancy, peerings))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _text(s: str) -> str:
+    """One line, no control characters: safe to print inside a quoted CLI string."""
+    return "".join(ch for ch in " ".join(s.split()) if ch.isprintable())
+
+
+def _rt(admin: int, number: int, what: str) -> RouteTarget:
+    limit = 0xFFFF if admin > 0xFFFF else 0xFFFFFFFF
+    if number > limit:
+        raise DesignError(
+            f"route target {admin}:{number} of {what} does not fit: with a 4-byte admin ({admin}) "
+            "the number is 16 bits; set pools.route_targets.admin to a 2-byte ASN"
+        )
+    return RouteTarget(admin, number)
+
+
+# --------------------------------------------------------------------------- 1. fabric
+
+
+def fabric_info(inv: Inventory, alloc: Allocations) -> FabricInfo:
+    """Fabric-wide settings, one shared object."""
+    f = inv.fabric
+    admin = inv.pools.route_targets.admin or alloc.asn(inv.spines[0].name)
+    return FabricInfo(
+        name=f.name,
+        description=_text(f.description),
+        sites=tuple(Site(s.name, i, _text(s.description), tuple(s.pods)) for i, s in enumerate(f.sites, 1)),
+        mtu=f.mtu,
+        underlay_ipv6=f.underlay_ipv6,
+        bfd=f.bfd,
+        ntp=tuple(f.ntp),
+        dns=tuple(f.dns),
+        gateway_mac=inv.pools.gateway_mac(),
+        route_target_admin=admin,
+    )
+
+
+# --------------------------------------------------------------------------- 2. devices
+
+
+def devices(inv: Inventory, alloc: Allocations) -> dict[str, Device]:
+    """Every switch, spines first, with its allocated numbers."""
+    out: dict[str, Device] = {}
+    for s in inv.spines:
+        out[s.name] = _device(s, "spine", alloc.spine_id(s.name), alloc, None)
+    for lf in inv.leaves:
+        role = "border" if lf.role == "border" else "leaf"
+        out[lf.name] = _device(lf, role, alloc.leaf_id(lf.name), alloc, alloc.vtep(lf.name))
+    return out
+
+
+def _device(sw: Spine | Leaf, role: str, ident: int, alloc: Allocations, vtep: IPv4Address | None) -> Device:
+    leaf = sw if isinstance(sw, Leaf) else None
+    return Device(
+        name=sw.name,
+        role=role,  # type: ignore[arg-type]
+        platform=sw.platform,
+        model=sw.model,
+        description=_text(sw.description),
+        id=ident,
+        mgmt=sw.mgmt,
+        site=sw.site,
+        pod=sw.pod,
+        rack=leaf.rack if leaf else None,
+        pair=leaf.pair if leaf else None,
+        asn=alloc.asn(sw.name),
+        loopback=alloc.loopback(sw.name),
+        vtep=vtep,
+        loopback6=leaf.loopback6 if leaf else None,
+    )
+
+
+# --------------------------------------------------------------------------- 3. links
+
+
+def _port(model: str, ports: tuple[str, ...], number: int, what: str, device: str) -> str:
+    """Port ``number`` (1-based) of a model's list; generic models name ports beyond it."""
+    if 1 <= number <= len(ports):
+        return ports[number - 1]
+    if model in GENERIC_MODELS and ports:
+        # generic (frr) names continue the pattern of the last port: swp64 -> swp65 ...
+        last = ports[-1]
+        stem = last.rstrip("0123456789")
+        return f"{stem}{int(last[len(stem):]) + number - len(ports)}"
+    raise DesignError(
+        f"default cabling: {device} ({model}) has no {what} number {number} "
+        f"({len(ports)} {what}s); cable it explicitly in `cabling`"
+    )
+
+
+def links(inv: Inventory, alloc: Allocations, devs: dict[str, Device]) -> list[Link]:
+    """Every cable with both ends: leaf-spine (``a`` = leaf, ``b`` = spine), then DCI.
+
+    Default cabling (no ``cabling`` section): every leaf to every spine; the leaf's
+    uplink number is the spine's ledger number and the spine's downlink number is the
+    leaf's, so adding a leaf or spine never renumbers existing cables. On each /31 (and
+    /127) the spine - or DCI end ``a`` - takes the lower address."""
+    keys = link_keys(inv)
+    ends: list[tuple[str, str, str, str]] = []
+    if inv.cabling is None:
+        spines = [(s, MODELS[s.model], devs[s.name].id) for s in inv.spines]
+        for lf in inv.leaves:
+            hw = MODELS[lf.model]
+            lid = devs[lf.name].id
+            for s, shw, sid in spines:
+                up = _port(lf.model, hw.uplinks, sid, "uplink", lf.name)
+                down = _port(s.model, shw.downlinks, lid, "downlink", s.name)
+                ends.append((lf.name, up, s.name, down))
+    else:
+        ends.extend((c.leaf, c.leaf_port, c.spine, c.spine_port) for c in inv.cabling)
+    n_fabric = len(ends)
+    ends.extend((d.a, d.a_port, d.b, d.b_port) for d in inv.dci_links)
+    v6 = inv.fabric.underlay_ipv6 and inv.pools.p2p_v6 is not None
+    mtu = inv.fabric.mtu
+    out: list[Link] = []
+    for i, (key, (a, a_port, b, b_port)) in enumerate(zip(keys, ends, strict=True)):
+        net4 = alloc.p2p(key)
+        lo4, hi4 = IPv4Interface((net4.network_address, 31)), IPv4Interface((net4.network_address + 1, 31))
+        lo6 = hi6 = None
+        if v6:
+            net6 = alloc.p2p_v6(key)
+            if net6 is None:
+                raise DesignError(f"no p2p_v6 allocated for {key}; run `fabric plan`")
+            lo6, hi6 = IPv6Interface((net6.network_address, 127)), IPv6Interface((net6.network_address + 1, 127))
+        if i < n_fabric:  # leaf (a) takes the upper address, the spine (b) the lower
+            out.append(Link(key, "fabric", LinkEnd(a, a_port, hi4, hi6), LinkEnd(b, b_port, lo4, lo6), mtu))
+        else:
+            out.append(Link(key, "dci", LinkEnd(a, a_port, lo4, lo6), LinkEnd(b, b_port, hi4, hi6), mtu))
+    return out
+
+
+# --------------------------------------------------------------------------- 4. networks
+
+
+@dataclass(frozen=True, slots=True)
+class Tenancy:
+    """Stage 4: shared tenant objects and where they are."""
+
+    networks: tuple[Network, ...]
+    gateways: dict[str, AnycastGateway]
+    """network name -> its gateway (networks without gateway4/gateway6 have none)."""
+    vrfs: dict[str, Vrf]
+    members: dict[str, frozenset[str] | None]
+    """network name -> leaves carrying it (None: every leaf)."""
+    stretched_vrfs: frozenset[str]
+    """VRFs with a gateway in more than one site."""
+
+
+def networks(inv: Inventory, alloc: Allocations, devs: dict[str, Device], info: FabricInfo) -> Tenancy:
+    """Build each network, gateway and VRF once; record which leaves carry each network."""
+    admin = info.route_target_admin
+    mac = info.gateway_mac
+    leaves = [d for d in devs.values() if d.role != "spine"]
+    all_sites = {d.site for d in leaves}
+    by_rack: dict[str, list[str]] = defaultdict(list)
+    for d in leaves:
+        if d.rack is not None:
+            by_rack[d.rack].append(d.name)
+    vrfs: dict[str, Vrf] = {}
+    for t in inv.tenants:
+        for v in t.vrfs:
+            l3vni = alloc.l3vni(v.name)
+            vrfs[v.name] = Vrf(v.name, t.name, _text(v.description), l3vni, alloc.vrf_vlan(v.name),
+                               _rt(admin, l3vni, f"VRF {v.name}"))
+    nets: list[Network] = []
+    gws: dict[str, AnycastGateway] = {}
+    members: dict[str, frozenset[str] | None] = {}
+    vrf_sites: dict[str, set[str | None]] = defaultdict(set)
+    for t in inv.tenants:
+        for n in t.networks:
+            if n.leaves == "all":
+                member: frozenset[str] | None = None
+                sites = all_sites
+            else:
+                names = set(n.leaves)
+                for rack in n.racks:
+                    names.update(by_rack.get(rack, ()))
+                member = frozenset(names)
+                sites = {devs[x].site for x in names}
+            members[n.name] = member
+            vni, vlan = alloc.l2vni(n.name), alloc.network_vlan(n.name)
+            desc = _text(n.description)
+            nets.append(Network(n.name, t.name, desc, n.vrf, vlan, vni, _rt(admin, vni, f"network {n.name}"),
+                                n.mtu, len(sites) > 1))
+            if n.gateway4 is not None or n.gateway6 is not None:
+                gws[n.name] = AnycastGateway(n.name, vlan, n.vrf, n.gateway4, n.gateway6, mac, n.mtu, desc)
+                vrf_sites[n.vrf].update(sites)
+    stretched = frozenset(v for v, s in vrf_sites.items() if len(s) > 1)
+    return Tenancy(tuple(nets), gws, vrfs, members, stretched)
+
+
+# --------------------------------------------------------------------------- 5. clusters
+
+
+def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: Tenancy) -> dict[str, list[K8sPeering]]:
+    """leaf name -> the Kubernetes peerings on it (cluster order)."""
+    by_net = {n.name: n for n in ten.networks}
+    out: dict[str, list[K8sPeering]] = defaultdict(list)
+    for c in inv.kubernetes.clusters:
+        net = by_net[c.network]
+        gw = ten.gateways.get(c.network)
+        if gw is None or gw.address4 is None:
+            if c.nodes:
+                raise DesignError(f"cluster {c.name}: network {c.network} has no IPv4 gateway to peer from")
+            continue
+        accept = tuple(PrefixFilter(r, r.max_prefixlen, r.max_prefixlen) for r in c.service_ranges)
+        per_leaf: dict[str, list[K8sNodePeer]] = defaultdict(list)
+        for node in c.nodes:
+            member = ten.members[c.network]
+            if member is not None and node.leaf not in member:
+                raise DesignError(
+                    f"cluster {c.name}: node {node.name} is on {node.leaf}, which does not carry "
+                    f"network {c.network}; add the leaf (or its rack) to the network"
+                )
+            asn = c.asn.first if c.shared_asn else alloc.node_asn(node.name)
+            per_leaf[node.leaf].append(K8sNodePeer(node.name, node.port, node.address, node.address6, asn))
+        for leaf, nodes in per_leaf.items():
+            nodes.sort(key=lambda p: natural_key(p.port))
+            out[leaf].append(K8sPeering(
+                cluster=c.name,
+                description=_text(c.description),
+                vrf=net.vrf,
+                network=net.name,
+                vlan=net.vlan,
+                local_asn=devs[leaf].asn,
+                local_address=gw.address4.ip,
+                local_address6=gw.address6.ip if gw.address6 is not None else None,
+                nodes=tuple(nodes),
+                shared_asn=c.shared_asn,
+                peer_asns=tuple(sorted({p.asn for p in nodes})),
+                allow4=tuple(IPv4Network(p.address) for p in nodes),
+                allow6=tuple(IPv6Network(p.address6) for p in nodes if p.address6 is not None),
+                accept=accept,
+                max_prefixes=c.max_prefixes,
+                bfd=NODE_BFD if c.bfd else None,
+                hold_time=c.hold_time,
+                keepalive=c.keepalive,
+                graceful_shutdown=GRACEFUL_SHUTDOWN,
+                multipath=True,
+                multipath_multiple_as=not c.shared_asn,
+                maximum_paths=MAXIMUM_PATHS,
+            ))
+    return out
+
+
+# --------------------------------------------------------------------------- 6. assemble
+
+
+def _interfaces(name: str, cables: Iterable[Link]) -> list[FabricInterface]:
+    out = []
+    for c in cables:
+        me, peer = (c.a, c.b) if c.a.device == name else (c.b, c.a)
+        out.append(FabricInterface(
+            name=me.port,
+            description=f"{c.kind}: {peer.device} {peer.port}",
+            kind=c.kind,
+            link=c.key,
+            peer=peer.device,
+            peer_port=peer.port,
+            address=me.address,
+            peer_address=peer.address.ip,
+            address6=me.address6,
+            peer_address6=peer.address6.ip if peer.address6 is not None else None,
+            mtu=c.mtu,
+        ))
+    out.sort(key=lambda i: natural_key(i.name))
+    return out
+
+
+def _sessions(ifaces: Iterable[FabricInterface], devs: dict[str, Device], bfd: Bfd | None,
+              what: str) -> tuple[tuple[BgpNeighbor, ...], tuple[BgpNeighbor, ...]]:
+    v4, v6 = [], []
+    for i in ifaces:
+        peer = devs[i.peer]
+        v4.append(BgpNeighbor(i.peer, i.peer_address, peer.asn, f"{what}: {i.peer} {i.peer_port}", i.name, bfd=bfd))
+        if i.peer_address6 is not None:
+            v6.append(BgpNeighbor(i.peer, i.peer_address6, peer.asn, f"{what}: {i.peer} {i.peer_port}", i.name, bfd=bfd))
+    return tuple(v4), tuple(v6)
+
+
+def _overlay_peers(me: Device, peers: Iterable[Device], ttl: int, bfd: Bfd | None, what: str) -> tuple[BgpNeighbor, ...]:
+    return tuple(
+        BgpNeighbor(p.name, p.loopback, p.asn, f"{what}: {p.name}", local_address=me.loopback, multihop_ttl=ttl, bfd=bfd)
+        for p in peers
+    )
+
+
+def _esi(admin: int, site_id: int) -> str:
+    """Type-0 ESI, one per site: ``00:ff:<admin, 4 bytes>:00:00:<site id, 2 bytes>``."""
+    raw = bytes([0x00, 0xFF]) + admin.to_bytes(4, "big") + bytes(2) + site_id.to_bytes(2, "big")
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def _multisite_vips(inv: Inventory, devs: dict[str, Device], info: FabricInfo) -> dict[str, IPv4Address]:
+    """site -> Multi-Site VIP: counted down from the top of the VTEP pool (site 1 takes
+    the last usable address), so it never meets a VTEP the ledger hands out from the bottom."""
+    pool = inv.pools.vtep
+    top = int(pool.broadcast_address) - (1 if pool.prefixlen < 31 else 0)
+    taken = {d.vtep: d.name for d in devs.values() if d.vtep is not None}
+    taken.update({d.loopback: d.name for d in devs.values()})
+    out: dict[str, IPv4Address] = {}
+    for s in info.sites:
+        vip = IPv4Address(top - (s.site_id - 1))
+        if vip not in pool or vip in taken:
+            raise DesignError(f"site {s.name}: Multi-Site VIP {vip} (top of pools.vtep) "
+                              f"is {'used by ' + taken[vip] if vip in taken else 'outside the pool'}")
+        out[s.name] = vip
+    return out
+
+
+def assemble(
+    inv: Inventory,
+    info: FabricInfo,
+    devs: dict[str, Device],
+    cables: list[Link],
+    ten: Tenancy,
+    peerings: dict[str, list[K8sPeering]],
+) -> dict[str, DeviceIntent]:
+    """Build each device's intent from the shared pieces."""
+    by_device: dict[str, list[Link]] = defaultdict(list)
+    for c in cables:
+        by_device[c.a.device].append(c)
+        by_device[c.b.device].append(c)
+    ubfd = UNDERLAY_BFD if info.bfd else None
+    obfd = OVERLAY_BFD if info.bfd else None
+    spines_of: dict[str | None, list[Device]] = defaultdict(list)
+    leaves_of: dict[str | None, list[Device]] = defaultdict(list)
+    for d in devs.values():
+        (spines_of if d.role == "spine" else leaves_of)[d.site].append(d)
+    dci_borders = {e.device for c in cables if c.kind == "dci" for e in (c.a, c.b)}
+    vips = _multisite_vips(inv, devs, info) if dci_borders else {}
+    site_ids = {s.name: s.site_id for s in info.sites}
+    nodes_by_leaf = {leaf: [(p, n) for p in ps for n in p.nodes] for leaf, ps in peerings.items()}
+    net_by_name = {n.name: n for n in ten.networks}
+    vrf_order = list(ten.vrfs)
+
+    out: dict[str, DeviceIntent] = {}
+    for d in devs.values():
+        ifaces = _interfaces(d.name, by_device.get(d.name, ()))
+        fabric_ifaces = [i for i in ifaces if i.kind == "fabric"]
+        v4, v6 = _sessions(fabric_ifaces, devs, ubfd, "underlay")
+        advertise: list[IPv4Network | IPv6Network] = [IPv4Network(d.loopback)]
+        if d.vtep is not None:
+            advertise.append(IPv4Network(d.vtep))
+        if d.loopback6 is not None:
+            advertise.append(IPv6Network(d.loopback6))
+        underlay = Underlay(d.asn, d.loopback, v4, v6, tuple(advertise), True, True, MAXIMUM_PATHS, ubfd, True)
+        spine = d.role == "spine"
+        if spine:
+            overlay = Overlay(d.asn, d.loopback, _overlay_peers(d, leaves_of[d.site], OVERLAY_TTL, obfd, "overlay"),
+                              OVERLAY_TTL, True, True, True, True, obfd)
+            out[d.name] = DeviceIntent(d, info, tuple(ifaces), (), underlay, overlay, None, (), (), (), None)
+            continue
+        overlay = Overlay(d.asn, d.loopback, _overlay_peers(d, spines_of[d.site], OVERLAY_TTL, obfd, "overlay"),
+                          OVERLAY_TTL, False, False, False, True, obfd)
+
+        # networks on this leaf; a DCI border also carries every stretched network to stitch it
+        dci = d.name in dci_borders
+        lo = str(d.loopback)
+        vnis: list[L2Vni] = []
+        gateways: list[AnycastGateway] = []
+        for n in ten.networks:
+            member = ten.members[n.name]
+            if member is None or d.name in member:
+                vnis.append(L2Vni(n, f"{lo}:{n.vlan}", False))
+                gw = ten.gateways.get(n.name)
+                if gw is not None:
+                    gateways.append(gw)
+            elif dci and n.stretched:
+                vnis.append(L2Vni(n, f"{lo}:{n.vlan}", True))
+        k8s = tuple(peerings.get(d.name, ()))
+
+        # VRFs: those with a gateway or a peering here; border leaves carry every VRF
+        vrf_nets: dict[str, list[str]] = defaultdict(list)
+        for gw in gateways:
+            vrf_nets[gw.vrf].append(gw.network)
+        k8s_vrfs = {p.vrf for p in k8s}
+        wanted = set(vrf_order) if d.role == "border" else set(vrf_nets) | k8s_vrfs
+        vrfs = tuple(
+            VrfInstance(ten.vrfs[v], f"{lo}:{ten.vrfs[v].vlan}", tuple(vrf_nets.get(v, ())), True, v in k8s_vrfs)
+            for v in vrf_order if v in wanted
+        )
+        access = sorted(
+            (AccessInterface(n.port, f"k8s {p.cluster}: {n.name}", n.name, "access", p.vlan, p.network, (p.vlan,),
+                             net_by_name[p.network].mtu)
+             for p, n in nodes_by_leaf.get(d.name, ())),
+            key=lambda a: natural_key(a.name),
+        )
+        assert d.vtep is not None
+        evpn = Evpn(d.vtep, f"{lo}:{EVPN_INSTANCE_RD}", tuple(vnis), info.gateway_mac, "ingress")
+        dci_intent = (
+            _dci(d, ifaces, devs, info, vips, site_ids, vnis, vrfs, ten, dci_borders, ubfd, obfd) if dci else None
+        )
+        out[d.name] = DeviceIntent(d, info, tuple(ifaces), tuple(access), underlay, overlay, evpn, vrfs,
+                                   tuple(gateways), k8s, dci_intent)
+    return out
+
+
+def _dci(
+    d: Device,
+    ifaces: list[FabricInterface],
+    devs: dict[str, Device],
+    info: FabricInfo,
+    vips: dict[str, IPv4Address],
+    site_ids: dict[str, int],
+    vnis: list[L2Vni],
+    vrfs: tuple[VrfInstance, ...],
+    ten: Tenancy,
+    borders: set[str],
+    ubfd: Bfd | None,
+    obfd: Bfd | None,
+) -> Dci:
+    if d.site is None or d.site not in site_ids:
+        raise DesignError(f"border leaf {d.name} has DCI links but no site of fabric.sites")
+    admin = info.route_target_admin
+    dci_ifaces = [i for i in ifaces if i.kind == "dci"]
+    u4, u6 = _sessions(dci_ifaces, devs, ubfd, "dci underlay")
+    # devs is in inventory order: keep it for the peers
+    remote = [p for p in devs.values() if p.name in borders and p.site != d.site]
+    local = [p for p in devs.values() if p.name in borders and p.site == d.site and p.name != d.name]
+    lo = str(d.loopback)
+    return Dci(
+        site=d.site,
+        site_id=site_ids[d.site],
+        interfaces=tuple(i.name for i in dci_ifaces),
+        fabric_interfaces=tuple(i.name for i in ifaces if i.kind == "fabric"),
+        underlay_neighbors=u4,
+        underlay_neighbors6=u6,
+        overlay_neighbors=_overlay_peers(d, remote, DCI_TTL, obfd, "dci overlay"),
+        multihop_ttl=DCI_TTL,
+        route_target=_rt(admin, INTERCONNECT_RT_NUMBER, "the DCI interconnect"),
+        rd=f"{lo}:{INTERCONNECT_RD}",
+        esi=_esi(admin, site_ids[d.site]),
+        peer_gateways=tuple(p.loopback for p in local),
+        multisite_vip=vips[d.site],
+        vnis=tuple(v.vni for v in vnis if v.network.stretched),
+        vrfs=tuple(
+            DciVrf(v.name, v.l3vni, _rt(admin, INTERCONNECT_VRF_RT_BASE + v.l3vni, f"the DCI interconnect of VRF {v.name}"),
+                   f"{lo}:{INTERCONNECT_VRF_RD_BASE + v.vlan}")
+            for v in vrfs if v.name in ten.stretched_vrfs
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summary(
+    info: FabricInfo,
+    devs: dict[str, Device],
+    cables: list[Link],
+    ten: Tenancy,
+    peerings: dict[str, list[K8sPeering]],
+) -> FabricSummary:
+    """The fabric in one object for the exports."""
+    nodes: list[K8sNode] = []
+    gw_of = ten.gateways
+    for leaf in devs:
+        for p in peerings.get(leaf, ()):
+            gw = gw_of[p.network]
+            assert gw.address4 is not None
+            for n in p.nodes:
+                a6 = (IPv6Interface((n.address6, gw.address6.network.prefixlen))
+                      if n.address6 is not None and gw.address6 is not None else None)
+                nodes.append(K8sNode(
+                    n.name, p.cluster, leaf, n.port, p.network, p.vlan, p.vrf,
+                    IPv4Interface((n.address, gw.address4.network.prefixlen)), a6,
+                    gw.address4.ip, gw.address6.ip if gw.address6 is not None and a6 is not None else None,
+                    n.asn, p.local_asn, tuple(f.prefix for f in p.accept), p.max_prefixes,
+                ))
+    return FabricSummary(
+        fabric=info,
+        devices=tuple(devs.values()),
+        links=tuple(cables),
+        networks=ten.networks,
+        gateways=tuple(ten.gateways.values()),
+        vrfs=tuple(ten.vrfs.values()),
+        nodes=tuple(nodes),
+    )
+
+
+__all__ = ["Design", "design", "design_fabric"]
