@@ -14,6 +14,8 @@ Embedding (for the agent config)::
   variable (set it from ``spec.nodeName`` with the downward API).
 * ``kubeconfig`` / ``context``: use this kubeconfig file; neither set (and no ``host``):
   the in-cluster service account.
+* ``default_check``: check name for services without a ``leafspine.io/check`` annotation
+  (the agent config checks that it exists).
 * ``host``: talk to this URL without credentials (``kubectl proxy``, tests).
 * ``namespaces``: watch only these namespaces (one list+watch per namespace and kind, so a
   namespaced Role suffices); empty (default): all namespaces.
@@ -52,6 +54,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -83,8 +86,9 @@ class KubernetesSourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     node_name: str | None = None
-    kubeconfig: str | None = None
+    kubeconfig: Path | None = None
     context: str | None = None
+    default_check: str | None = None
     host: str | None = None
     namespaces: tuple[str, ...] = ()
     watch_timeout: float = Field(default=300.0, gt=0)
@@ -381,7 +385,7 @@ class KubernetesSource:
         elif self._config.kubeconfig or self._config.context:
             # kubernetes.config is partly typed; its loaders are not.
             config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=self._config.kubeconfig,
+                config_file=str(self._config.kubeconfig) if self._config.kubeconfig else None,
                 context=self._config.context,
                 client_configuration=cfg,
                 persist_config=False,
@@ -472,7 +476,7 @@ class KubernetesSource:
         slices: list[SliceView] = []
         for r in reflectors:
             (services if r.kind == "services" else slices).extend(stores[r.rid].values())
-        return compute_snapshot(services, slices, self.node_name, source=self.name)
+        return compute_snapshot(services, slices, self.node_name, source=self.name, default_check=self._config.default_check)
 
     def _apply(self, msg: _Msg, stores: dict[str, dict[str, Any]]) -> None:
         st = self._status

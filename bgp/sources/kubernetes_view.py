@@ -248,8 +248,10 @@ def compute_snapshot(
     slices: Iterable[SliceView],
     node_name: str,
     source: str = "kubernetes",
+    default_check: str | None = None,
 ) -> Snapshot:
-    """The announce set of this node. Pure: same inputs, same snapshot."""
+    """The announce set of this node. Pure: same inputs, same snapshot. ``default_check``
+    applies to services without a ``leafspine.io/check`` annotation."""
     local_families: dict[tuple[str, str], set[int]] = {}
     for sl in slices:
         if sl.service is not None and sl.family is not None and node_name in sl.ready_nodes:
@@ -270,7 +272,7 @@ def compute_snapshot(
             desired[svc.key] = DesiredService(
                 key=svc.key,
                 prefixes=prefixes,
-                check=svc.check,
+                check=svc.check if svc.check is not None else default_check,
                 communities=svc.communities,
                 large_communities=svc.large_communities,
                 source=source,

@@ -76,6 +76,7 @@ class LocalApiServer:
         self.active_watches = 0
         self.watch_requests: list[tuple[str, str, bool]] = []  # plural, resourceVersion, allowWatchBookmarks
         self.paths: list[str] = []  # every request path, in order
+        self.authorizations: set[str] = set()  # Authorization headers seen (not checked)
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -225,6 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         with self.api._cond:
             self.api.paths.append(url.path)
+            self.api.authorizations.add(self.headers.get("Authorization", ""))
         route = _route(url.path)
         if route is None:
             self._send_json(404, _status(404, "NotFound", f"{url.path} not found"))

@@ -4,7 +4,10 @@ Every test asserts the exact announce sets published, in order where order matte
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from k8s_apiserver import LocalApiServer
 from k8s_harness import NODE, Recorder, announced, endpoint_slice, run_source, service, wait_until
 
@@ -258,3 +261,33 @@ def test_namespaces_limit_what_is_watched(apiserver: LocalApiServer) -> None:
         }
 
     run_source(apiserver, scenario, namespaces=("prod",))
+
+
+def test_periodic_resync_relists_without_publishing(apiserver: LocalApiServer) -> None:
+    async def scenario(source: KubernetesSource, rec: Recorder) -> None:
+        apiserver.apply("services", service("dns", lb_ips=("192.0.2.10",)))
+        await rec.wait_for({DNS: ("192.0.2.10/32",)})
+        await wait_until(lambda: int(source.status().detail["relists"]) >= 2, "a resync of both collections")
+        assert apiserver.lists["services"] >= 2 and apiserver.lists["endpointslices"] >= 2
+        assert history(rec) == [{DNS: ("192.0.2.10/32",)}]
+
+    run_source(apiserver, scenario, resync_interval=1.0)
+
+
+def test_kubeconfig_file(apiserver: LocalApiServer, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "lab", "cluster": {"server": apiserver.url}}],
+        "users": [{"name": "agent", "user": {"token": "not-checked"}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "agent"}}],
+        "current-context": "lab",
+    }))
+    apiserver.apply("services", service("dns", lb_ips=("192.0.2.10",)))
+
+    async def scenario(source: KubernetesSource, rec: Recorder) -> None:
+        await rec.wait_for({DNS: ("192.0.2.10/32",)})
+        assert apiserver.authorizations == {"Bearer not-checked"}
+
+    run_source(apiserver, scenario, host=None, kubeconfig=kubeconfig)

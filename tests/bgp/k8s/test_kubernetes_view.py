@@ -161,3 +161,9 @@ def test_snapshot_carries_attributes() -> None:
     assert snap.services == {"k8s/default/a": DesiredService(
         key="k8s/default/a", prefixes=nets(V4), check="dns", communities=("65000:1",),
         large_communities=("1:2:3",), source="k8s-east")}
+
+
+def test_default_check_applies_only_without_annotation() -> None:
+    views = [svc("a", V4), svc("b", V4, check="own")]
+    snap = compute_snapshot(views, [], "me", default_check="dns")
+    assert {k: v.check for k, v in snap.services.items()} == {"k8s/default/a": "dns", "k8s/default/b": "own"}
