@@ -1,0 +1,181 @@
+"""The netns lab for real: namespaces, veth pairs, FRR per namespace, FIB reading, cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fabric.lab import STATE_DIR, Lab, LabError, Router, cleanup_stale, vrf_supported, wait_until
+from fabric.lab.system import alive, list_netns
+
+pytestmark = pytest.mark.lab
+
+
+def bgp_conf(
+    asn: int, rid: str, neighbors: dict[str, int], networks: tuple[str, ...] = (), v6_neighbors: dict[str, int] | None = None
+) -> str:
+    """A minimal eBGP config: v4 peers carry IPv4 unicast, v6 peers IPv6 unicast."""
+    v6 = v6_neighbors or {}
+    lines = [
+        f"router bgp {asn}",
+        f" bgp router-id {rid}",
+        " no bgp ebgp-requires-policy",
+        " bgp bestpath as-path multipath-relax",
+    ]
+    lines += [f" neighbor {addr} remote-as {remote}" for addr, remote in {**neighbors, **v6}.items()]
+    lines += [" address-family ipv4 unicast", "  maximum-paths 16"]
+    lines += [f"  no neighbor {a} activate" for a in v6]
+    lines += [f"  network {n}" for n in networks if ":" not in n]
+    lines.append(" exit-address-family")
+    if v6:
+        lines += [" address-family ipv6 unicast", "  maximum-paths 16"]
+        lines += [f"  neighbor {a} activate" for a in v6]
+        lines += [f"  network {n}" for n in networks if ":" in n]
+        lines.append(" exit-address-family")
+    return "\n".join(lines) + "\n"
+
+
+def established(router: Router, peers: int) -> bool:
+    states = [p.get("state") for p in router.bgp_neighbors().values()]
+    return states.count("Established") >= peers
+
+
+def test_two_routers_exchange_routes_over_ebgp(lab: Lab) -> None:
+    r1, r2 = lab.add_router("r1"), lab.add_router("r2")
+    link = lab.link(r1, r2, a_addrs=["10.0.0.0/31", "fd00::0/127"], b_addrs=["10.0.0.1/31", "fd00::1/127"])
+    assert (link.a_if, link.b_if) == ("eth1", "eth1")
+    assert "fd00::1/127" in r2.addresses("eth1")  # no DAD: usable at once, not tentative
+    r1.add_loopback("192.0.2.1/32")
+    r1.exec("ip", "route", "add", "blackhole", "198.51.100.0/24")
+    r1.exec("ip", "-6", "route", "add", "blackhole", "2001:db8:100::/48")
+    r1.start(
+        "ip route 198.51.100.0/24 blackhole\nipv6 route 2001:db8:100::/48 blackhole\n"
+        + bgp_conf(65001, "192.0.2.1", {"10.0.0.1": 65002}, ("198.51.100.0/24", "2001:db8:100::/48"), {"fd00::1": 65002})
+    )
+    r2.start(bgp_conf(65002, "192.0.2.2", {"10.0.0.0": 65001}, (), {"fd00::": 65001}))
+    assert set(r1.pids()) == {"zebra", "bgpd", "staticd"}
+    assert (r1.rundir / "bgpd.vty").exists() and r1.rundir.is_relative_to(lab.rundir)
+
+    wait_until(lambda: established(r2, 2), 30, "both BGP sessions of r2")
+    v4 = r2.wait_route("198.51.100.0/24", lambda r: r is not None, timeout=30)
+    assert v4 is not None and v4.gateways == {"10.0.0.0"} and v4.protocol == "bgp"
+    v6 = r2.wait_route("2001:db8:100::/48", lambda r: r is not None, timeout=30)
+    # FRR installs a directly connected IPv6 peer's link-local next hop, not its global one
+    r1_ll = {a.split("/")[0] for a in r1.addresses("eth1") if a.startswith("fe80:")}
+    assert v6 is not None and v6.gateways == r1_ll and v6.nexthops[0].dev == "eth1"
+    # each router has its own pathspace: r1 does not know r2's peers
+    assert set(r1.bgp_neighbors()) == {"10.0.0.1", "fd00::1"}
+    assert "65002" in r2.vtysh("show running-config")
+
+
+def test_multipath_nexthops_in_kernel_fib(lab: Lab) -> None:
+    r1, r2 = lab.add_router("r1"), lab.add_router("r2")
+    lab.link(r1, r2, a_addrs=["10.0.0.0/31"], b_addrs=["10.0.0.1/31"])
+    lab.link(r1, r2, a_addrs=["10.0.0.2/31"], b_addrs=["10.0.0.3/31"])
+    r1.start(
+        "ip route 198.51.100.0/24 blackhole\n"
+        + bgp_conf(65001, "1.1.1.1", {"10.0.0.1": 65002, "10.0.0.3": 65002}, ("198.51.100.0/24",))
+    )
+    r2.start(bgp_conf(65002, "2.2.2.2", {"10.0.0.0": 65001, "10.0.0.2": 65001}))
+    route = r2.wait_route("198.51.100.0/24", lambda r: r is not None and len(r.nexthops) == 2, timeout=30)
+    assert route is not None
+    assert route.gateways == {"10.0.0.0", "10.0.0.2"}
+    assert {h.dev for h in route.nexthops} == {"eth1", "eth2"}
+    # one session down -> one next hop left
+    r1.vtysh("configure terminal", "router bgp 65001", "neighbor 10.0.0.3 shutdown")
+    route = r2.wait_route("198.51.100.0/24", lambda r: r is not None and len(r.nexthops) == 1, timeout=30)
+    assert route is not None and route.gateways == {"10.0.0.0"}
+
+
+def test_hosts_bridge_and_vxlan(lab: Lab) -> None:
+    h1, h2 = lab.add_host("h1"), lab.add_host("h2")
+    lab.link(h1, h2, b_addrs=["10.9.0.2/24"])
+    h1.add_bridge("br100", ["eth1"])
+    h1.add_address("br100", "10.9.0.1/24")
+    h1.add_loopback("10.255.0.1/32")
+    h1.add_vxlan("vx100", 100, "10.255.0.1", bridge="br100")
+    data = h1.ip("-d", "-j", "link", "show", "vx100").stdout
+    assert '"id":100' in data and '"master":"br100"' in data
+    assert h2.exec("ping", "-c", "1", "-W", "2", "10.9.0.1").returncode == 0  # through the bridge port eth1
+    with pytest.raises(LabError, match="bad interface name"):
+        h1.add_bridge("this-name-is-far-too-long")
+
+
+def test_vrf_needs_kernel_support(lab: Lab) -> None:
+    if not vrf_supported():
+        pytest.skip("this kernel has no VRF support (CONFIG_NET_VRF): tenant VRFs cannot run in the lab")
+    h = lab.add_host("h1")
+    h.ip("link", "add", "red", "type", "vrf", "table", "10")
+    assert "red" in h.ip("link", "show", "red").stdout
+
+
+def test_close_leaves_nothing_behind() -> None:
+    lab = Lab("closing")
+    r = lab.add_router("r1")
+    h = lab.add_host("h1")
+    lab.link(r, h)
+    r.start("ip route 198.51.100.0/24 blackhole\n")
+    sleeper = h.popen(["sleep", "300"])
+    daemon_pids = list(r.pids().values())
+    namespaces = [r.netns, h.netns]
+    assert all(n in list_netns() for n in namespaces) and lab.state_file.exists()
+    lab.close()
+    assert not any(n in list_netns() for n in namespaces)
+    assert sleeper.poll() is not None
+    assert not any(alive(int(p)) for p in daemon_pids)
+    assert not lab.rundir.exists() and not lab.state_file.exists()
+    lab.close()  # idempotent
+
+
+def test_exception_inside_with_block_still_cleans_up() -> None:
+    with pytest.raises(RuntimeError), Lab("boom") as lab:
+        netns = lab.add_host("h1").netns
+        raise RuntimeError("test failure")
+    assert netns not in list_netns()
+
+
+CRASHING_RUN = textwrap.dedent(
+    """
+    import os, sys, time
+    from fabric.lab import Lab
+    lab = Lab("crash")
+    r = lab.add_router("r1")
+    h = lab.add_host("h1")
+    lab.link(r, h)
+    r.start()
+    h.popen(["sleep", "300"])
+    print(lab.prefix, r.netns, h.netns, *r.pids().values(), flush=True)
+    time.sleep(300)
+    """
+)
+
+
+def test_cleanup_stale_removes_a_killed_run_only() -> None:
+    with Lab("alive") as live:
+        live_ns = live.add_host("h1").netns
+        proc = subprocess.Popen([sys.executable, "-c", CRASHING_RUN], stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            prefix, *rest = proc.stdout.readline().split()
+            assert rest, "the crashing run did not start"
+            r_ns, h_ns, *daemon_pids = rest
+            assert r_ns in list_netns() and (STATE_DIR / f"{prefix}.json").exists()
+            assert cleanup_stale() == [] or live_ns in list_netns()  # live runs are never touched
+            assert r_ns in list_netns()
+            os.kill(proc.pid, signal.SIGKILL)  # no atexit, no finally: a real crash
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        removed = cleanup_stale()
+        assert removed == sorted([r_ns, h_ns])
+        assert not {r_ns, h_ns} & set(list_netns())
+        assert live_ns in list_netns()
+        assert not any(alive(int(p)) for p in daemon_pids)
+        assert not (STATE_DIR / f"{prefix}.json").exists() and not Path(STATE_DIR / prefix).exists()
