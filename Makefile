@@ -5,10 +5,10 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := frr libyang2-tools iproute2 iputils-ping procps
+DEB_PACKAGES := frr libyang2-tools iproute2 iputils-ping procps librsvg2-bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup deb demo test bench lint golden clean
+.PHONY: setup deb demo test bench lint golden labs clean
 
 setup: deb $(STAMP)
 
@@ -45,6 +45,9 @@ lint: setup
 
 golden: setup
 	$(BIN)/python -m tests.golden.regen
+
+labs: setup
+	$(BIN)/python -c 'from fabric.export.labs import write_labs; write_labs()'
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -37,7 +37,6 @@ from ipaddress import IPv4Address, IPv4Network
 from fabric.export.text import yaml_comment, yaml_str
 from fabric.export.view import NODE_PORT, Device, ExportError, FabricView
 from fabric.platforms import Platform
-from fabric.resources.ledger import natural_key
 
 
 @dataclass(frozen=True)

@@ -246,11 +246,11 @@ def _fabric_cables(inv: Inventory, alloc: Allocations) -> list[Cable]:
     return out
 
 
-def build_view(fab: Fabric, intents: Mapping[str, object] | None = None) -> FabricView:
+def build_view(fab: Fabric, intents: Mapping[str, object] | None = None, summary: object | None = None) -> FabricView:
     """Gather the facts the exports print. ``intents`` is accepted for the exports that will
     read per-device facts from the design stage; today every fact comes from the inventory
     and the planned allocations, the same inputs the design stage reads."""
-    del intents  # the view computes the same numbers from the allocations
+    del intents, summary  # the view computes the same numbers from the allocations
     inv = fab.inventory
     alloc = fab.allocations()
     devices: list[Device] = []

@@ -1,0 +1,225 @@
+"""Markdown documentation of a fabric: an overview (``index.md``) and a page per device.
+
+Pages are plain GitHub-flavoured Markdown tables, in the view's order, with no dates or
+versions in them: the same fabric gives byte-identical pages. Every user-written text
+(descriptions) goes through :func:`fabric.export.text.md`; names and addresses are shown as
+inline code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from fabric.export.text import md, md_code
+from fabric.export.view import Cable, Device, ExportError, FabricView
+
+INDEX = "index.md"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    out.append("")
+    return out
+
+
+def _link(name: str) -> str:
+    # device names are validated ([A-Za-z0-9._-]), so they are safe in a link target
+    return f"[{md(name)}]({name}.md)"
+
+
+def _opt(value: object) -> str:
+    return md_code(value) if value not in (None, "") else "-"
+
+
+ROLE_TEXT = {"spine": "spine", "leaf": "leaf", "border": "border leaf"}
+
+
+def index_md(view: FabricView) -> str:
+    """The fabric overview page."""
+    lines = [f"# Fabric {md(view.name)}", ""]
+    if view.description:
+        lines += [md(view.description), ""]
+    n_border = sum(1 for d in view.devices if d.role == "border")
+    kinds = {k: sum(1 for c in view.cables if c.kind == k) for k in ("fabric", "dci", "access")}
+    lines += [
+        f"- {len(view.spines)} spines, {len(view.leaves)} leaves ({n_border} border)",
+        f"- {kinds['fabric']} leaf-spine links, {kinds['dci']} DCI links, {kinds['access']} access ports"
+        " (see `cabling.csv`)",
+        f"- {len(view.vrfs)} VRFs, {len(view.segments)} networks, {len(view.clusters)} Kubernetes clusters",
+        f"- fabric MTU {view.mtu}, anycast gateway MAC {md_code(view.gateway_mac)}",
+        "",
+        "## Sites",
+        "",
+    ]
+    rows = []
+    for s in view.sites:
+        sp = [d.name for d in view.spines if d.site == s.name]
+        lf = [d.name for d in view.leaves if d.site == s.name]
+        rows.append([_opt(s.name), md(s.description) or "-", str(len(sp)), str(len(lf))])
+    lines += _table(["site", "description", "spines", "leaves"], rows)
+    lines += ["## Devices", ""]
+    lines += _table(
+        ["device", "role", "site", "rack", "platform", "model", "mgmt", "loopback", "VTEP", "ASN"],
+        ([_link(d.name), ROLE_TEXT[d.role], _opt(d.site), _opt(d.rack), d.platform, md_code(d.model),
+          _opt(d.mgmt), md_code(d.loopback), _opt(d.vtep), str(d.asn)] for d in view.devices),
+    )
+    lines += ["## Links", ""]
+    lines += _table(
+        ["kind", "A", "A port", "B", "B port", "IPv4", "IPv6"],
+        ([c.kind, _link(c.a), md_code(c.a_port), _link(c.b), md_code(c.b_port), _opt(c.ipv4), _opt(c.ipv6)]
+         for c in view.cables if c.kind != "access"),
+    )
+    lines += ["## Tenants", ""]
+    tenants = list(dict.fromkeys([v.tenant for v in view.vrfs] + [s.tenant for s in view.segments]))
+    if not tenants:
+        lines += ["No tenants.", ""]
+    for t in tenants:
+        lines += [f"### Tenant {md(t)}", ""]
+        lines += _table(
+            ["VRF", "L3 VNI", "VLAN (L3 VNI)", "description"],
+            ([md_code(v.name), str(v.l3vni), str(v.vlan), md(v.description) or "-"]
+             for v in view.vrfs if v.tenant == t),
+        )
+        lines += _table(
+            ["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU", "leaves", "description"],
+            ([md_code(s.name), md_code(s.vrf), str(s.vlan), str(s.vni), _opt(s.gateway4), _opt(s.gateway6),
+              str(s.mtu), _leaves_text(view, s.leaves), md(s.description) or "-"]
+             for s in view.segments if s.tenant == t),
+        )
+    lines += ["## Kubernetes clusters", ""]
+    if not view.clusters:
+        lines += ["No clusters.", ""]
+    for c in view.clusters:
+        lines += [f"### Cluster {md(c.name)}", ""]
+        if c.description:
+            lines += [md(c.description), ""]
+        lines += [
+            f"- network {md_code(c.network)} in VRF {md_code(c.vrf)}, node ASN {md_code(c.asn)}",
+            f"- service ranges: {', '.join(md_code(r) for r in c.service_ranges)}"
+            " (only /32 and /128 inside them are accepted)",
+            f"- at most {c.max_prefixes} prefixes per node, BFD {'on' if c.bfd else 'off'}",
+            f"- leaves: {', '.join(_link(x) for x in c.leaves) or '-'}",
+            "",
+        ]
+        lines += _table(
+            ["node", "leaf", "port", "IPv4", "IPv6", "ASN"],
+            ([md_code(n.name), _link(n.leaf), md_code(n.port), md_code(n.address), _opt(n.address6), str(n.asn)]
+             for n in c.nodes),
+        )
+    return "\n".join(lines)
+
+
+def _leaves_text(view: FabricView, leaves: Sequence[str]) -> str:
+    if len(leaves) == len(view.leaves) and leaves:
+        return "all"
+    return ", ".join(md_code(x) for x in leaves) or "-"
+
+
+@dataclass(frozen=True)
+class _Peer:
+    kind: str
+    address: str
+    asn: int
+    peer: str
+    via: str
+
+
+def _far(c: Cable, name: str) -> tuple[str, str, object, object, object, object]:
+    """(peer, peer port, my v4, peer v4, my v6, peer v6) of cable ``c`` seen from ``name``."""
+    if c.a == name:
+        return c.b, c.b_port, c.a_ipv4, c.b_ipv4, c.a_ipv6, c.b_ipv6
+    return c.a, c.a_port, c.b_ipv4, c.a_ipv4, c.b_ipv6, c.a_ipv6
+
+
+def _peerings(view: FabricView, d: Device) -> list[_Peer]:
+    """BGP sessions of ``d``: eBGP underlay on each routed link (IPv4, and IPv6 when
+    numbered), EVPN overlay between loopbacks with every switch at the other end of a
+    routed link, and for leaves a session per Kubernetes node cabled to it."""
+    out: list[_Peer] = []
+    overlay: dict[str, None] = {}
+    for c in view.cables_of(d.name):
+        if c.kind == "access":
+            continue
+        peer, _port, _mine4, far4, _mine6, far6 = _far(c, d.name)
+        mine_port = c.a_port if c.a == d.name else c.b_port
+        pd = view.device(peer)
+        out.append(_Peer(f"underlay ({c.kind})", md_code(far4), pd.asn, _link(peer), md_code(mine_port)))
+        if far6 is not None:
+            out.append(_Peer(f"underlay ({c.kind})", md_code(far6), pd.asn, _link(peer), md_code(mine_port)))
+        overlay[peer] = None
+    for peer in overlay:
+        pd = view.device(peer)
+        out.append(_Peer("overlay (EVPN)", md_code(pd.loopback), pd.asn, _link(peer), "loopback"))
+    for n in view.nodes_on(d.name):
+        cl = next(x for x in view.clusters if x.name == n.cluster)
+        out.append(_Peer(f"Kubernetes ({md(n.cluster)})", md_code(n.address), n.asn, md_code(n.name),
+                         f"VRF {md_code(cl.vrf)}"))
+        if n.address6 is not None:
+            out.append(_Peer(f"Kubernetes ({md(n.cluster)})", md_code(n.address6), n.asn, md_code(n.name),
+                             f"VRF {md_code(cl.vrf)}"))
+    return out
+
+
+def device_md(view: FabricView, name: str) -> str:
+    """The page of one device."""
+    d = view.device(name)
+    lines = [f"# {md(d.name)}", ""]
+    if d.description:
+        lines += [md(d.description), ""]
+    lines += [f"Fabric: [{md(view.name)}]({INDEX})", ""]
+    facts = [
+        ("role", ROLE_TEXT[d.role]),
+        ("platform", d.platform),
+        ("model", md_code(d.model)),
+        ("site", _opt(d.site)),
+        ("pod", _opt(d.pod)),
+        ("rack", _opt(d.rack)),
+        ("redundant pair", _link(d.pair) if d.pair and view.has_device(d.pair) else "-"),
+        ("management", _opt(d.mgmt)),
+        ("loopback (router id, EVPN)", md_code(d.loopback)),
+        ("VTEP", _opt(d.vtep)),
+        ("ASN", str(d.asn)),
+    ]
+    lines += _table(["", ""], ([k, v] for k, v in facts))
+    lines += ["## Interfaces", ""]
+    rows = [["loopback", "-", "-", "loopback", md_code(f"{d.loopback}/32"), "-"]]
+    if d.vtep is not None:
+        rows.append(["VTEP source", "-", "-", "loopback", md_code(f"{d.vtep}/32"), "-"])
+    for c in view.cables_of(d.name):
+        peer, port, mine4, _far4, mine6, _far6 = _far(c, d.name)
+        mine_port = c.a_port if c.a == d.name else c.b_port
+        v4 = f"{mine4}/31" if mine4 is not None else ""
+        v6 = f"{mine6}/127" if mine6 is not None else ""
+        kind: str = c.kind
+        if c.kind == "access":
+            node = next(n for n in view.nodes if n.name == peer)
+            kind = f"access, VLAN {node.vlan}"
+        rows.append([md_code(mine_port), _link(peer) if view.has_device(peer) else md_code(peer), md_code(port),
+                     kind, _opt(v4), _opt(v6)])
+    lines += _table(["port", "peer", "peer port", "kind", "IPv4", "IPv6"], rows)
+    lines += ["## BGP peerings", ""]
+    lines += _table(["session", "neighbor", "ASN", "peer", "via"],
+                    ([p.kind, p.address, str(p.asn), p.peer, p.via] for p in _peerings(view, d)))
+    if not d.is_spine:
+        segs = view.segments_on(d.name)
+        vrf_names = dict.fromkeys(s.vrf for s in segs)
+        lines += ["## VRFs", ""]
+        lines += _table(["VRF", "tenant", "L3 VNI", "VLAN (L3 VNI)"],
+                        ([md_code(v.name), md(v.tenant), str(v.l3vni), str(v.vlan)]
+                         for v in view.vrfs if v.name in vrf_names))
+        lines += ["## Networks (VLAN / VNI / anycast gateway)", ""]
+        lines += _table(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"],
+                        ([md_code(s.name), md_code(s.vrf), str(s.vlan), str(s.vni), _opt(s.gateway4),
+                          _opt(s.gateway6), str(s.mtu)] for s in segs))
+    return "\n".join(lines)
+
+
+def docs_pages(view: FabricView) -> dict[str, str]:
+    """Every page: ``index.md`` and ``<device>.md``, file name -> Markdown text."""
+    if any(f"{d.name}.md" == INDEX for d in view.devices):
+        raise ExportError(f"a device named {INDEX[:-3]!r} would overwrite the docs overview; rename it")
+    pages = {INDEX: index_md(view)}
+    pages.update({f"{d.name}.md": device_md(view, d.name) for d in view.devices})
+    return pages

@@ -1,0 +1,44 @@
+"""The containerlab topologies committed under ``labs/``, one per example inventory.
+
+``make labs`` (or ``python -c "from fabric.export.labs import write_labs; write_labs()"``)
+regenerates them; a unit test fails when a committed file differs from what this module
+produces now. They are the same text ``fabric build`` writes as ``<fabric>.clab.yml``,
+except that the startup configs are looked up in ``../build/<inventory>/configs/``: the
+configs are build output (not committed), made by
+``fabric build inventories/<inventory> -o build/<inventory>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fabric.api import load
+from fabric.export.clab import clab_yaml
+from fabric.export.view import build_view
+
+LAB_INVENTORIES: tuple[str, ...] = ("lab", "shownet2024", "shownet2024-dci")
+"""Inventories (folders under ``inventories/``) that get a committed topology."""
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lab_files(root: Path = ROOT) -> dict[Path, str]:
+    """``{labs/<fabric>.clab.yml: text}`` for every inventory in :data:`LAB_INVENTORIES`."""
+    out: dict[Path, str] = {}
+    for name in LAB_INVENTORIES:
+        fab = load(root / "inventories" / name)
+        view = build_view(fab)
+        out[root / "labs" / f"{view.name}.clab.yml"] = clab_yaml(view, f"../build/{name}/configs")
+    return out
+
+
+def write_labs(root: Path = ROOT) -> list[Path]:
+    """Write the committed topologies; returns the files that changed."""
+    changed: list[Path] = []
+    for path, text in lab_files(root).items():
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+        changed.append(path)
+    return changed

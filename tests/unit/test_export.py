@@ -1,0 +1,327 @@
+"""Exports: docs pages, cabling plan, topology drawing, containerlab topology, labs/ files."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import importlib.util
+import io
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fabric.api import Fabric, load
+from fabric.export import cabling_csv, clab_yaml, docs_pages, render_exports, topology_svg, write_all
+from fabric.export.clab import KINDS, port_map
+from fabric.export.labs import LAB_INVENTORIES, lab_files
+from fabric.export.view import Device, FabricView, Site, build_view
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ["lab", "shownet2024", "shownet2024-dci"]
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module", params=EXAMPLES)
+def fab(request: pytest.FixtureRequest) -> Fabric:
+    return load(ROOT / "inventories" / request.param)
+
+
+@pytest.fixture(scope="module")
+def view(fab: Fabric) -> FabricView:
+    return build_view(fab)
+
+
+# ------------------------------------------------------------------ docs
+
+
+def test_docs_have_index_and_a_page_per_device(view: FabricView) -> None:
+    pages = docs_pages(view)
+    assert set(pages) == {"index.md"} | {f"{d.name}.md" for d in view.devices}
+    index = pages["index.md"]
+    for d in view.devices:
+        assert f"[{d.name}]({d.name}.md)" in index
+    for c in view.clusters:
+        assert f"### Cluster {c.name}" in index
+
+
+def test_device_pages_carry_asn_loopback_and_vnis(view: FabricView) -> None:
+    pages = docs_pages(view)
+    for d in view.devices:
+        page = pages[f"{d.name}.md"]
+        assert f"| ASN | {d.asn} |" in page
+        assert f"`{d.loopback}`" in page
+        for c in view.cables_of(d.name):
+            port = c.a_port if c.a == d.name else c.b_port
+            assert f"`{port}`" in page
+        if d.is_spine:
+            assert "## Networks" not in page
+            continue
+        assert f"`{d.vtep}`" in page
+        for s in view.segments_on(d.name):
+            assert re.search(rf"\| `{re.escape(s.name)}` \| `{re.escape(s.vrf)}` \| {s.vlan} \| {s.vni} \|", page)
+        for n in view.nodes_on(d.name):
+            assert f"`{n.address}` | {n.asn} |" in page
+
+
+def test_leaf_page_lists_underlay_overlay_and_k8s_peerings() -> None:
+    v = build_view(load(ROOT / "inventories" / "shownet2024"))
+    page = docs_pages(v)["leaf5.md"]
+    spine1 = v.device("spine1")
+    assert f"| overlay (EVPN) | `{spine1.loopback}` | {spine1.asn} |" in page
+    link = next(c for c in v.cables_of("leaf5") if c.b == "spine1")
+    assert f"| underlay (fabric) | `{link.b_ipv4}` | {spine1.asn} |" in page
+    assert "| Kubernetes (nke) | `10.30.4.11` | 64630 |" in page
+
+
+def test_docs_escape_user_text(view: FabricView) -> None:
+    evil = "a | b <script> [x](http://e) # *"
+    d = dataclasses.replace(view.devices[0], description=evil)
+    v = dataclasses.replace(view, devices=(d, *view.devices[1:]), _by_name={})
+    page = docs_pages(v)[f"{d.name}.md"]
+    line = next(ln for ln in page.splitlines() if "script" in ln)
+    assert "|" not in line.replace("\\|", "")
+    assert "<script>" not in page and "](http" not in page
+
+
+# ------------------------------------------------------------------ cabling
+
+
+def _rows(view: FabricView) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(cabling_csv(view))))
+
+
+def test_cabling_has_a_row_per_cable_and_no_port_twice(fab: Fabric, view: FabricView) -> None:
+    text = cabling_csv(view)
+    assert text.splitlines()[0] == "a_device,a_port,b_device,b_port,kind,ipv4,ipv6"
+    rows = _rows(view)
+    inv = fab.inventory
+    n_links = len(inv.cabling) if inv.cabling is not None else len(inv.spines) * len(inv.leaves)
+    n_nodes = sum(len(c.nodes) for c in inv.kubernetes.clusters)
+    assert len(rows) == n_links + len(inv.dci_links) + n_nodes
+    expected = Counter({"fabric": n_links, "dci": len(inv.dci_links), "access": n_nodes})
+    assert Counter(r["kind"] for r in rows) == +expected
+    ends = [(r["a_device"], r["a_port"]) for r in rows] + [(r["b_device"], r["b_port"]) for r in rows]
+    assert len(ends) == len(set(ends)), [e for e, n in Counter(ends).items() if n > 1]
+
+
+def test_cabling_addresses_are_the_links_31_and_127(view: FabricView) -> None:
+    for r in _rows(view):
+        if r["kind"] == "access":
+            assert r["ipv4"] == r["ipv6"] == ""
+            continue
+        assert IPv4Network(r["ipv4"]).prefixlen == 31
+        if r["ipv6"]:
+            assert r["ipv6"].endswith("/127")
+    v4 = [r["ipv4"] for r in _rows(view) if r["ipv4"]]
+    assert len(v4) == len(set(v4))
+
+
+def test_cabling_defuses_spreadsheet_formulas(view: FabricView) -> None:
+    cable = dataclasses.replace(view.cables[0], a_port="=HYPERLINK(1)")
+    v = dataclasses.replace(view, cables=(cable, *view.cables[1:]), _by_name={})
+    assert _rows(v)[0]["a_port"] == "'=HYPERLINK(1)"
+
+
+# ------------------------------------------------------------------ svg
+
+
+def _svg_texts(svg: str) -> tuple[ET.Element, list[str]]:
+    root = ET.fromstring(svg.encode())
+    texts = [t.text or "" for t in root.iter(f"{SVG_NS}text")]
+    titles = [t.text or "" for t in root.iter(f"{SVG_NS}title")]
+    return root, texts + titles
+
+
+def test_svg_parses_and_names_every_device_and_node(view: FabricView) -> None:
+    root, texts = _svg_texts(topology_svg(view))
+    assert root.tag == f"{SVG_NS}svg"
+    shown = set(texts)
+    for d in view.devices:
+        assert d.name in shown
+        assert any(f"AS {d.asn}" in t for t in texts)
+    for n in view.nodes:
+        assert n.name in shown
+    borders = [g for g in root.iter(f"{SVG_NS}g") if "border" in (g.get("class") or "").split()]
+    assert len(borders) == sum(1 for d in view.devices if d.role == "border")
+    links = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == "links")
+    lines = [e for e in links.iter(f"{SVG_NS}line") if e.get("class") == "link"]
+    assert len(lines) == sum(1 for c in view.cables if c.kind == "fabric")
+    assert len([e for e in links.iter(f"{SVG_NS}path") if e.get("class") == "dci"]) == sum(
+        1 for c in view.cables if c.kind == "dci")
+
+
+def test_svg_boxes_do_not_overlap(view: FabricView) -> None:
+    root = ET.fromstring(topology_svg(view).encode())
+    boxes = []
+    for g in root.iter(f"{SVG_NS}g"):
+        if (g.get("class") or "").split()[:1] in (["device"], ["node"]):
+            r = g.find(f"{SVG_NS}rect")
+            assert r is not None
+            boxes.append(tuple(int(r.get(k, "0")) for k in ("x", "y", "width", "height")))
+    width, height = int(root.get("width", "0")), int(root.get("height", "0"))
+    for i, (x, y, w, h) in enumerate(boxes):
+        assert x >= 0 and x + w <= width and y >= 0 and y + h <= height
+        for x2, y2, w2, h2 in boxes[i + 1:]:
+            assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+
+
+def test_svg_escapes_user_text(view: FabricView) -> None:
+    v = dataclasses.replace(view, sites=tuple(dataclasses.replace(s, description='<b>&"x"') for s in view.sites),
+                            _by_name={})
+    svg = topology_svg(v)
+    ET.fromstring(svg.encode())  # still well-formed
+    assert "<b>" not in svg
+
+
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="rsvg-convert (Debian librsvg2-bin) not installed")
+def test_svg_renders_with_rsvg(view: FabricView, tmp_path: Path) -> None:
+    src = tmp_path / "t.svg"
+    src.write_text(topology_svg(view), encoding="utf-8")
+    png = tmp_path / "t.png"
+    subprocess.run(["rsvg-convert", str(src), "-o", str(png)], check=True, capture_output=True, timeout=60)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ containerlab
+
+
+def _clab(view: FabricView) -> dict[str, Any]:
+    data = yaml.safe_load(clab_yaml(view))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_clab_has_every_device_and_node_with_its_kind(view: FabricView) -> None:
+    data = _clab(view)
+    assert data["name"] == view.name
+    nodes = data["topology"]["nodes"]
+    assert set(nodes) == {d.name for d in view.devices} | {n.name for n in view.nodes}
+    for d in view.devices:
+        spec = KINDS[d.platform]
+        node = nodes[d.name]
+        assert node["kind"] == spec.kind
+        config = f"configs/{d.name}{spec.config_suffix}"
+        if d.platform == "frr":
+            assert node["kind"] == "linux" and f"{config}:/etc/frr/frr.conf" in node["binds"]
+            assert "frr" in data["topology"]["kinds"]["linux"]["image"]
+        else:
+            assert node["startup-config"] == config
+    for n in view.nodes:
+        assert nodes[n.name]["kind"] == "linux"
+    assert {"juniper_vjunosswitch", "cisco_n9kv", "linux"} >= set(data["topology"]["kinds"])
+
+
+def test_clab_links_are_consistent(view: FabricView) -> None:
+    data = _clab(view)
+    nodes = data["topology"]["nodes"]
+    links = data["topology"]["links"]
+    assert len(links) == len(view.cables)
+    used: Counter[str] = Counter()
+    for link in links:
+        a, b = link["endpoints"]
+        for ep in (a, b):
+            node, _, iface = ep.partition(":")
+            assert node in nodes, ep
+            assert iface and iface != "eth0", ep  # eth0 is management
+            used[ep] += 1
+    assert [ep for ep, n in used.items() if n > 1] == []
+
+
+def test_clab_interfaces_fit_the_virtual_switches(view: FabricView) -> None:
+    data = _clab(view)
+    kinds = {d.name: KINDS[d.platform] for d in view.devices}
+    for link in data["topology"]["links"]:
+        for ep in link["endpoints"]:
+            node, _, iface = ep.partition(":")
+            spec = kinds.get(node)
+            if spec is None or spec.data_ports is None:
+                continue
+            m = re.fullmatch(r"eth(\d+)", iface)
+            assert m and 1 <= int(m.group(1)) <= spec.data_ports, ep
+
+
+def test_clab_management_addresses(view: FabricView) -> None:
+    data = _clab(view)
+    subnet = IPv4Network(data["mgmt"]["ipv4-subnet"])
+    addrs = [IPv4Address(n["mgmt-ipv4"]) for n in data["topology"]["nodes"].values()]
+    assert len(addrs) == len(set(addrs)) == len(data["topology"]["nodes"])
+    assert all(a in subnet for a in addrs)
+    for d in view.devices:
+        assert d.mgmt is not None
+        assert data["topology"]["nodes"][d.name]["mgmt-ipv4"] == str(d.mgmt.ip)
+
+
+def test_port_map_follows_containerlab_naming() -> None:
+    junos = Device("x", "leaf", "junos", "qfx5120-32c", "", "", "", "", None, IPv4Address("10.0.0.1"), None, 1, "")
+    nxos = dataclasses.replace(junos, platform="nxos", model="n9k-9332c")
+    # docs: et-0/0/0 is eth1 on vJunos-switch; Ethernet1/1 is eth1 on n9kv
+    assert port_map(junos, ["et-0/0/0", "et-0/0/9"]).interfaces == {"et-0/0/0": "eth1", "et-0/0/9": "eth10"}
+    assert port_map(nxos, ["Ethernet1/1", "Ethernet1/49"]).interfaces == {"Ethernet1/1": "eth1", "Ethernet1/49": "eth49"}
+    # QFX port numbers beyond vJunos-switch's 10, or two port types on one number: renumbered in order
+    pm = port_map(junos, ["et-0/0/48", "xe-0/0/0", "et-0/0/0"])
+    assert pm.interfaces == {"et-0/0/48": "eth1", "xe-0/0/0": "eth2", "et-0/0/0": "eth3"}
+    assert pm.renumbered == {"et-0/0/48": "ge-0/0/0", "xe-0/0/0": "ge-0/0/1", "et-0/0/0": "ge-0/0/2"}
+
+
+# ------------------------------------------------------------------ write_all, determinism, labs
+
+
+def test_write_all_is_deterministic_and_removes_stale_pages(fab: Fabric, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    (second / "docs").mkdir(parents=True)
+    (second / "docs" / "gone-leaf.md").write_text("stale", encoding="utf-8")
+    paths = write_all(fab, None, first)
+    write_all(fab, None, second)
+    rel = sorted(p.relative_to(first).as_posix() for p in paths)
+    assert rel == sorted(render_exports(build_view(fab)))
+    assert f"{fab.name}.clab.yml" in rel and "cabling.csv" in rel and "topology.svg" in rel
+    got = sorted(p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file())
+    assert got == rel
+    for r in rel:
+        assert (first / r).read_bytes() == (second / r).read_bytes(), r
+
+
+def test_labs_are_up_to_date() -> None:
+    files = lab_files(ROOT)
+    assert {p.name for p in files} == {f"{load(ROOT / 'inventories' / n).name}.clab.yml" for n in LAB_INVENTORIES}
+    for path, text in files.items():
+        assert path.exists(), f"{path} missing: run `make labs`"
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `make labs`"
+        data = yaml.safe_load(text)
+        cfg = next(iter(data["topology"]["nodes"].values()))
+        assert any("../build/" in str(v) for v in cfg.values()), "labs/ point at build/<inventory>/configs"
+
+
+def _gen_fabric() -> Any:
+    path = ROOT / "tests" / "bench" / "gen_fabric.py"
+    spec = importlib.util.spec_from_file_location("gen_fabric_export", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_exports_of_a_256_leaf_fabric(tmp_path: Path) -> None:
+    _gen_fabric().write(tmp_path / "inv", 4, 256, 8, 2)
+    v = build_view(load(tmp_path / "inv"))
+    svg = topology_svg(v)
+    _root, texts = _svg_texts(svg)
+    assert {d.name for d in v.devices} <= set(texts)
+    data = yaml.safe_load(clab_yaml(v))
+    assert len(data["topology"]["links"]) == len(v.cables)
+    assert len(_rows(v)) == 4 * 256 + len(v.nodes)
+    assert len(docs_pages(v)) == len(v.devices) + 1
+
+
+def test_view_sites_cover_every_device(view: FabricView) -> None:
+    names = {s.name for s in view.sites}
+    assert all(d.site in names for d in view.devices)
+    assert all(isinstance(s, Site) for s in view.sites)
