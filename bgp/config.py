@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bgp.health import HealthCheck
+from bgp.sources.kubernetes import KubernetesSourceConfig
 
 IPNet = IPv4Network | IPv6Network
 
@@ -286,16 +287,6 @@ class DirectorySourceConfig(_Model):
 
     path: Path
     poll_interval: float = Field(default=1.0, gt=0, le=3600)
-
-
-class KubernetesSourceConfig(_Model):
-    """The Kubernetes source (bgp/sources/kubernetes.py). ``node_name`` defaults to the
-    ``NODE_NAME`` environment variable (the DaemonSet sets it from the downward API);
-    ``kubeconfig`` empty means in-cluster credentials."""
-
-    node_name: str | None = None
-    kubeconfig: Path | None = None
-    default_check: str | None = None
 
 
 class SourcesConfig(_Model):

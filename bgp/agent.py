@@ -1,0 +1,585 @@
+"""The agent: sources -> health -> guard rails -> diff -> ExaBGP, as one asyncio program.
+
+Pipeline, in this order and for these reasons:
+
+1. **Sources** publish whole snapshots (``publish(name, {key: DesiredService})``); the agent
+   keeps the last one of each, so a source outage keeps its last view in force.
+2. **Health**: the :class:`bgp.health.HealthMonitor` runs every configured check; a
+   transition marks the state dirty at once (withdrawal latency is fall x interval plus
+   one reconcile pass).
+3. **Guard rails** (:func:`bgp.guard.plan`) turn desired services plus check states into
+   the announce set: allowed lengths and ranges, max prefixes, validated text only.
+4. **Diff**: the announce set is compared with what ExaBGP has acknowledged; only the
+   difference is sent, withdrawals first, announcements batched by attribute set.
+5. **Speaker**: :class:`bgp.speaker.process.ExaBGP`, every command acked before it counts.
+
+One reconcile pass runs at a time (a lock); changes arriving during a pass mark the state
+dirty again, so bursts coalesce. After ExaBGP (re)starts, end-of-RIB is sent only once the
+sources are synced and every check in use has left UNKNOWN (or ``eor_timeout`` passed):
+with graceful restart the leaves keep the previous routes until then, which makes a restart
+of the agent hitless. If ExaBGP dies, it is started again and everything re-announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Any
+
+from bgp import guard
+from bgp.config import GRACEFUL_SHUTDOWN, AgentConfig, ConfigError
+from bgp.health import HealthMonitor, Status, Transition
+from bgp.metrics import AgentMetrics
+from bgp.sources.base import DesiredService, Source
+from bgp.speaker import commands, exabgp_conf
+from bgp.speaker.commands import RouteAttributes
+from bgp.speaker.events import Event, Neighbors, PeerState, SentUpdate, neighbor_summary
+from bgp.speaker.process import ExaBGP, SpeakerError
+
+log = logging.getLogger(__name__)
+
+IPNet = IPv4Network | IPv6Network
+
+CONTROL_SOCKET = "control.sock"
+API_SOCKET = "exabgp-api.sock"
+EXABGP_CONF = "exabgp.conf"
+STOP_WITHDRAW_TIMEOUT = 10.0
+
+
+def control_socket_path(state_dir: Path) -> Path:
+    """Where ``bgp-agent drain/undrain/status`` find the running agent."""
+    return state_dir / CONTROL_SOCKET
+
+
+@dataclass
+class PeerInfo:
+    """What the agent knows of one configured neighbour."""
+
+    name: str
+    address: str
+    families: tuple[str, ...]
+    state: str = "down"
+    since: float = 0.0
+    reason: str = ""
+
+
+class Agent:
+    """The node agent. Create it with a validated config, then ``await run()``.
+
+    A caller may rely on: :meth:`run` returns an exit code only after everything it
+    announced has been withdrawn (stop) or after ExaBGP could not be started (1);
+    :meth:`drain`, :meth:`undrain`, :meth:`stop` may be called from signal handlers and
+    the control socket at any time; :meth:`status` is a JSON-able snapshot."""
+
+    def __init__(self, config: AgentConfig, metrics: AgentMetrics | None = None, sources: list[Source] | None = None) -> None:
+        self.config = config
+        self.metrics = metrics or AgentMetrics()
+        self.state_dir = config.state_dir
+        self._sources: list[Source] = sources if sources is not None else make_sources(config)
+        self._snapshots: dict[str, Mapping[str, DesiredService]] = {}
+        self._monitor = HealthMonitor(config.checks, on_change=self._on_check_change)
+        self._dirty = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._current: dict[IPNet, RouteAttributes] = {}
+        self._plan = guard.Plan()
+        self._peers = {
+            str(p.address): PeerInfo(p.label, str(p.address), tuple(p.families)) for p in config.peers
+        }
+        self._speaker: ExaBGP | None = None
+        self._eor_sent = False
+        self._draining = False
+        self._drain_withdrawn = False
+        self._drain_set: frozenset[IPNet] = frozenset()
+        self._drain_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pending_withdraw: dict[str, set[IPNet]] = {}
+        self._withdrawn_event = asyncio.Event()
+        self._started = time.monotonic()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.reconcile_passes = 0
+
+    # -- control -------------------------------------------------------------------------
+
+    def drain(self, delay: float | None = None) -> dict[str, Any]:
+        """Re-announce everything with GRACEFUL_SHUTDOWN, withdraw after ``delay``
+        (config ``drain.delay`` if None). Draining again restarts the delay."""
+        wait = self.config.drain.delay if delay is None else delay
+        if not self._draining:
+            self._drain_set = frozenset(self._current)
+        self._draining = True
+        self._drain_withdrawn = False
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+        self._drain_task = asyncio.get_running_loop().create_task(self._drain_later(wait))
+        self.metrics.draining.set(1)
+        log.info("drain requested", extra={"delay": wait, "prefixes": len(self._drain_set)})
+        self._dirty.set()
+        return {"ok": True, "draining": True, "delay": wait, "prefixes": len(self._drain_set)}
+
+    def undrain(self) -> dict[str, Any]:
+        """Stop draining: announce normally again."""
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+            self._drain_task = None
+        self._draining = False
+        self._drain_withdrawn = False
+        self._drain_set = frozenset()
+        self.metrics.draining.set(0)
+        log.info("undrain requested")
+        self._dirty.set()
+        return {"ok": True, "draining": False}
+
+    def stop(self) -> None:
+        """Withdraw everything, wait until ExaBGP sent it, stop (``run`` then returns 0)."""
+        log.info("stop requested")
+        self._stop.set()
+
+    async def _drain_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._drain_withdrawn = True
+        log.info("drain delay over: withdrawing")
+        self._dirty.set()
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def publish(self, source: str, snapshot: Mapping[str, DesiredService]) -> None:
+        """The :data:`bgp.sources.base.Publish` callback given to every source."""
+        self._snapshots[source] = dict(snapshot)
+        self._dirty.set()
+
+    async def _on_check_change(self, name: str, t: Transition) -> None:
+        self.metrics.check_transitions.labels(name, t.new.value).inc()
+        self.metrics.check_up.labels(name).set({Status.UP: 1, Status.DOWN: 0}.get(t.new, -1))
+        log.info("check changed", extra={"check": name, "from": t.old.value, "to": t.new.value})
+        self._dirty.set()
+
+    def _on_event(self, event: Event) -> None:
+        if self._speaker is not None and self._speaker.last_contact is not None:
+            self.metrics.api_contact.set(self._speaker.last_contact)
+        if isinstance(event, PeerState):
+            peer = self._peers.get(event.peer)
+            if peer is None:
+                return
+            if event.state != peer.state:
+                log.info("peer state", extra={"peer": peer.name, "state": event.state, "reason": event.reason})
+                peer.since = time.time()
+            peer.state = event.state
+            peer.reason = event.reason
+            self.metrics.peer_up.labels(peer.name).set(1 if event.state == "up" else 0)
+            if event.state == "up" and self._eor_sent:
+                # ExaBGP re-sends its adj-rib-out on a new session by itself; the
+                # end-of-RIB after it is ours to send (manual-eor).
+                self._tasks.append(asyncio.get_running_loop().create_task(self._send_eor([peer])))
+            if event.state != "up":
+                self._pending_withdraw.pop(event.peer, None)
+                self._check_withdrawn()
+        elif isinstance(event, SentUpdate) and event.withdrawn:
+            pending = self._pending_withdraw.get(event.peer)
+            if pending:
+                pending.difference_update(event.withdrawn)
+                self._check_withdrawn()
+        elif isinstance(event, Neighbors):
+            for entry in event.peers:
+                address, state, _ = neighbor_summary(entry)
+                if address in self._peers:
+                    self._peers[address].state = state
+
+    def _check_withdrawn(self) -> None:
+        if not any(self._pending_withdraw.values()):
+            self._withdrawn_event.set()
+
+    # -- the pipeline ----------------------------------------------------------------------
+
+    def merged(self) -> dict[str, DesiredService]:
+        """Every source's services in one mapping (keys are unique across sources)."""
+        out: dict[str, DesiredService] = {}
+        for name in sorted(self._snapshots):
+            out.update(self._snapshots[name])
+        return out
+
+    def _target(self) -> dict[IPNet, RouteAttributes]:
+        services = self.merged()
+        self._plan = guard.plan(services, self._monitor.healthy, self.config.checks, self.config, self._draining)
+        self.metrics.desired.set(len(self._plan.decisions))
+        decisions = self._plan.decisions.values()
+        self.metrics.refused.set(sum(1 for d in decisions if d.state == "refused"))
+        self.metrics.unhealthy.set(sum(1 for d in decisions if d.state == "unhealthy"))
+        if self._stopping:
+            return {}
+        target = self._plan.announce
+        if self._draining:
+            if self._drain_withdrawn:
+                return {}
+            target = {p: a for p, a in target.items() if p in self._drain_set}
+        return target
+
+    def _peers_for(self, version: int) -> list[PeerInfo] | None:
+        """Peers that carry this family; [] = all of them (no neighbor selector needed);
+        None = none does."""
+        family = "ipv4" if version == 4 else "ipv6"
+        carrying = [p for p in self._peers.values() if family in p.families]
+        if not carrying:
+            return None
+        return [] if len(carrying) == len(self._peers) else carrying
+
+    async def _apply(self, target: Mapping[IPNet, RouteAttributes]) -> None:
+        """Send the difference between ``target`` and what ExaBGP has acked. Caller holds the lock."""
+        speaker = self._speaker
+        if speaker is None or not speaker.running:
+            return
+        batch = self.config.exabgp.batch
+        withdraw = [p for p in self._current if p not in target]
+        changed = {p: a for p, a in target.items() if self._current.get(p) != a}
+        lines: list[tuple[str, list[IPNet], RouteAttributes | None]] = []
+        for version in (4, 6):
+            peers = self._peers_for(version)
+            gone = [p for p in withdraw if p.version == version]
+            if peers is None:
+                for p in gone:
+                    self._current.pop(p, None)
+                continue
+            addrs = [commands.ip(p.address) for p in peers]
+            if gone:
+                for chunk, line in zip(
+                    _chunked(gone, batch), commands.withdraw(gone, addrs, batch), strict=True
+                ):
+                    lines.append((line, chunk, None))
+                for peer in peers or list(self._peers.values()):
+                    if peer.state == "up" and ("ipv4" if version == 4 else "ipv6") in peer.families:
+                        self._pending_withdraw.setdefault(peer.address, set()).update(gone)
+            by_attrs: dict[RouteAttributes, list[IPNet]] = {}
+            for p, a in changed.items():
+                if p.version == version:
+                    by_attrs.setdefault(a, []).append(p)
+            for attrs in sorted(by_attrs, key=repr):
+                group = by_attrs[attrs]
+                for chunk, line in zip(
+                    _chunked(group, batch), commands.announce(group, attrs, addrs, batch), strict=True
+                ):
+                    lines.append((line, chunk, attrs))
+        if not lines:
+            return
+        if withdraw:
+            self._withdrawn_event.clear()
+        t0 = time.monotonic()
+        results = await speaker.send_each([line for line, _, _ in lines])
+        for (line, chunk, new_attrs), ok in zip(lines, results, strict=True):
+            self.metrics.commands.labels("done" if ok else "error").inc()
+            if not ok:
+                log.error("exabgp refused a command", extra={"command": line[:200]})
+                continue
+            for p in chunk:
+                if new_attrs is not None:
+                    self._current[p] = new_attrs
+                else:
+                    self._current.pop(p, None)
+        self.metrics.announced.set(len(self._current))
+        log.info(
+            "applied",
+            extra={
+                "announced": len(changed),
+                "withdrawn": len(withdraw),
+                "commands": len(lines),
+                "ms": round((time.monotonic() - t0) * 1000, 1),
+                "total": len(self._current),
+            },
+        )
+        self._check_withdrawn()
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            async with self._lock:
+                try:
+                    await self._apply(self._target())
+                    self.reconcile_passes += 1
+                except SpeakerError as e:
+                    log.warning("reconcile interrupted: %s", e)
+
+    def _settled(self) -> bool:
+        sources_ok = all(s.status().synced for s in self._sources)
+        in_use = {svc.check for svc in self.merged().values() if svc.check}
+        checks_ok = all(
+            self._monitor.state(c).status is not Status.UNKNOWN for c in in_use if c in self.config.checks
+        )
+        return sources_ok and checks_ok
+
+    async def _settle_then_eor(self) -> None:
+        """After a (re)start of ExaBGP: announce, then send end-of-RIB (manual-eor)."""
+        deadline = time.monotonic() + self.config.graceful_restart.eor_timeout
+        while not self._settled() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if not self._settled():
+            log.warning("sending end-of-RIB before sources/checks settled (eor_timeout)")
+        async with self._lock:
+            await self._apply(self._target())
+        await self._send_eor([p for p in self._peers.values() if p.state == "up"])
+        self._eor_sent = True
+        log.info("end-of-RIB sent", extra={"announced": len(self._current)})
+
+    async def _send_eor(self, peers: list[PeerInfo]) -> None:
+        speaker = self._speaker
+        if speaker is None or not speaker.running:
+            return
+        lines = []
+        for peer in peers:
+            for fam in peer.families:
+                lines.append(commands.end_of_rib(fam, [commands.ip(peer.address)]))
+        if lines:
+            async with self._lock:
+                await speaker.send_each(lines)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _start_speaker(self) -> ExaBGP:
+        cfg = self.config
+        passwords = {str(p.address): exabgp_conf.read_password(p) for p in cfg.peers}
+        conf = self.state_dir / EXABGP_CONF
+        api = self.state_dir / API_SOCKET
+        text = exabgp_conf.render(cfg, exabgp_conf.relay_argv(api), passwords)
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        speaker = ExaBGP(conf, api, exabgp_conf.environment(cfg), self._on_event, cfg.exabgp.command)
+        await speaker.start()
+        return speaker
+
+    async def _speaker_loop(self, first: asyncio.Future[None]) -> None:
+        """Keep ExaBGP running; on an unexpected exit start it again and re-announce."""
+        delay = 1.0
+        while True:
+            self._current = {}
+            self._eor_sent = False
+            for peer in self._peers.values():
+                peer.state = "down"
+            try:
+                self._speaker = await self._start_speaker()
+            except (SpeakerError, OSError) as e:
+                if not first.done():
+                    first.set_exception(e)
+                    return
+                log.error("could not start ExaBGP: %s", e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if not first.done():
+                first.set_result(None)
+            delay = 1.0
+            settle = asyncio.get_running_loop().create_task(self._settle_then_eor())
+            self._dirty.set()
+            code = await self._speaker.wait_closed()
+            settle.cancel()
+            if self._stopping:
+                return
+            log.error("ExaBGP exited unexpectedly; starting it again", extra={"code": code})
+            self.metrics.speaker_restarts.inc()
+            await self._speaker.stop()
+            await asyncio.sleep(delay)
+
+    async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            raw = await asyncio.wait_for(reader.readline(), 5.0)
+            try:
+                request = json.loads(raw or b"{}")
+                cmd = request.get("command")
+                if cmd == "status":
+                    answer: dict[str, Any] = self.status()
+                elif cmd == "drain":
+                    delay = request.get("delay")
+                    answer = self.drain(float(delay) if delay is not None else None)
+                elif cmd == "undrain":
+                    answer = self.undrain()
+                else:
+                    answer = {"ok": False, "error": f"unknown command {cmd!r}"}
+            except (ValueError, TypeError, AttributeError) as e:
+                answer = {"ok": False, "error": f"bad request: {e}"}
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def run(self) -> int:
+        """Run until :meth:`stop`; returns the process exit code."""
+        loop = asyncio.get_running_loop()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        for sig, handler in (
+            (signal.SIGTERM, self.stop),
+            (signal.SIGINT, self.stop),
+            (signal.SIGUSR1, self.drain),
+            (signal.SIGUSR2, self.undrain),
+        ):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, handler)
+        control = control_socket_path(self.state_dir)
+        with contextlib.suppress(FileNotFoundError):
+            control.unlink()
+        server = await asyncio.start_unix_server(self._serve_control, path=str(control))
+        os.chmod(control, 0o600)
+        for name in self.config.checks:
+            self.metrics.check_up.labels(name).set(-1)
+        for peer in self._peers.values():
+            self.metrics.peer_up.labels(peer.name).set(0)
+        first: asyncio.Future[None] = loop.create_future()
+        speaker_task = loop.create_task(self._speaker_loop(first))
+        try:
+            await first
+        except (SpeakerError, OSError, ConfigError) as e:
+            log.error("cannot start ExaBGP: %s", e)
+            server.close()
+            return 1
+        self._tasks += [
+            loop.create_task(self._reconcile_loop()),
+            loop.create_task(self._monitor.run()),
+            loop.create_task(self._watch_sources()),
+        ]
+        self._tasks += [loop.create_task(_run_source(s, self.publish)) for s in self._sources]
+        log.info("agent running", extra={"peers": len(self._peers), "checks": len(self.config.checks)})
+        await self._stop.wait()
+
+        # Stop: a node that leaves must withdraw first; graceful restart would otherwise
+        # keep its routes on the leaves as stale for restart_time.
+        self._stopping = True
+        async with self._lock:
+            try:
+                await self._apply(self._target())
+            except SpeakerError as e:
+                log.warning("could not withdraw before stopping: %s", e)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._withdrawn_event.wait(), STOP_WITHDRAW_TIMEOUT)
+        if any(self._pending_withdraw.values()):
+            log.warning("stopping before every withdrawal was seen sent")
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._speaker is not None:
+            await self._speaker.stop()
+        speaker_task.cancel()
+        await asyncio.gather(speaker_task, return_exceptions=True)
+        server.close()
+        with contextlib.suppress(FileNotFoundError):
+            control.unlink()
+        log.info("agent stopped")
+        return 0
+
+    async def _watch_sources(self) -> None:
+        while True:
+            for s in self._sources:
+                st = s.status()
+                self.metrics.source_synced.labels(st.name).set(1 if st.synced else 0)
+                self.metrics.source_stale.labels(st.name).set(1 if st.stale else 0)
+                self.metrics.source_errors.labels(st.name).set(st.sync_errors)
+                if st.last_contact is not None:
+                    self.metrics.source_contact.labels(st.name).set(st.last_contact)
+            await asyncio.sleep(1.0)
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Peers, prefixes, checks and sources, as documented for ``status --json``."""
+        prefixes = []
+        for p, d in sorted(self._plan.decisions.items(), key=lambda kv: (kv[0].version, kv[0])):
+            if p in self._current:
+                state = "draining" if GRACEFUL_SHUTDOWN in self._current[p].communities else "announced"
+            elif d.state == "announce":
+                state = "withdrawn-drained" if self._draining else "pending"
+            elif d.state == "unhealthy":
+                state = "withdrawn-unhealthy"
+            else:
+                state = "refused"
+            prefixes.append({
+                "prefix": p.with_prefixlen,
+                "service": ",".join(d.services),
+                "state": state,
+                "check": d.check,
+                "reason": d.reason,
+            })
+        for p in sorted(set(self._current) - set(self._plan.decisions), key=lambda n: (n.version, n)):
+            prefixes.append({"prefix": p.with_prefixlen, "service": "", "state": "withdrawing", "check": None, "reason": ""})
+        speaker = self._speaker
+        return {
+            "ok": True,
+            "draining": self._draining,
+            "drain_withdrawn": self._drain_withdrawn,
+            "eor_sent": self._eor_sent,
+            "exabgp_pid": speaker.pid if speaker else None,
+            "last_api_contact": speaker.last_contact if speaker else None,
+            "announced": len(self._current),
+            "peers": [
+                {"name": p.name, "address": p.address, "state": p.state, "since": p.since, "families": list(p.families)}
+                for p in self._peers.values()
+            ],
+            "prefixes": prefixes,
+            "checks": {
+                name: {"status": st.status.value, "oks": st.oks, "fails": st.fails}
+                for name, st in self._monitor.states().items()
+            },
+            "sources": [
+                {
+                    "name": st.name,
+                    "synced": st.synced,
+                    "stale": st.stale,
+                    "sync_errors": st.sync_errors,
+                    "last_contact": st.last_contact,
+                    "last_error": st.last_error,
+                }
+                for st in (s.status() for s in self._sources)
+            ],
+            "refused_services": self._plan.refused_services,
+        }
+
+
+def _chunked(items: list[IPNet], batch: int) -> list[list[IPNet]]:
+    # Must chunk exactly like commands.announce/withdraw (sorted, same batch size) so each
+    # line's ack can be attributed to its prefixes.
+    ordered = sorted(items, key=lambda p: (p.version, p))
+    return [ordered[i : i + batch] for i in range(0, len(ordered), batch)]
+
+
+async def _run_source(source: Source, publish: Any) -> None:
+    while True:
+        try:
+            await source.run(publish)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("source %s failed; restarting it", source.name)
+            await asyncio.sleep(1.0)
+
+
+def make_sources(config: AgentConfig) -> list[Source]:
+    """The sources the config asks for: static (if any services), directory, kubernetes."""
+    from bgp.sources.directory import DirectorySource
+    from bgp.sources.static import StaticSource
+
+    sources: list[Source] = []
+    if config.services:
+        sources.append(StaticSource(config.services))
+    if config.sources.directory is not None:
+        sources.append(DirectorySource(config.sources.directory))
+    if config.sources.kubernetes is not None:
+        sources.append(_kubernetes_source(config))
+    return sources
+
+
+def _kubernetes_source(config: AgentConfig) -> Source:
+    from bgp.sources.kubernetes import KubernetesSource, KubernetesSourceError
+
+    assert config.sources.kubernetes is not None
+    try:
+        return KubernetesSource(config.sources.kubernetes)
+    except KubernetesSourceError as e:
+        raise ConfigError([f"sources.kubernetes: {e}"]) from None

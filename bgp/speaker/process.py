@@ -1,0 +1,233 @@
+"""The running ExaBGP: starts it, talks to it through the relay, reads every line it writes.
+
+A caller may rely on:
+
+- :meth:`ExaBGP.send` returns only when ExaBGP has acknowledged every line (``done`` or
+  ``error``); lines are written in order and pipelined, acks are matched in order. Because
+  every reply is read, ExaBGP never blocks on a full pipe (it freezes at ~12,900 routes if
+  nobody reads).
+- ``on_event`` is called, in order, for every event that is not an ack.
+- ExaBGP dies with this process (``PR_SET_PDEATHSIG``) and also exits when the relay
+  loses the agent (``exabgp.api.terminate``), so no orphan keeps announcing.
+- :meth:`wait_closed` returns when ExaBGP exited; :attr:`returncode` then holds its code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from bgp.speaker.commands import check_line
+from bgp.speaker.events import Ack, Event, parse_line
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel to SIGTERM ExaBGP when the
+    # agent dies, whatever the reason (SIGKILL included).
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+class SpeakerError(Exception):
+    """ExaBGP could not be started or stopped talking to us."""
+
+
+class ExaBGP:
+    """One ExaBGP process and its API connection (see the module docstring)."""
+
+    def __init__(
+        self,
+        conf_path: Path,
+        socket_path: Path,
+        env: dict[str, str],
+        on_event: Callable[[Event], None],
+        command: Sequence[str] = (),
+    ) -> None:
+        self.conf_path = conf_path
+        self.socket_path = socket_path
+        self._env = env
+        self._on_event = on_event
+        self._command = list(command) or [sys.executable, "-m", "exabgp"]
+        self._proc: asyncio.subprocess.Process | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._connected: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pending: deque[asyncio.Future[bool]] = deque()
+        self._read_task: asyncio.Task[None] | None = None
+        self._stderr_task: asyncio.Task[None] | None = None
+        self.last_contact: float | None = None
+        self.commands_ok = 0
+        self.commands_failed = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None and self._writer is not None
+
+    async def start(self, timeout: float = 20.0) -> None:
+        """Start ExaBGP and wait until its API answers (a ``version`` command acked)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        loop = asyncio.get_running_loop()
+        self._connected = loop.create_future()
+
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if self._connected is not None and not self._connected.done():
+                self._connected.set_result((reader, writer))
+            else:  # a second relay (ExaBGP respawning it) is not ours to talk to
+                writer.close()
+
+        self._server = await asyncio.start_unix_server(accepted, path=str(self.socket_path), limit=1 << 24)
+        os.chmod(self.socket_path, 0o600)
+        env = dict(os.environ)
+        env.update(self._env)
+        self._proc = await asyncio.create_subprocess_exec(
+            *self._command,
+            str(self.conf_path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
+        )
+        self._stderr_task = asyncio.create_task(self._log_stderr())
+        exited: asyncio.Future[int] = asyncio.ensure_future(self._proc.wait())
+        connected = self._connected
+        try:
+            waiters: set[asyncio.Future[object]] = {exited, connected}  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if exited in done:
+                raise SpeakerError(f"ExaBGP exited with code {self._proc.returncode} before its API connected")
+            if not done:
+                raise SpeakerError(f"ExaBGP's API did not connect within {timeout:.0f} s")
+        except BaseException:
+            await self.stop()
+            raise
+        finally:
+            exited.cancel()
+        self._reader, self._writer = self._connected.result()
+        self._read_task = asyncio.create_task(self._read_loop())
+        await self.send(["version"])
+        log.info("exabgp started", extra={"pid": self._proc.pid, "conf": str(self.conf_path)})
+
+    async def send(self, lines: Iterable[str]) -> int:
+        """Write ``lines`` and wait for their acks; returns the number of ``error`` acks."""
+        return sum(1 for ok in await self.send_each(lines) if not ok)
+
+    async def send_each(self, lines: Iterable[str]) -> list[bool]:
+        """Write ``lines`` and wait for their acks; returns one ok flag per line."""
+        if self._writer is None:
+            raise SpeakerError("ExaBGP is not running")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[bool]] = []
+        for line in lines:
+            data = (check_line(line) + "\n").encode()
+            fut: asyncio.Future[bool] = loop.create_future()
+            self._pending.append(fut)
+            futures.append(fut)
+            self._writer.write(data)
+        if not futures:
+            return []
+        await self._writer.drain()
+        return list(await asyncio.gather(*futures))
+
+    async def _read_loop(self) -> None:
+        assert self._reader is not None
+        try:
+            while True:
+                raw = await self._reader.readline()
+                if not raw:
+                    break
+                self.last_contact = time.time()
+                event = parse_line(raw.decode("utf-8", "replace"))
+                if isinstance(event, Ack):
+                    if event.ok:
+                        self.commands_ok += 1
+                    else:
+                        self.commands_failed += 1
+                    if self._pending:
+                        fut = self._pending.popleft()
+                        if not fut.done():
+                            fut.set_result(event.ok)
+                    continue
+                try:
+                    self._on_event(event)
+                except Exception:
+                    log.exception("event handler failed")
+        finally:
+            self._writer = None
+            while self._pending:
+                fut = self._pending.popleft()
+                if not fut.done():
+                    fut.set_exception(SpeakerError("ExaBGP closed its API connection"))
+
+    async def _log_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        while True:
+            raw = await self._proc.stderr.readline()
+            if not raw:
+                return
+            text = raw.decode("utf-8", "replace").rstrip()
+            if not text:
+                continue
+            # ExaBGP's "advice" lines (no exabgp.env file) are noise for an embedded ExaBGP.
+            level = logging.DEBUG if text.startswith("advice") else logging.WARNING
+            log.log(level, "exabgp: %s", text)
+
+    async def wait_closed(self) -> int:
+        """Wait until ExaBGP has exited; returns its exit code."""
+        if self._proc is None:
+            return 0
+        return await self._proc.wait()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop ExaBGP: close the API (it exits on its own), then SIGTERM, then SIGKILL."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            for sig, wait in ((None, timeout / 2), (signal.SIGTERM, timeout / 2), (signal.SIGKILL, 2.0)):
+                if sig is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.send_signal(sig)
+                try:
+                    await asyncio.wait_for(proc.wait(), wait)
+                    break
+                except TimeoutError:
+                    continue
+        for task in (self._read_task, self._stderr_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
