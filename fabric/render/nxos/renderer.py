@@ -1,0 +1,345 @@
+"""NX-OS renderer: one :class:`DeviceIntent` -> the CLI config of a Nexus 9000 switch.
+
+NX-OS applies a config line by line and refuses a line whose feature or parent object
+does not exist yet, so the sections come in dependency order (``templates/main.j2``):
+features, then the objects later lines refer to (policies, VLANs with their VN segment,
+VRFs with their L3 VNI, the anycast gateway MAC, the Multi-Site BGW), then interfaces
+(SVIs join VRFs, fabric ports track the BGW), then ``interface nve1`` (members need the
+VLAN's VN segment and the VRF's VNI), then ``router bgp`` and the ``evpn`` block.
+
+The templates only print; what they print is decided in the intent, plus a few
+NX-OS-specific derivations made here (:class:`NxosView`): feature lines, the dotted
+gateway MAC, names of the Kubernetes policies and NX-OS prefix-list ranges.
+
+Speed: a large fabric puts the same networks on hundreds of leaves. The text of the
+shared per-network blocks (VLAN, SVI, NVE member) depends only on shared intent
+objects, so it is rendered once per object and reused by identity (:class:`_BlockCache`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+
+import jinja2
+
+from fabric.design.intent import (
+    AnycastGateway,
+    Bfd,
+    BgpNeighbor,
+    DeviceIntent,
+    K8sPeering,
+    Network,
+    PrefixFilter,
+    VrfInstance,
+)
+from fabric.errors import RenderError
+from fabric.render.base import check_capabilities
+from fabric.render.nxos.text import cli_text, cli_word, nxos_mac
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: NX-OS limits: interface description 254, BGP neighbor description 80, VLAN name 32,
+#: VRF name 32 characters.
+DESCRIPTION_MAX = 254
+NEIGHBOR_DESCRIPTION_MAX = 80
+VLAN_NAME_MAX = 32
+VRF_NAME_MAX = 32
+
+#: Interface names of the loopbacks the design's addresses live on.
+LOOPBACK = "loopback0"
+VTEP_LOOPBACK = "loopback1"
+MULTISITE_LOOPBACK = "loopback100"
+#: Seconds a restarting BGW keeps its Multi-Site VIP down while BGP converges.
+MULTISITE_DELAY_RESTORE = 300
+
+#: NX-OS accepts BFD intervals of 50..999 ms; the intent's value is brought into that range.
+BFD_MIN_MS = 50
+BFD_MAX_MS = 999
+
+GSHUT_LIST = "GSHUT"
+DENY_ALL = "DENY-ALL"
+NH_UNCHANGED = "NH-UNCHANGED"
+CONNECTED = "CONNECTED-SUBNETS"
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixListEntry:
+    """One ``ip prefix-list`` line: sequence, prefix and NX-OS length modifiers."""
+
+    seq: int
+    prefix: IPv4Network | IPv6Network
+    modifiers: str
+    """``""``, ``"eq 32"``, ``"ge 25 le 32"`` ..."""
+
+
+@dataclass(frozen=True, slots=True)
+class K8sPolicy:
+    """The import policy of one cluster: prefix lists of the /32 and /128 it may
+    announce, and route-maps that lower routes carrying GRACEFUL_SHUTDOWN to the
+    lowest local preference and accept the rest of the allowed ones."""
+
+    cluster: str
+    prefix_list4: str
+    prefix_list6: str
+    entries4: tuple[PrefixListEntry, ...]
+    entries6: tuple[PrefixListEntry, ...]
+    route_map4: str
+    route_map6: str
+    local_preference: int
+
+
+@dataclass(frozen=True, slots=True)
+class VrfBgp:
+    """``router bgp / vrf NAME``: the VRF instance and the Kubernetes peerings in it."""
+
+    vrf: VrfInstance
+    peerings: tuple[K8sPeering, ...]
+    multipath_relax: bool
+    maximum_paths: int
+
+
+@dataclass(frozen=True, slots=True)
+class NxosView:
+    """NX-OS derivations of one device's intent that the templates print."""
+
+    hostname: str
+    features: tuple[str, ...]
+    gateway_mac: str
+    policies: tuple[K8sPolicy, ...]
+    vrf_bgp: tuple[VrfBgp, ...]
+    underlay_neighbors: tuple[BgpNeighbor, ...]
+    """IPv4 underlay sessions, fabric then DCI links (deduplicated)."""
+    underlay_neighbors6: tuple[BgpNeighbor, ...]
+    networks4: tuple[IPv4Network, ...]
+    """Prefixes originated in the default VRF's ipv4 unicast (loopbacks, VTEP, BGW VIP)."""
+    networks6: tuple[IPv6Network, ...]
+    multisite_vnis: frozenset[int]
+    stitched_rts: dict[int, str]
+    """L2 VNI -> DCI interconnect RT a border leaf also imports and exports."""
+    bfd: str | None
+    """Single-hop BFD timers (``interval X min_rx X multiplier M``) of the fabric ports."""
+    bfd_multihop: str | None
+    """Multihop BFD timers of the overlay sessions (global ``bfd multihop``)."""
+    vlan_blocks: str
+    svi_blocks: str
+    nve_blocks: str
+
+
+def prefix_modifiers(f: PrefixFilter) -> str:
+    """NX-OS ``eq``/``ge``/``le`` for lengths ``min_length..max_length`` inside ``f.prefix``."""
+    plen = f.prefix.prefixlen
+    lo, hi = f.min_length, f.max_length
+    if not plen <= lo <= hi <= f.prefix.max_prefixlen:
+        raise RenderError(f"prefix filter {f.prefix} /{lo}-/{hi} is not inside the prefix")
+    if lo == hi:
+        return "" if lo == plen else f"eq {lo}"
+    if lo == plen:
+        return f"le {hi}"
+    return f"ge {lo} le {hi}"
+
+
+def bfd_timers(b: Bfd | None) -> str | None:
+    """``interval X min_rx X multiplier M`` with X clamped to what NX-OS accepts
+    (a 1000 ms intent becomes 999 ms; detection time stays within 0.1 %)."""
+    if b is None:
+        return None
+    ms = min(max(b.interval_ms, BFD_MIN_MS), BFD_MAX_MS)
+    return f"interval {ms} min_rx {ms} multiplier {b.multiplier}"
+
+
+def _k8s_policy(p: K8sPeering) -> K8sPolicy:
+    base = "K8S-" + cli_word(p.cluster, "cluster name", 50).upper()
+    return K8sPolicy(
+        cluster=p.cluster,
+        prefix_list4=f"{base}-SVC4",
+        prefix_list6=f"{base}-SVC6",
+        entries4=tuple(PrefixListEntry(10 * (i + 1), f.prefix, prefix_modifiers(f)) for i, f in enumerate(p.accept4)),
+        entries6=tuple(PrefixListEntry(10 * (i + 1), f.prefix, prefix_modifiers(f)) for i, f in enumerate(p.accept6)),
+        route_map4=f"{base}-IN4",
+        route_map6=f"{base}-IN6",
+        local_preference=p.graceful_shutdown.local_preference,
+    )
+
+
+def _features(intent: DeviceIntent) -> tuple[str, ...]:
+    """Feature lines, in the order NX-OS needs them (``nv overlay evpn`` after
+    ``feature nv overlay``; spines need it too to carry the l2vpn evpn family)."""
+    lines = ["feature bgp"]
+    if intent.device.is_leaf:
+        lines += ["feature interface-vlan", "feature vn-segment-vlan-based"]
+    lines.append("feature nv overlay")
+    if intent.device.is_leaf:
+        lines.append("feature fabric forwarding")
+    if "bfd" in intent.features():
+        lines.append("feature bfd")
+    lines.append("nv overlay evpn")
+    return tuple(lines)
+
+
+def _dedupe(*groups: Iterable[BgpNeighbor]) -> tuple[BgpNeighbor, ...]:
+    seen: set[object] = set()
+    out: list[BgpNeighbor] = []
+    for group in groups:
+        for n in group:
+            if n.address not in seen:
+                seen.add(n.address)
+                out.append(n)
+    return tuple(out)
+
+
+class _BlockCache:
+    """Rendered text of shared intent objects, by identity. Holds the objects it keys on,
+    so an id is never reused while the cache lives; cleared when it grows past ``limit``
+    so rendering fabric after fabric does not keep every old one alive."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._text: dict[tuple[int, ...], tuple[tuple[object, ...], str]] = {}
+        self._limit = limit
+
+    def get(self, objs: tuple[object, ...], make: Callable[[], str]) -> str:
+        key = tuple(map(id, objs))
+        hit = self._text.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], objs, strict=True)):
+            return hit[1]
+        text = make()
+        if len(self._text) >= self._limit:
+            self._text.clear()
+        self._text[key] = (objs, text)
+        return text
+
+
+class NxosRenderer:
+    """Renders NX-OS CLI (``<device>.cfg``) for Nexus 93180YC-FX / 9332C switches."""
+
+    platform = "nxos"
+    formats: tuple[str, ...] = ("cfg",)
+
+    def __init__(self) -> None:
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+            auto_reload=False,
+        )
+        self._env.filters["desc"] = _desc_filter
+        self._env.filters["ndesc"] = _neighbor_desc_filter
+        self._env.globals.update(
+            LOOPBACK=LOOPBACK, VTEP_LOOPBACK=VTEP_LOOPBACK, MULTISITE_LOOPBACK=MULTISITE_LOOPBACK,
+            MULTISITE_DELAY_RESTORE=MULTISITE_DELAY_RESTORE, GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL,
+            NH_UNCHANGED=NH_UNCHANGED, CONNECTED=CONNECTED,
+        )
+        self._main = self._env.get_template("main.j2")
+        self._vlan = self._env.get_template("blocks/vlan.j2")
+        self._svi = self._env.get_template("blocks/svi.j2")
+        self._nve = self._env.get_template("blocks/nve_member.j2")
+        self._cache = _BlockCache()
+
+    def render(self, intent: DeviceIntent) -> dict[str, str]:
+        """``{"cfg": text}``."""
+        return {"cfg": self.render_main(intent)}
+
+    def render_main(self, intent: DeviceIntent) -> str:
+        """The NX-OS CLI text; :class:`RenderError` naming the device if it cannot be rendered."""
+        check_capabilities(self, intent)
+        try:
+            view = self._view(intent)
+            return self._main.render(d=intent, v=view)
+        except RenderError as e:
+            raise RenderError(f"device {intent.device.name}: {e}") from None
+
+    # ----------------------------------------------------------------- view
+
+    def _view(self, intent: DeviceIntent) -> NxosView:
+        dev = intent.device
+        for vi in intent.vrfs:
+            cli_word(vi.name, "VRF name", VRF_NAME_MAX)
+        policies: dict[str, K8sPolicy] = {}
+        for p in intent.kubernetes:
+            if p.cluster not in policies:
+                policies[p.cluster] = _k8s_policy(p)
+        vrf_bgp = tuple(self._vrf_bgp(intent, vi) for vi in intent.vrfs)
+        dci = intent.dci
+        net4: list[IPv4Network] = [n for n in intent.underlay.advertise if isinstance(n, IPv4Network)]
+        net6: list[IPv6Network] = [n for n in intent.underlay.advertise if isinstance(n, IPv6Network)]
+        if dci is not None:
+            vip = IPv4Network(f"{dci.multisite_vip}/32")
+            if vip not in net4:
+                net4.append(vip)
+        stitched_rts: dict[int, str] = {}
+        if dci is not None:
+            stitched_rts = {vni: str(dci.route_target) for vni in dci.vnis}
+        l2 = tuple(v.network for v in intent.vnis)
+        return NxosView(
+            hostname=cli_word(dev.name, "device name"),
+            features=_features(intent),
+            gateway_mac=nxos_mac(intent.fabric.gateway_mac),
+            policies=tuple(policies.values()),
+            vrf_bgp=vrf_bgp,
+            underlay_neighbors=_dedupe(intent.underlay.neighbors, dci.underlay_neighbors if dci else ()),
+            underlay_neighbors6=_dedupe(intent.underlay.neighbors6, dci.underlay_neighbors6 if dci else ()),
+            networks4=tuple(net4),
+            networks6=tuple(net6),
+            multisite_vnis=frozenset(dci.vnis) if dci else frozenset(),
+            stitched_rts=stitched_rts,
+            bfd=bfd_timers(intent.underlay.bfd),
+            bfd_multihop=bfd_timers(intent.overlay.bfd),
+            vlan_blocks=self._blocks(l2, self._vlan, "n"),
+            svi_blocks=self._svis(intent),
+            nve_blocks=(
+                self._blocks(l2, self._nve, "n")
+                if dci is None or not dci.vnis
+                # a border leaf's members differ from its site's leaves: render them here
+                else "".join(self._nve.render(n=n, multisite=n.vni in dci.vnis) for n in l2)
+            ),
+        )
+
+    def _blocks(self, objs: tuple[Network, ...] | tuple[AnycastGateway, ...], tpl: jinja2.Template, name: str) -> str:
+        def one(o: object) -> str:
+            return self._cache.get((tpl, o), lambda: tpl.render({name: o, "multisite": False, "bfd": None}))
+
+        return self._cache.get((tpl, *objs), lambda: "".join(map(one, objs)))
+
+    def _svis(self, intent: DeviceIntent) -> str:
+        """Gateway SVIs; those where Kubernetes nodes peer also carry the cluster's BFD timers."""
+        k8s_bfd = {p.vlan: bfd_timers(p.bfd) for p in intent.kubernetes if p.bfd is not None}
+        if not k8s_bfd:
+            return self._blocks(intent.gateways, self._svi, "g")
+
+        def one(g: AnycastGateway) -> str:
+            bfd = k8s_bfd.get(g.vlan)
+            if bfd is None:
+                return self._cache.get((self._svi, g), lambda: self._svi.render(g=g, multisite=False, bfd=None))
+            return self._svi.render(g=g, multisite=False, bfd=bfd)
+
+        return "".join(map(one, intent.gateways))
+
+    @staticmethod
+    def _vrf_bgp(intent: DeviceIntent, vi: VrfInstance) -> VrfBgp:
+        peerings = tuple(p for p in intent.kubernetes if p.vrf == vi.name)
+        paths = max([intent.underlay.maximum_paths, *(p.maximum_paths for p in peerings)])
+        return VrfBgp(
+            vrf=vi,
+            peerings=peerings,
+            multipath_relax=any(p.multipath_multiple_as for p in peerings),
+            maximum_paths=paths,
+        )
+
+
+def _desc_filter(value: object, what: str = "description") -> str:
+    return cli_text(value, what, DESCRIPTION_MAX, nxos=True)
+
+
+def _neighbor_desc_filter(value: object, what: str = "neighbor description") -> str:
+    return cli_text(value, what, NEIGHBOR_DESCRIPTION_MAX, nxos=True)
+
+
+def template_names() -> list[str]:
+    """Every template file (for tests that check they all compile)."""
+    return sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
+
