@@ -18,19 +18,46 @@ from dataclasses import dataclass
 from fabric.export.text import xml
 from fabric.export.view import Cable, Device, FabricView, Node
 
-BOX_W, BOX_H = 128, 56
-NODE_W, NODE_H = BOX_W, 44
-GAP = 14  # between leaves of a rack
-RACK_GAP = 26  # between racks
-RACK_PAD = 8
 SITE_GAP = 60
 SITE_PAD = 18
 TOP = 58  # title band
-SPINE_Y = TOP + SITE_PAD + 26
-LEAF_Y = SPINE_Y + BOX_H + 150
-NODE_Y = LEAF_Y + BOX_H + 34
-NODE_STEP = NODE_H + 8
-MAX_LABEL = 18
+COMPACT_ABOVE = 48
+"""More leaves than this and boxes shrink to name + ASN, so 256 leaves stay under the
+32767-pixel width renderers such as librsvg accept."""
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Sizes of one drawing; ``compact`` drops the hardware and loopback lines."""
+
+    box_w: int
+    box_h: int
+    node_h: int
+    gap: int  # between leaves of a rack
+    rack_gap: int
+    rack_pad: int
+    label: int  # characters that fit a box line
+    compact: bool
+
+    @property
+    def spine_y(self) -> int:
+        return TOP + SITE_PAD + 26
+
+    @property
+    def leaf_y(self) -> int:
+        return self.spine_y + self.box_h + 150
+
+    @property
+    def node_y(self) -> int:
+        return self.leaf_y + self.box_h + 34
+
+    @property
+    def node_step(self) -> int:
+        return self.node_h + 8
+
+
+NORMAL = _Geometry(box_w=128, box_h=70, node_h=44, gap=14, rack_gap=26, rack_pad=8, label=20, compact=False)
+COMPACT = _Geometry(box_w=76, box_h=40, node_h=30, gap=6, rack_gap=12, rack_pad=4, label=11, compact=True)
 
 STYLE = {
     "spine": ("#dbe9f6", "#2b5d8a"),
@@ -44,7 +71,7 @@ ACCESS_COLOR = "#9e9e9e"
 PAIR_COLOR = "#7048e8"
 
 
-def _short(text: str, limit: int = MAX_LABEL) -> str:
+def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
@@ -52,8 +79,8 @@ def _short(text: str, limit: int = MAX_LABEL) -> str:
 class _Box:
     x: int
     y: int
-    w: int = BOX_W
-    h: int = BOX_H
+    w: int
+    h: int
 
     @property
     def cx(self) -> int:
@@ -95,13 +122,14 @@ def _racks(leaves: list[Device]) -> list[list[Device]]:
 
 def topology_svg(view: FabricView) -> str:
     """The drawing as SVG text (UTF-8, standalone)."""
+    g = COMPACT if len(view.leaves) > COMPACT_ABOVE else NORMAL
     boxes: dict[str, _Box] = {}
     body_racks: list[str] = []
     body_sites: list[str] = []
     x = SITE_PAD + 10
     nodes_on = {d.name: view.nodes_on(d.name) for d in view.leaves}
     max_nodes = max((len(v) for v in nodes_on.values()), default=0)
-    bottom = NODE_Y + max_nodes * NODE_STEP if max_nodes else LEAF_Y + BOX_H + 20
+    bottom = g.node_y + max_nodes * g.node_step if max_nodes else g.leaf_y + g.box_h + 20
     dci = [c for c in view.cables if c.kind == "dci"]
     site_bottom = bottom + 24
     # DCI links leave their sites downwards and meet on a bus under the site frames, one
@@ -115,27 +143,28 @@ def topology_svg(view: FabricView) -> str:
         site_x = x
         lx = x + SITE_PAD
         racks = _racks(leaves)
-        leaves_w = sum(len(r) * (BOX_W + GAP) - GAP + 2 * RACK_PAD for r in racks) + RACK_GAP * max(len(racks) - 1, 0)
-        spines_w = len(spines) * (BOX_W + 2 * GAP) - 2 * GAP
-        inner = max(leaves_w, spines_w, BOX_W)
+        leaves_w = sum(len(r) * (g.box_w + g.gap) - g.gap + 2 * g.rack_pad for r in racks) + g.rack_gap * max(len(racks) - 1, 0)
+        spines_w = len(spines) * (g.box_w + 2 * g.gap) - 2 * g.gap
+        inner = max(leaves_w, spines_w, g.box_w)
         lx += (inner - leaves_w) // 2
         for rack in racks:
-            rw = len(rack) * (BOX_W + GAP) - GAP + 2 * RACK_PAD
+            rw = len(rack) * (g.box_w + g.gap) - g.gap + 2 * g.rack_pad
             label = f"rack {rack[0].rack}" if rack[0].rack else ""
             body_racks.append(
-                f'<rect class="rack" x="{lx}" y="{LEAF_Y - 22}" width="{rw}" height="{BOX_H + 22 + RACK_PAD}" rx="6"/>'
+                f'<rect class="rack" x="{lx}" y="{g.leaf_y - 22}" width="{rw}" height="{g.box_h + 22 + g.rack_pad}" rx="6"/>'
             )
             if label:
-                body_racks.append(f'<text class="rack-label" x="{lx + 6}" y="{LEAF_Y - 8}">{xml(_short(label, 24))}</text>')
-            bx = lx + RACK_PAD
+                text = xml(_short(label, max(rw // 7, 4)))
+                body_racks.append(f'<text class="rack-label" x="{lx + 6}" y="{g.leaf_y - 8}">{text}</text>')
+            bx = lx + g.rack_pad
             for d in rack:
-                boxes[d.name] = _Box(bx, LEAF_Y)
-                bx += BOX_W + GAP
-            lx += rw + RACK_GAP
+                boxes[d.name] = _Box(bx, g.leaf_y, g.box_w, g.box_h)
+                bx += g.box_w + g.gap
+            lx += rw + g.rack_gap
         # spread the spines evenly over the site's width
         step = inner // max(len(spines), 1)
         for i, d in enumerate(spines):
-            boxes[d.name] = _Box(x + SITE_PAD + step * i + (step - BOX_W) // 2, SPINE_Y)
+            boxes[d.name] = _Box(x + SITE_PAD + step * i + (step - g.box_w) // 2, g.spine_y, g.box_w, g.box_h)
         site_w = inner + 2 * SITE_PAD
         body_sites.append(
             f'<rect class="site" x="{site_x}" y="{TOP}" width="{site_w}" height="{site_bottom - TOP}" rx="10"/>'
@@ -194,21 +223,21 @@ def topology_svg(view: FabricView) -> str:
     for d in view.leaves:
         if d.pair and d.pair in boxes and frozenset((d.name, d.pair)) not in drawn:
             a, b = sorted((boxes[d.name], boxes[d.pair]), key=lambda bx: bx.x)
-            if b.x - (a.x + a.w) <= GAP and a.y == b.y:
+            if b.x - (a.x + a.w) <= g.gap and a.y == b.y:
                 out.append(f'<line class="pair" x1="{a.x + a.w}" y1="{a.y + a.h // 2}" x2="{b.x}" y2="{b.y + b.h // 2}"/>')
             drawn.add(frozenset((d.name, d.pair)))
     out.append('<g id="devices">')
     for d in view.devices:
-        out += _device(d, boxes[d.name])
+        out += _device(d, boxes[d.name], g)
     out.append("</g>")
     out.append('<g id="nodes">')
     for leaf in view.leaves:
         lb = boxes[leaf.name]
         for i, n in enumerate(nodes_on[leaf.name]):
-            nb = _Box(lb.x + (BOX_W - NODE_W) // 2, NODE_Y + i * NODE_STEP, NODE_W, NODE_H)
+            nb = _Box(lb.x, g.node_y + i * g.node_step, g.box_w, g.node_h)
             if i == 0:
                 out.append(f'<line class="access" x1="{lb.cx}" y1="{lb.y + lb.h}" x2="{nb.cx}" y2="{nb.y}"/>')
-            out += _node(n, nb)
+            out += _node(n, nb, g)
     out.append("</g>")
     out.append(f'<g transform="translate(0 {legend_y})">')
     out += legend
@@ -229,24 +258,27 @@ def _summary(view: FabricView) -> str:
             f"{len(view.segments)} networks in {len(view.vrfs)} VRFs")
 
 
-def _device(d: Device, b: _Box) -> list[str]:
+def _device(d: Device, b: _Box, g: _Geometry) -> list[str]:
     fill, stroke = STYLE[d.role]
     tip = f"{d.name} ({d.role}) {d.platform} {d.model}, AS {d.asn}, loopback {d.loopback}"
     if d.mgmt is not None:
         tip += f", mgmt {d.mgmt}"
+    asn = f"AS {d.asn}" if len(f"AS {d.asn}") <= g.label else str(d.asn)
+    lines = [asn] if g.compact else [_hw(d), asn, f"lo {d.loopback}"]
     out = [
         f'<g class="device {d.role}" id="dev-{xml(d.name)}">',
         f"<title>{xml(tip)}</title>",
         f'<rect x="{b.x}" y="{b.y}" width="{b.w}" height="{b.h}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="1.6"/>',
-        f'<text class="name" x="{b.x + 8}" y="{b.y + 19}">{xml(_short(d.name))}</text>',
-        f'<text class="sub" x="{b.x + 8}" y="{b.y + 33}">{xml(_short(_hw(d), 21))}</text>',
-        f'<text class="sub" x="{b.x + 8}" y="{b.y + 47}">{xml(_short(f"AS {d.asn}  {d.loopback}", 21))}</text>',
+        f'<text class="name" x="{b.x + 6}" y="{b.y + 17}">{xml(_short(d.name, g.label - 2))}</text>',
     ]
+    out += [f'<text class="sub" x="{b.x + 6}" y="{b.y + 31 + 13 * k}">{xml(_short(t, g.label))}</text>'
+            for k, t in enumerate(lines)]
     if d.role == "border":
         # the tag sits on the top edge, clear of the labels inside the box
+        tag, tw = ("B", 14) if g.compact else ("BORDER", 54)
         out += [
-            f'<rect x="{b.x + b.w - 60}" y="{b.y - 8}" width="54" height="15" rx="3" fill="{stroke}"/>',
-            f'<text class="tag" x="{b.x + b.w - 55}" y="{b.y + 3}">BORDER</text>',
+            f'<rect x="{b.x + b.w - tw - 6}" y="{b.y - 8}" width="{tw}" height="15" rx="3" fill="{stroke}"/>',
+            f'<text class="tag" x="{b.x + b.w - tw - 1}" y="{b.y + 3}">{tag}</text>',
         ]
     out.append("</g>")
     return out
@@ -256,18 +288,20 @@ def _hw(d: Device) -> str:
     return d.platform if d.model == d.platform else f"{d.platform} {d.model}"
 
 
-def _node(n: Node, b: _Box) -> list[str]:
+def _node(n: Node, b: _Box, g: _Geometry) -> list[str]:
     fill, stroke = STYLE["node"]
     tip = f"{n.name} (cluster {n.cluster}) on {n.leaf} {n.port}, {n.address}, AS {n.asn}"
-    return [
+    lines = [f"AS {n.asn}"] if g.compact else [f"cluster {n.cluster}", f"AS {n.asn} {n.address}"]
+    out = [
         f'<g class="node" id="node-{xml(n.name)}">',
         f"<title>{xml(tip)}</title>",
         f'<rect x="{b.x}" y="{b.y}" width="{b.w}" height="{b.h}" rx="4" fill="{fill}" stroke="{stroke}"/>',
-        f'<text class="sub" x="{b.x + 6}" y="{b.y + 13}" font-weight="bold">{xml(_short(n.name, 20))}</text>',
-        f'<text class="sub" x="{b.x + 6}" y="{b.y + 26}">{xml(_short(f"cluster {n.cluster}", 21))}</text>',
-        f'<text class="sub" x="{b.x + 6}" y="{b.y + 39}">{xml(_short(f"AS {n.asn} {n.address}", 21))}</text>',
-        "</g>",
+        f'<text class="sub" x="{b.x + 6}" y="{b.y + 13}" font-weight="bold">{xml(_short(n.name, g.label))}</text>',
     ]
+    out += [f'<text class="sub" x="{b.x + 6}" y="{b.y + 26 + 13 * k}">{xml(_short(t, g.label + 1))}</text>'
+            for k, t in enumerate(lines)]
+    out.append("</g>")
+    return out
 
 
 def _legend(y: int) -> tuple[list[str], int]:
