@@ -73,7 +73,7 @@ class LocalApiServer:
         self.port = 0
         self.lists: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.watches: dict[str, int] = dict.fromkeys(KINDS, 0)
-        self.active_watches = 0
+        self._streaming: set[int] = set()  # indexes into watch_requests of open watch streams
         self.watch_requests: list[tuple[str, str, bool]] = []  # plural, resourceVersion, allowWatchBookmarks
         self.paths: list[str] = []  # every request path, in order
         self.authorizations: set[str] = set()  # Authorization headers seen (not checked)
@@ -109,6 +109,9 @@ class LocalApiServer:
                 conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(5)
+        with self._cond:  # the cut watches have ended once their handlers have returned
+            if not self._cond.wait_for(lambda: not self._streaming, 5.0):
+                raise TimeoutError("watch streams still open after stop")
 
     @property
     def up(self) -> bool:
@@ -172,11 +175,17 @@ class LocalApiServer:
             self._bookmark_gen += 1
             self._cond.notify_all()
 
-    def wait_for_watches(self, count: int, timeout: float = 5.0) -> None:
-        """Block until at least ``count`` watch streams are open."""
+    @property
+    def active_watches(self) -> int:
+        """Watch streams open now."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self.active_watches >= count, timeout):
-                raise TimeoutError(f"{self.active_watches} open watches, wanted {count}")
+            return len(self._streaming)
+
+    def watches_open_since(self, first_request: int) -> int:
+        """Watch streams open now that were requested as ``watch_requests[first_request]``
+        or later (so a test can tell reopened watches from old ones still closing)."""
+        with self._cond:
+            return sum(1 for i in self._streaming if i >= first_request)
 
     # -- request side (called by the handler) ----------------------------------------
     def _list(self, plural: str, namespace: str | None) -> dict[str, Any]:
@@ -249,6 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
             api.watches[plural] += 1
             rv_param = query.get("resourceVersion", "")
             api.watch_requests.append((plural, rv_param, bookmarks))
+            index = len(api.watch_requests) - 1
             start = int(rv_param) if rv_param not in ("", "0") else api._rv
             gone = start < api._compacted
             initial = [] if rv_param not in ("", "0") else [
@@ -271,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
         pos = start
         kind, api_version = KINDS[plural]
         with api._cond:
-            api.active_watches += 1
+            api._streaming.add(index)
         try:
             while True:
                 with api._cond:
@@ -304,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(b"")
         finally:
             with api._cond:
-                api.active_watches -= 1
+                api._streaming.discard(index)
                 api._cond.notify_all()
 
     def _event(self, etype: str, obj: dict[str, Any]) -> None:

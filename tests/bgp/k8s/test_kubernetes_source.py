@@ -137,6 +137,7 @@ def test_gone_relists_without_withdrawing_valid_services(apiserver: LocalApiServ
         await rec.wait_for({DNS: ("192.0.2.10/32",), "k8s/default/old": ("192.0.2.11/32",)})
         await wait_until(lambda: apiserver.active_watches == 2, "both watches open")
         before = len(rec.snapshots)
+        first = len(apiserver.watch_requests)
         # Changes the watches never see as events: history is compacted in the same step.
         with apiserver.atomically():
             apiserver.delete("services", "default", "old")
@@ -153,11 +154,12 @@ def test_gone_relists_without_withdrawing_valid_services(apiserver: LocalApiServ
         assert not st.stale
 
         # A relist that finds nothing new publishes nothing.
-        await wait_until(lambda: apiserver.active_watches == 2, "watches reopened")
+        await wait_until(lambda: apiserver.watches_open_since(first) == 2, "watches reopened")
         count = len(rec.snapshots)
+        first = len(apiserver.watch_requests)
         apiserver.expire_watches()
         await wait_until(lambda: source.status().detail["relists"] == "4", "second relist")
-        await wait_until(lambda: apiserver.active_watches == 2, "watches reopened again")
+        await wait_until(lambda: apiserver.watches_open_since(first) == 2, "watches reopened again")
         assert len(rec.snapshots) == count
 
     run_source(apiserver, scenario)
@@ -222,10 +224,11 @@ def test_bookmarks_move_the_resume_point(apiserver: LocalApiServer) -> None:
         key = "resource_version/endpointslices/*"
         await wait_until(lambda: source.status().detail.get(key) == rv, "slice watch took the bookmark")
         # History is gone and the watches are cut; resuming from the bookmark needs no relist.
+        first = len(apiserver.watch_requests)
         apiserver.stop()
         apiserver.compact()
         apiserver.start()
-        await wait_until(lambda: apiserver.active_watches == 2, "watches reopened")
+        await wait_until(lambda: apiserver.watches_open_since(first) == 2, "watches reopened")
         assert ("endpointslices", rv, True) in apiserver.watch_requests
         assert apiserver.lists == {"services": 1, "endpointslices": 1}
         assert all(bookmarks for _, _, bookmarks in apiserver.watch_requests)
