@@ -9,7 +9,6 @@ inline code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from fabric.export.text import md, md_code
 from fabric.export.view import Cable, Device, ExportError, FabricView
@@ -117,15 +116,6 @@ def _leaves_text(view: FabricView, leaves: Sequence[str]) -> str:
     return ", ".join(md_code(x) for x in leaves) or "-"
 
 
-@dataclass(frozen=True)
-class _Peer:
-    kind: str
-    address: str
-    asn: int
-    peer: str
-    via: str
-
-
 def _far(c: Cable, name: str) -> tuple[str, str, object, object, object, object]:
     """(peer, peer port, my v4, peer v4, my v6, peer v6) of cable ``c`` seen from ``name``."""
     if c.a == name:
@@ -133,33 +123,14 @@ def _far(c: Cable, name: str) -> tuple[str, str, object, object, object, object]
     return c.a, c.a_port, c.b_ipv4, c.a_ipv4, c.b_ipv6, c.a_ipv6
 
 
-def _peerings(view: FabricView, d: Device) -> list[_Peer]:
-    """BGP sessions of ``d``: eBGP underlay on each routed link (IPv4, and IPv6 when
-    numbered), EVPN overlay between loopbacks with every switch at the other end of a
-    routed link, and for leaves a session per Kubernetes node cabled to it."""
-    out: list[_Peer] = []
-    overlay: dict[str, None] = {}
-    for c in view.cables_of(d.name):
-        if c.kind == "access":
-            continue
-        peer, _port, _mine4, far4, _mine6, far6 = _far(c, d.name)
-        mine_port = c.a_port if c.a == d.name else c.b_port
-        pd = view.device(peer)
-        out.append(_Peer(f"underlay ({c.kind})", md_code(far4), pd.asn, _link(peer), md_code(mine_port)))
-        if far6 is not None:
-            out.append(_Peer(f"underlay ({c.kind})", md_code(far6), pd.asn, _link(peer), md_code(mine_port)))
-        overlay[peer] = None
-    for peer in overlay:
-        pd = view.device(peer)
-        out.append(_Peer("overlay (EVPN)", md_code(pd.loopback), pd.asn, _link(peer), "loopback"))
-    for n in view.nodes_on(d.name):
-        cl = next(x for x in view.clusters if x.name == n.cluster)
-        out.append(_Peer(f"Kubernetes ({md(n.cluster)})", md_code(n.address), n.asn, md_code(n.name),
-                         f"VRF {md_code(cl.vrf)}"))
-        if n.address6 is not None:
-            out.append(_Peer(f"Kubernetes ({md(n.cluster)})", md_code(n.address6), n.asn, md_code(n.name),
-                             f"VRF {md_code(cl.vrf)}"))
-    return out
+def _peering_rows(view: FabricView, d: Device) -> list[list[str]]:
+    rows = []
+    for p in view.peerings.get(d.name, ()):
+        kind = f"{p.kind} ({md(p.detail)})" if p.detail else p.kind
+        peer = _link(p.peer) if view.has_device(p.peer) else md_code(p.peer)
+        via = p.via if p.via == "loopback" else (f"VRF {md_code(p.via[4:])}" if p.via.startswith("VRF ") else _opt(p.via))
+        rows.append([kind, md_code(p.neighbor), str(p.asn), peer, via])
+    return rows
 
 
 def device_md(view: FabricView, name: str) -> str:
@@ -200,19 +171,22 @@ def device_md(view: FabricView, name: str) -> str:
                      kind, _opt(v4), _opt(v6)])
     lines += _table(["port", "peer", "peer port", "kind", "IPv4", "IPv6"], rows)
     lines += ["## BGP peerings", ""]
-    lines += _table(["session", "neighbor", "ASN", "peer", "via"],
-                    ([p.kind, p.address, str(p.asn), p.peer, p.via] for p in _peerings(view, d)))
+    lines += _table(["session", "neighbor", "ASN", "peer", "via"], _peering_rows(view, d))
     if not d.is_spine:
-        segs = view.segments_on(d.name)
-        vrf_names = dict.fromkeys(s.vrf for s in segs)
+        seg_by_name = {s.name: s for s in view.segments}
+        vrf_names = set(view.device_vrfs.get(d.name, ()))
         lines += ["## VRFs", ""]
         lines += _table(["VRF", "tenant", "L3 VNI", "VLAN (L3 VNI)"],
                         ([md_code(v.name), md(v.tenant), str(v.l3vni), str(v.vlan)]
                          for v in view.vrfs if v.name in vrf_names))
         lines += ["## Networks (VLAN / VNI / anycast gateway)", ""]
-        lines += _table(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"],
-                        ([md_code(s.name), md_code(s.vrf), str(s.vlan), str(s.vni), _opt(s.gateway4),
-                          _opt(s.gateway6), str(s.mtu)] for s in segs))
+        rows = []
+        for name, stitched in view.device_vnis.get(d.name, ()):
+            s = seg_by_name[name]
+            rows.append([md_code(s.name) + (" (stitched for DCI)" if stitched else ""), md_code(s.vrf), str(s.vlan),
+                         str(s.vni), _opt(s.gateway4) if not stitched else "-",
+                         _opt(s.gateway6) if not stitched else "-", str(s.mtu)])
+        lines += _table(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"], rows)
     return "\n".join(lines)
 
 

@@ -1,10 +1,11 @@
 """What every export needs to know about a fabric, gathered once, typed and in a fixed order.
 
 The exports (docs, cabling plan, diagram, containerlab topology) all describe the same
-things: devices, cables with both ends, tenants, clusters. :func:`build_view` collects those
-facts from the loaded fabric (inventory for descriptions, sites, racks and clusters; the
-allocations for every number) into plain frozen dataclasses, so that each export is a
-small pure function of one :class:`FabricView` and none of them repeats the lookups.
+things: devices, cables with both ends, tenants, clusters, BGP sessions. :func:`build_view`
+collects them from the design stage (the per-device intents and the fabric summary: every
+number, address and session) and, for what the intent does not carry, from the inventory
+(cluster descriptions, ASN ranges, BFD flags), into plain frozen dataclasses. Each export is
+then a small pure function of one :class:`FabricView`.
 
 Order is part of the contract: devices are spines then leaves in inventory order; cables
 are fabric links (ledger key order = inventory order), then DCI links, then access ports
@@ -19,12 +20,12 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6
 from typing import TYPE_CHECKING, Literal
 
 from fabric.errors import FabricError
-from fabric.model import Inventory, Network
-from fabric.platforms import MODELS, Platform
-from fabric.resources.ledger import Allocations, link_keys, natural_key
+from fabric.platforms import Platform
+from fabric.resources.ledger import natural_key
 
 if TYPE_CHECKING:
     from fabric.api import Fabric
+    from fabric.design.intent import DeviceIntent, FabricSummary
 
 Role = Literal["spine", "leaf", "border"]
 CableKind = Literal["fabric", "dci", "access"]
@@ -145,6 +146,18 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Peering:
+    """One BGP session of a device, as its page lists it."""
+
+    kind: str  # "underlay", "underlay (DCI)", "overlay (EVPN)", "overlay (DCI)", "Kubernetes"
+    neighbor: IPv4Address | IPv6Address
+    asn: int
+    peer: str
+    via: str  # local port, "loopback" or "VRF <name>"
+    detail: str = ""  # e.g. the Kubernetes cluster
+
+
+@dataclass(frozen=True)
 class Site:
     """A data center (sites not named in the inventory get the name ``""``)."""
 
@@ -166,6 +179,13 @@ class FabricView:
     vrfs: tuple[Vrf, ...]
     segments: tuple[Segment, ...]
     clusters: tuple[Cluster, ...]
+    peerings: dict[str, tuple[Peering, ...]] = field(default_factory=dict, compare=False)
+    """BGP sessions per device, in the order the design lists them."""
+    device_vnis: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict, compare=False)
+    """Per leaf: (network, stitched) for every L2 VNI it has; stitched ones are carried only
+    to stitch them between sites (border leaves)."""
+    device_vrfs: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    """Per leaf: the VRFs configured on it (border leaves carry every VRF)."""
     _by_name: dict[str, Device] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -210,110 +230,100 @@ class FabricView:
 # ------------------------------------------------------------------ building
 
 
-def _leaves_of(inv: Inventory, net: Network) -> tuple[str, ...]:
-    if net.leaves == "all":
-        return tuple(lf.name for lf in inv.leaves)
-    chosen = set(net.leaves)
-    chosen.update(lf.name for lf in inv.leaves if lf.rack is not None and lf.rack in net.racks)
-    return tuple(lf.name for lf in inv.leaves if lf.name in chosen)
+def _peerings(intent: DeviceIntent) -> tuple[Peering, ...]:
+    out: list[Peering] = []
+    for n in (*intent.underlay.neighbors, *intent.underlay.neighbors6):
+        out.append(Peering("underlay", n.address, n.peer_asn, n.peer, n.interface or ""))
+    if intent.dci is not None:
+        for n in (*intent.dci.underlay_neighbors, *intent.dci.underlay_neighbors6):
+            out.append(Peering("underlay (DCI)", n.address, n.peer_asn, n.peer, n.interface or ""))
+    out += [Peering("overlay (EVPN)", n.address, n.peer_asn, n.peer, "loopback") for n in intent.overlay.neighbors]
+    if intent.dci is not None:
+        out += [Peering("overlay (DCI)", n.address, n.peer_asn, n.peer, "loopback") for n in intent.dci.overlay_neighbors]
+    for k in intent.kubernetes:
+        for node in k.nodes:
+            out.append(Peering("Kubernetes", node.address, node.asn, node.name, f"VRF {k.vrf}", k.cluster))
+            if node.address6 is not None:
+                out.append(Peering("Kubernetes", node.address6, node.asn, node.name, f"VRF {k.vrf}", k.cluster))
+    return tuple(out)
 
 
-def _fabric_cables(inv: Inventory, alloc: Allocations) -> list[Cable]:
-    """Leaf-spine and DCI cables with their /31 and /127. The lower address of a link goes to
-    the spine (DCI: to end ``a``), the upper one to the leaf (DCI: ``b``)."""
-    keys = link_keys(inv)
-    ends: list[tuple[CableKind, str, str, str, str]] = []
-    if inv.cabling is None:
-        for lf in inv.leaves:
-            for sp in inv.spines:
-                up = MODELS[lf.model].uplinks[alloc.spine_id(sp.name) - 1]
-                down = MODELS[sp.model].downlinks[alloc.leaf_id(lf.name) - 1]
-                ends.append(("fabric", lf.name, up, sp.name, down))
-    else:
-        ends += [("fabric", k.leaf, k.leaf_port, k.spine, k.spine_port) for k in inv.cabling]
-    ends += [("dci", d.a, d.a_port, d.b, d.b_port) for d in inv.dci_links]
-    out: list[Cable] = []
-    for key, (kind, a, a_port, b, b_port) in zip(keys, ends, strict=True):
-        v4 = alloc.p2p(key)
-        v6 = alloc.p2p_v6(key) if inv.fabric.underlay_ipv6 else None
-        # spine (or DCI end a) takes the first address of the /31, the leaf the second
-        lo4, hi4 = v4[0], v4[1]
-        lo6, hi6 = (v6[0], v6[1]) if v6 is not None else (None, None)
-        if kind == "fabric":
-            out.append(Cable(key, kind, a, a_port, b, b_port, v4, v6, hi4, lo4, hi6, lo6))
-        else:
-            out.append(Cable(key, kind, a, a_port, b, b_port, v4, v6, lo4, hi4, lo6, hi6))
-    return out
+def build_view(
+    fab: Fabric,
+    intents: Mapping[str, DeviceIntent] | None = None,
+    summary: FabricSummary | None = None,
+) -> FabricView:
+    """Gather the facts the exports print. ``intents`` and ``summary`` are the design
+    stage's output for ``fab``; when either is missing the design is run here."""
+    if intents is None or summary is None:
+        from fabric.design import design_fabric  # the design stage imports nothing from exports
 
-
-def build_view(fab: Fabric, intents: Mapping[str, object] | None = None, summary: object | None = None) -> FabricView:
-    """Gather the facts the exports print. ``intents`` is accepted for the exports that will
-    read per-device facts from the design stage; today every fact comes from the inventory
-    and the planned allocations, the same inputs the design stage reads."""
-    del intents, summary  # the view computes the same numbers from the allocations
+        d = design_fabric(fab.inventory, fab.allocations())
+        intents = d.devices if intents is None else intents
+        summary = d.summary if summary is None else summary
     inv = fab.inventory
-    alloc = fab.allocations()
-    devices: list[Device] = []
-    for sp in inv.spines:
-        devices.append(Device(
-            sp.name, "spine", sp.platform, sp.model, sp.site or "", sp.pod or "", "", "", sp.mgmt,
-            alloc.loopback(sp.name), None, alloc.asn(sp.name), sp.description,
-        ))
-    for lf in inv.leaves:
-        devices.append(Device(
-            lf.name, "border" if lf.role == "border" else "leaf", lf.platform, lf.model, lf.site or "",
-            lf.pod or "", lf.rack or "", lf.pair or "", lf.mgmt, alloc.loopback(lf.name), alloc.vtep(lf.name),
-            alloc.asn(lf.name), lf.description,
-        ))
-    sites = [Site(s.name, s.description) for s in inv.fabric.sites]
+    devices = tuple(
+        Device(d.name, d.role, d.platform, d.model, d.site or "", d.pod or "", d.rack or "", d.pair or "", d.mgmt,
+               d.loopback, d.vtep, d.asn, d.description)
+        for d in summary.devices
+    )
+    sites = [Site(s.name, s.description) for s in summary.fabric.sites]
     named = {s.name for s in sites}
-    for d in devices:
-        if d.site not in named:
-            named.add(d.site)
-            sites.append(Site(d.site, ""))
-    vrfs = [Vrf(v.name, t.name, alloc.l3vni(v.name), alloc.vrf_vlan(v.name), v.description)
-            for t in inv.tenants for v in t.vrfs]
-    segments = [
-        Segment(n.name, t.name, n.vrf, alloc.network_vlan(n.name), alloc.l2vni(n.name), n.gateway4, n.gateway6,
-                n.mtu, _leaves_of(inv, n), n.description)
-        for t in inv.tenants for n in t.networks
+    for dev in devices:
+        if dev.site not in named:
+            named.add(dev.site)
+            sites.append(Site(dev.site, ""))
+    cables = [
+        Cable(k.key, k.kind, k.a.device, k.a.port, k.b.device, k.b.port, k.a.address.network,
+              k.a.address6.network if k.a.address6 is not None else None, k.a.address.ip, k.b.address.ip,
+              k.a.address6.ip if k.a.address6 is not None else None,
+              k.b.address6.ip if k.b.address6 is not None else None)
+        for k in summary.links
     ]
-    seg_by_name = {s.name: s for s in segments}
+    vrfs = tuple(Vrf(v.name, v.tenant, v.l3vni, v.vlan, v.description) for v in summary.vrfs)
+    carriers: dict[str, list[str]] = {n.name: [] for n in summary.networks}
+    for name, intent in intents.items():
+        for v in intent.vnis:
+            if not v.stitched:
+                carriers[v.name].append(name)
+    gw = {g.network: g for g in summary.gateways}
+    segments = tuple(
+        Segment(n.name, n.tenant, n.vrf, n.vlan, n.vni, gw[n.name].address4 if n.name in gw else None,
+                gw[n.name].address6 if n.name in gw else None, n.mtu, tuple(carriers[n.name]), n.description)
+        for n in summary.networks
+    )
+    by_node = {n.name: n for n in summary.nodes}
     clusters: list[Cluster] = []
     access: list[Cable] = []
     for c in inv.kubernetes.clusters:
-        seg = seg_by_name.get(c.network)
-        if seg is None:
-            raise ExportError(f"cluster {c.name}: network {c.network} is not a tenant network")
         nodes: list[Node] = []
-        for n in c.nodes:
-            asn = c.asn.first if c.shared_asn else alloc.node_asn(n.name)
-            p4 = IPv4Interface(f"{n.address}/{seg.gateway4.network.prefixlen}") if seg.gateway4 else None
-            p6 = (IPv6Interface(f"{n.address6}/{seg.gateway6.network.prefixlen}")
-                  if seg.gateway6 and n.address6 is not None else None)
-            nodes.append(Node(
-                n.name, c.name, n.leaf, n.port, n.address, n.address6, asn, p4, p6,
-                seg.gateway4.ip if seg.gateway4 else None,
-                seg.gateway6.ip if seg.gateway6 and n.address6 is not None else None, seg.vlan,
-            ))
-            access.append(Cable(f"{n.leaf}--{n.name}", "access", n.leaf, n.port, n.name, NODE_PORT))
-        clusters.append(Cluster(
-            c.name, c.network, seg.vrf, str(c.asn), tuple(c.service_ranges), c.max_prefixes, c.bfd,
-            tuple(nodes), c.description,
-        ))
-    leaf_order = {lf.name: i for i, lf in enumerate(inv.leaves)}
+        for inv_node in c.nodes:
+            s = by_node.get(inv_node.name)
+            if s is None:
+                raise ExportError(f"cluster {c.name}: node {inv_node.name} is missing from the design summary")
+            nodes.append(Node(s.name, s.cluster, s.leaf, s.port, s.address.ip, s.address6.ip if s.address6 else None,
+                              s.asn, s.address, s.address6, s.gateway4, s.gateway6, s.vlan))
+            access.append(Cable(f"{s.leaf}--{s.name}", "access", s.leaf, s.port, s.name, NODE_PORT))
+        vrf = next((seg.vrf for seg in segments if seg.name == c.network), "")
+        clusters.append(Cluster(c.name, c.network, vrf, str(c.asn), tuple(c.service_ranges), c.max_prefixes, c.bfd,
+                                tuple(nodes), c.description))
+    leaf_order = {dev.name: i for i, dev in enumerate(devices)}
     access.sort(key=lambda k: (leaf_order.get(k.a, len(leaf_order)), natural_key(k.a_port)))
+    info = summary.fabric
     return FabricView(
-        name=inv.fabric.name,
-        description=inv.fabric.description,
-        mtu=inv.fabric.mtu,
-        gateway_mac=inv.pools.gateway_mac(),
+        name=info.name,
+        description=info.description,
+        mtu=info.mtu,
+        gateway_mac=info.gateway_mac,
         sites=tuple(sites),
-        devices=tuple(devices),
-        cables=tuple(_fabric_cables(inv, alloc) + access),
-        vrfs=tuple(vrfs),
-        segments=tuple(segments),
+        devices=devices,
+        cables=tuple(cables + access),
+        vrfs=vrfs,
+        segments=segments,
         clusters=tuple(clusters),
+        peerings={name: _peerings(intent) for name, intent in intents.items()},
+        device_vnis={name: tuple((v.name, v.stitched) for v in i.vnis) for name, i in intents.items()},
+        device_vrfs={name: tuple(v.name for v in i.vrfs) for name, i in intents.items()},
     )
 
 

@@ -65,8 +65,15 @@ def test_device_pages_carry_asn_loopback_and_vnis(view: FabricView) -> None:
             assert "## Networks" not in page
             continue
         assert f"`{d.vtep}`" in page
-        for s in view.segments_on(d.name):
-            assert re.search(rf"\| `{re.escape(s.name)}` \| `{re.escape(s.vrf)}` \| {s.vlan} \| {s.vni} \|", page)
+        segs = {s.name: s for s in view.segments}
+        assert {s.name for s in view.segments_on(d.name)} <= {n for n, _ in view.device_vnis[d.name]}
+        for name, stitched in view.device_vnis[d.name]:
+            s = segs[name]
+            mark = r" \(stitched for DCI\)" if stitched else ""
+            assert re.search(rf"\| `{re.escape(s.name)}`{mark} \| `{re.escape(s.vrf)}` \| {s.vlan} \| {s.vni} \|", page)
+        for vrf in view.vrfs:
+            if vrf.name in view.device_vrfs[d.name]:
+                assert f"| `{vrf.name}` | {vrf.tenant} | {vrf.l3vni} | {vrf.vlan} |" in page
         for n in view.nodes_on(d.name):
             assert f"`{n.address}` | {n.asn} |" in page
 
@@ -77,8 +84,18 @@ def test_leaf_page_lists_underlay_overlay_and_k8s_peerings() -> None:
     spine1 = v.device("spine1")
     assert f"| overlay (EVPN) | `{spine1.loopback}` | {spine1.asn} |" in page
     link = next(c for c in v.cables_of("leaf5") if c.b == "spine1")
-    assert f"| underlay (fabric) | `{link.b_ipv4}` | {spine1.asn} |" in page
-    assert "| Kubernetes (nke) | `10.30.4.11` | 64630 |" in page
+    assert f"| underlay | `{link.b_ipv4}` | {spine1.asn} | [spine1](spine1.md) | `{link.a_port}` |" in page
+    assert f"| underlay | `{link.b_ipv6}` | {spine1.asn} |" in page
+    assert "| Kubernetes (nke) | `10.30.4.11` | 64630 | `nke-1` | VRF `k8s` |" in page
+
+
+def test_border_page_lists_dci_sessions() -> None:
+    v = build_view(load(ROOT / "inventories" / "shownet2024-dci"))
+    page = docs_pages(v)["dc1-border1.md"]
+    dci = next(c for c in v.cables if c.kind == "dci" and c.a == "dc1-border1")
+    remote = v.device(dci.b)
+    assert f"| underlay (DCI) | `{dci.b_ipv4}` | {remote.asn} | [{remote.name}]({remote.name}.md) |" in page
+    assert f"| overlay (DCI) | `{remote.loopback}` | {remote.asn} |" in page
 
 
 def test_docs_escape_user_text(view: FabricView) -> None:
