@@ -5,9 +5,18 @@ Public API (everything else is internal)::
     import fabric
     fab = fabric.load("inventories/shownet2024")
     plan = fab.plan()
+    intents = fab.design()          # {device: DeviceIntent}
+    configs = fab.render()          # {device: RenderedDevice}
+    result = fab.build("build/x")   # configs/, intent/, exports
 """
 
 from fabric.api import Fabric, load
-from fabric.errors import DeployError, FabricError, InventoryError, LedgerError, Problem, RenderError
+from fabric.build import BuildResult
+from fabric.design import DeviceIntent, FabricSummary
+from fabric.errors import DeployError, DesignError, FabricError, InventoryError, LedgerError, Problem, RenderError
+from fabric.render.base import RenderedDevice, Renderer
 
-__all__ = ["DeployError", "Fabric", "FabricError", "InventoryError", "LedgerError", "Problem", "RenderError", "load"]
+__all__ = [
+    "BuildResult", "DeployError", "DesignError", "DeviceIntent", "Fabric", "FabricError", "FabricSummary",
+    "InventoryError", "LedgerError", "Problem", "RenderError", "RenderedDevice", "Renderer", "load",
+]

@@ -6,17 +6,27 @@ The CLI is a thin shell over these calls; scripts use them directly::
     fab = fabric.load("inventories/shownet2024")   # raises InventoryError listing every problem
     plan = fab.plan()                               # what the ledger would add / keep / free
     plan.changed                                    # False when allocations.yaml is up to date
+    intents = fab.design()                          # {device: DeviceIntent}, vendor-neutral
+    configs = fab.render()                          # {device: RenderedDevice}; configs["leaf1"].text
+    fab.build("build/shownet2024")                  # configs/, intent/, docs and exports
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from fabric.errors import LedgerError, RenderError
 from fabric.inventory import LEDGER_FILE, LoadedInventory, load_inventory
 from fabric.model import Inventory
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
 from fabric.yamlsrc import SourceMap
+
+if TYPE_CHECKING:
+    from fabric.build import BuildResult
+    from fabric.design import Design, DeviceIntent, FabricSummary
+    from fabric.render.base import RenderedDevice
 
 
 class Fabric:
@@ -24,6 +34,7 @@ class Fabric:
 
     def __init__(self, loaded: LoadedInventory) -> None:
         self._loaded = loaded
+        self._design: Design | None = None
 
     @property
     def inventory(self) -> Inventory:
@@ -70,6 +81,72 @@ class Fabric:
     def allocations(self) -> Allocations:
         """Every value the fabric uses: the ledger plus what a plan would add (in memory)."""
         return self.plan().allocations()
+
+    def require_up_to_date(self) -> Plan:
+        """The plan, if the ledger on disk already holds it; else :class:`LedgerError`
+        (the ledger is the reviewed source of truth: run ``fabric plan`` and commit it)."""
+        p = self.plan()
+        if p.changed:
+            counts = {a: sum(1 for c in p.changes if c.action == a) for a in ("added", "changed", "freed")}
+            what = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "fabric renamed"
+            raise LedgerError(
+                f"{self.ledger_path} is not up to date ({what}): run `fabric plan {self.path}`, "
+                "review the allocations and commit them, then build again"
+            )
+        return p
+
+    def _designed(self) -> Design:
+        if self._design is None:
+            from fabric.design import design_fabric
+
+            self._design = design_fabric(self.inventory, self.allocations())
+        return self._design
+
+    def design(self) -> dict[str, DeviceIntent]:
+        """One vendor-neutral intent per device (spines, then leaves, inventory order),
+        from the ledger plus what a plan would add in memory. Computed once per Fabric."""
+        return self._designed().devices
+
+    def summary(self) -> FabricSummary:
+        """The whole fabric in one object (devices, links with both ends, networks,
+        VRFs, Kubernetes nodes), for exports."""
+        return self._designed().summary
+
+    def render(self) -> dict[str, RenderedDevice]:
+        """Every device rendered by its platform's renderer: ``{device: RenderedDevice}``
+        (``.files`` maps extension -> text, ``.text`` is the main config).
+
+        Raises :class:`~fabric.errors.RenderError` if a platform has no renderer or a
+        device needs a feature its platform lacks (every such device is named)."""
+        from fabric.build import render_all
+
+        rendered, skipped = render_all(self.design())
+        if skipped:
+            raise RenderError("; ".join(f"{d}: {why}" for d, why in skipped.items()))
+        return rendered
+
+    def build(self, out_dir: str | Path) -> BuildResult:
+        """Check the ledger is up to date, design, render and write ``out_dir``:
+        ``configs/<device>.<ext>``, ``intent/<device>.json`` and the exports. Rewrites
+        only files whose content changed; removes files of devices no longer here.
+
+        Raises :class:`LedgerError` when ``allocations.yaml`` is not up to date and
+        :class:`~fabric.errors.RenderError` (writing nothing) when a device cannot be
+        rendered. Devices whose platform has no renderer yet are listed in
+        ``BuildResult.skipped``."""
+        import time
+
+        from fabric.build import write_build
+        from fabric.design import design_fabric
+
+        t0 = time.perf_counter()
+        plan = self.require_up_to_date()
+        designed = design_fabric(self.inventory, plan.allocations())
+        self._design = designed
+        t1 = time.perf_counter()
+        result = write_build(self, designed.devices, designed.summary, Path(out_dir))
+        result.seconds = {"plan+design": t1 - t0, **result.seconds}
+        return result
 
 
 def load(path: str | Path) -> Fabric:

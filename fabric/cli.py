@@ -103,6 +103,33 @@ def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: boo
         sys.exit(1)
 
 
+@main.command()
+@inventory_arg
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="build directory (configs/, intent/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
+@_fail_on_input
+def build(inventory: Path, out_dir: Path) -> None:
+    """Check INVENTORY, design and render every device, write the build directory.
+
+    The ledger must be up to date (run `fabric plan` first); nothing is written when
+    the inventory is invalid or a device cannot be rendered. Only changed files are
+    rewritten; files of devices no longer in the fabric are removed."""
+    fab = load(inventory)
+    result = fab.build(out_dir)
+    for device, why in result.skipped.items():
+        err.print(f"warning: {device}: not rendered ({why})", markup=False)
+    if result.exports != "written":
+        err.print(f"warning: exports {result.exports}", markup=False)
+    per_platform = ", ".join(f"{n} {p}" for p, n in sorted(result.platforms.items())) or "none rendered"
+    secs = sum(result.seconds.values())
+    out.print(
+        f"{fab.name}: {result.devices} devices ({per_platform}), {result.files} config files, "
+        f"{result.lines} lines -> {out_dir}: {len(result.written)} written, {result.unchanged} unchanged, "
+        f"{len(result.removed)} removed ({secs:.2f} s)",
+        markup=False,
+    )
+
+
 def _print_plan(fab: Fabric, p: Any, show_all: bool, wrote: bool) -> None:
     counts = p.counts()
     table = Table(title=f"allocations of {fab.name}", title_justify="left")

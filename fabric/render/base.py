@@ -55,8 +55,16 @@ class Renderer(Protocol):
     (``("conf", "set", "xml")`` for junos, ``("cfg",)`` for nxos, ``("frr.conf",)`` for
     frr). Both methods are pure: same intent, same text; no I/O."""
 
-    platform: str
-    formats: tuple[str, ...]
+    # read-only members, so a plain class attribute (formats = ("conf", "set", "xml")) fits
+    @property
+    def platform(self) -> str:
+        """The platform name, a key of :data:`fabric.platforms.CAPABILITIES` for built-ins."""
+        ...
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """File extensions ``render`` returns, main format first."""
+        ...
 
     def render(self, intent: DeviceIntent) -> dict[str, str]:
         """Every format: file extension -> text (one key per entry of ``formats``)."""
