@@ -133,8 +133,9 @@ def _peering_rows(view: FabricView, d: Device) -> list[list[str]]:
     return rows
 
 
-def device_md(view: FabricView, name: str) -> str:
-    """The page of one device."""
+def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], list[str]] | None = None) -> str:
+    """The page of one device. ``row_cache`` shares formatted network rows between the
+    pages of one build."""
     d = view.device(name)
     lines = [f"# {md(d.name)}", ""]
     if d.description:
@@ -173,19 +174,26 @@ def device_md(view: FabricView, name: str) -> str:
     lines += ["## BGP peerings", ""]
     lines += _table(["session", "neighbor", "ASN", "peer", "via"], _peering_rows(view, d))
     if not d.is_spine:
-        seg_by_name = {s.name: s for s in view.segments}
+        seg_by_name = view.segment_index
         vrf_names = set(view.device_vrfs.get(d.name, ()))
         lines += ["## VRFs", ""]
         lines += _table(["VRF", "tenant", "L3 VNI", "VLAN (L3 VNI)"],
                         ([md_code(v.name), md(v.tenant), str(v.l3vni), str(v.vlan)]
                          for v in view.vrfs if v.name in vrf_names))
         lines += ["## Networks (VLAN / VNI / anycast gateway)", ""]
+        # every leaf prints the same row for a network: format each one once per build
+        cache = row_cache if row_cache is not None else {}
         rows = []
-        for name, stitched in view.device_vnis.get(d.name, ()):
-            s = seg_by_name[name]
-            rows.append([md_code(s.name) + (" (stitched for DCI)" if stitched else ""), md_code(s.vrf), str(s.vlan),
-                         str(s.vni), _opt(s.gateway4) if not stitched else "-",
-                         _opt(s.gateway6) if not stitched else "-", str(s.mtu)])
+        for key in view.device_vnis.get(d.name, ()):
+            row = cache.get(key)
+            if row is None:
+                s, stitched = seg_by_name[key[0]], key[1]
+                row = cache[key] = [
+                    md_code(s.name) + (" (stitched for DCI)" if stitched else ""), md_code(s.vrf), str(s.vlan),
+                    str(s.vni), _opt(s.gateway4) if not stitched else "-", _opt(s.gateway6) if not stitched else "-",
+                    str(s.mtu),
+                ]
+            rows.append(row)
         lines += _table(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"], rows)
     return "\n".join(lines)
 
@@ -195,5 +203,6 @@ def docs_pages(view: FabricView) -> dict[str, str]:
     if any(f"{d.name}.md" == INDEX for d in view.devices):
         raise ExportError(f"a device named {INDEX[:-3]!r} would overwrite the docs overview; rename it")
     pages = {INDEX: index_md(view)}
-    pages.update({f"{d.name}.md": device_md(view, d.name) for d in view.devices})
+    cache: dict[tuple[str, bool], list[str]] = {}
+    pages.update({f"{d.name}.md": device_md(view, d.name, cache) for d in view.devices})
     return pages

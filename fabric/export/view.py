@@ -187,6 +187,7 @@ class FabricView:
     device_vrfs: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     """Per leaf: the VRFs configured on it (border leaves carry every VRF)."""
     _by_name: dict[str, Device] = field(default_factory=dict, compare=False, repr=False)
+    _segments_by_name: dict[str, Segment] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name.update({d.name: d for d in self.devices})
@@ -213,6 +214,14 @@ class FabricView:
     @property
     def nodes(self) -> tuple[Node, ...]:
         return tuple(n for c in self.clusters for n in c.nodes)
+
+    @property
+    def segment_index(self) -> dict[str, Segment]:
+        """Networks by name."""
+        idx = self._segments_by_name
+        if not idx:
+            idx.update({s.name: s for s in self.segments})
+        return idx
 
     def cables_of(self, name: str) -> tuple[Cable, ...]:
         """Cables with ``name`` at either end, in cable order."""
