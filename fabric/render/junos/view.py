@@ -1,0 +1,264 @@
+"""What the Junos templates need beyond the intent, computed from the intent alone.
+
+The intent is vendor-neutral; a few things are Junos spellings or groupings of it: the
+names of policies and groups, which irb units join which VRF, the VLAN names an access
+port lists, the route target of the default switch, and the per-network blocks (irb
+unit, VLAN, ``vni-options`` entry) that are identical on every leaf and therefore
+rendered once and reused (see :class:`BlockCache`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from typing import Literal
+
+from fabric.design.intent import (
+    EVPN_INSTANCE_RD,
+    AccessInterface,
+    BgpNeighbor,
+    DciVrf,
+    DeviceIntent,
+    FabricInterface,
+    K8sPeering,
+    RouteTarget,
+)
+from fabric.errors import RenderError
+from fabric.render.junos.escape import junos_word
+
+__all__ = ["BlockCache", "JunosNames", "JunosView", "Port", "route_target"]
+
+
+def route_target(rt: RouteTarget) -> str:
+    """Junos spelling of a route target: a 4-byte admin ASN takes the ``L`` suffix."""
+    if rt.four_byte_admin:
+        if rt.number > 65535:
+            raise RenderError(f"route target {rt.community}: a 4-byte admin leaves 16 bits for the number")
+        return f"target:{rt.admin}L:{rt.number}"
+    return rt.community
+
+
+class JunosNames:
+    """Names of the policies, communities and BGP groups the config defines.
+
+    Fixed names for fabric-wide things; tenant names (VRF, cluster) are checked to be
+    one bare Junos word before they become part of a name."""
+
+    underlay = "underlay"
+    underlay6 = "underlay-v6"
+    overlay = "overlay"
+    dci_underlay = "dci-underlay"
+    dci_underlay6 = "dci-underlay-v6"
+    dci_overlay = "dci-overlay"
+    loopbacks4 = "LOOPBACKS"
+    loopbacks6 = "LOOPBACKS-V6"
+    underlay_export = "UNDERLAY-EXPORT"
+    dci_underlay_export = "DCI-UNDERLAY-EXPORT"
+    dci_import = "DCI-EVPN-IN"
+    dci_export = "DCI-EVPN-OUT"
+    load_balance = "PFE-LB"
+    k8s_export = "K8S-OUT"
+    graceful_shutdown = "GRACEFUL_SHUTDOWN"
+    overlay_export = "OVERLAY-EXPORT"
+    dci_l2 = "DCI-L2-TARGET"
+
+    @staticmethod
+    def type5_export(vrf: str) -> str:
+        return f"T5-EXPORT-{junos_word(vrf)}"
+
+    @staticmethod
+    def k8s_import(cluster: str) -> str:
+        return f"K8S-IN-{junos_word(cluster)}"
+
+    @staticmethod
+    def k8s_asns(cluster: str) -> str:
+        return f"K8S-ASNS-{junos_word(cluster)}"
+
+    @staticmethod
+    def k8s_group(cluster: str) -> str:
+        return f"k8s-{junos_word(cluster)}"
+
+    @staticmethod
+    def k8s_group6(cluster: str) -> str:
+        return f"k8s-{junos_word(cluster)}-v6"
+
+    @staticmethod
+    def dci_vrf(vrf: str) -> str:
+        return f"DCI-T5-TARGET-{junos_word(vrf)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A physical port in the order the config lists it (routed or access)."""
+
+    kind: Literal["routed", "access"]
+    port: FabricInterface | AccessInterface
+    sort_key: tuple[object, ...]
+
+
+class BlockCache:
+    """Rendered text of blocks that are the same on every leaf, by object identity.
+
+    The intent shares one :class:`~fabric.design.intent.AnycastGateway` /
+    :class:`~fabric.design.intent.Network` object among every leaf that has it, so the
+    identity of the object (plus a small key) says the text is the same. The cache holds
+    the object itself so an id is never reused while its entry lives; it is emptied when
+    it grows past ``limit`` entries so a long-lived process does not keep every fabric
+    it ever rendered."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._entries: dict[tuple[int, object], tuple[object, str]] = {}
+        self._limit = limit
+
+    def get(self, obj: object, extra: object, make: Callable[[], str]) -> str:
+        key = (id(obj), extra)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        text = make()
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[key] = (obj, text)
+        return text
+
+
+_PORT_NUMBERS = str.maketrans({c: " " for c in "-/:."})
+
+
+def natural_key(name: str) -> tuple[object, ...]:
+    """``et-0/0/10`` after ``et-0/0/9``: digits compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in name.translate(_PORT_NUMBERS).split())
+
+
+@dataclass(slots=True)
+class JunosView:
+    """The intent plus what the Junos templates derive from it (see module doc)."""
+
+    intent: DeviceIntent
+    ports: list[Port]
+    mgmt_interface: str
+    vtep_address: IPv4Address | None
+    """The VTEP address when it is not the loopback (a second, primary lo0.0 address)."""
+    loopbacks4: list[IPv4Network]
+    loopbacks6: list[IPv6Network]
+    vlan_names: dict[int, str]
+    vrf_irbs: dict[str, list[int]]
+    k8s_by_vrf: dict[str, list[K8sPeering]]
+    dci_vrfs: dict[str, DciVrf]
+    underlay_groups: list[tuple[str, str, tuple[BgpNeighbor, ...]]]
+    dci_underlay_groups: list[tuple[str, str, tuple[BgpNeighbor, ...]]]
+    evpn_route_target: str
+    graceful_shutdown_community: str
+    dci_communities: str
+    irb_units: str
+    vlan_blocks: str
+    vni_options: str
+    vni_list: str
+    router_advertisement: str
+
+    def members(self, port: AccessInterface) -> str:
+        """The ``vlan members`` value of an access/trunk port: VLAN names."""
+        names = []
+        for vlan in port.vlans:
+            name = self.vlan_names.get(vlan)
+            if name is None:
+                raise RenderError(f"{self.intent.name}: port {port.name} carries VLAN {vlan}, which is not on this leaf")
+            names.append(name)
+        if len(names) == 1:
+            return names[0]
+        return "[ " + " ".join(names) + " ]"
+
+    def asn_members(self, k: K8sPeering) -> str:
+        if len(k.peer_asns) == 1:
+            return str(k.peer_asns[0])
+        return "[ " + " ".join(str(a) for a in k.peer_asns) + " ]"
+
+
+#: management port per hardware model (QFX5120 runs Junos OS: em0; EVO boxes use re0:mgmt-0)
+MGMT_INTERFACE: dict[str, str] = {"qfx5120-48y": "em0", "qfx5120-32c": "em0"}
+DEFAULT_MGMT_INTERFACE = "em0"
+
+
+def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str, str, str, str]]) -> JunosView:
+    """Derive the :class:`JunosView` of ``intent``; ``blocks`` renders (or fetches from a
+    cache) the shared per-network text: irb units, VLANs, vni-options, RA interfaces."""
+    d = intent
+    ports = [Port("routed", i, natural_key(i.name)) for i in d.interfaces]
+    ports += [Port("access", a, natural_key(a.name)) for a in d.access_ports]
+    ports.sort(key=lambda p: p.sort_key)
+
+    vtep = d.device.vtep if d.device.vtep is not None and d.device.vtep != d.device.loopback else None
+    loopbacks4 = [p for p in d.underlay.advertise if isinstance(p, IPv4Network)]
+    loopbacks6 = [p for p in d.underlay.advertise if isinstance(p, IPv6Network)]
+
+    vlan_names = {v.vlan: junos_word(v.name) for v in d.vnis}
+    gw_vlan = {g.network: g.vlan for g in d.gateways}
+    vrf_irbs: dict[str, list[int]] = {}
+    for vi in d.vrfs:
+        units = []
+        for net in vi.networks:
+            unit = gw_vlan.get(net)
+            if unit is None:
+                raise RenderError(f"{d.name}: VRF {vi.name} lists network {net}, which has no gateway on this leaf")
+            units.append(unit)
+        vrf_irbs[vi.name] = units
+    k8s_by_vrf: dict[str, list[K8sPeering]] = {}
+    for k in d.kubernetes:
+        k8s_by_vrf.setdefault(k.vrf, []).append(k)
+    unknown = set(k8s_by_vrf) - {vi.name for vi in d.vrfs}
+    if unknown:
+        raise RenderError(f"{d.name}: Kubernetes peerings in VRFs not on this leaf: {', '.join(sorted(unknown))}")
+
+    underlay_groups = [("inet", JunosNames.underlay, d.underlay.neighbors)]
+    if d.underlay.neighbors6:
+        underlay_groups.append(("inet6", JunosNames.underlay6, d.underlay.neighbors6))
+    underlay_groups = [g for g in underlay_groups if g[2]]
+
+    dci_vrfs: dict[str, DciVrf] = {}
+    dci_underlay_groups: list[tuple[str, str, tuple[BgpNeighbor, ...]]] = []
+    dci_communities = ""
+    if d.dci is not None:
+        dci_vrfs = {x.vrf: x for x in d.dci.vrfs}
+        dci_underlay_groups = [
+            g
+            for g in (
+                ("inet", JunosNames.dci_underlay, d.dci.underlay_neighbors),
+                ("inet6", JunosNames.dci_underlay6, d.dci.underlay_neighbors6),
+            )
+            if g[2]
+        ]
+        names = [JunosNames.dci_l2] + [JunosNames.dci_vrf(x.vrf) for x in d.dci.vrfs]
+        dci_communities = names[0] if len(names) == 1 else "[ " + " ".join(names) + " ]"
+
+    # The default switch's own RT (type-1/type-4 routes); per-VNI RTs come from vni-options.
+    evpn_rt = route_target(RouteTarget(d.fabric.route_target_admin, EVPN_INSTANCE_RD))
+    gshut = "65535:0"
+    if d.kubernetes:
+        gshut = junos_word(d.kubernetes[0].graceful_shutdown.community)
+        if any(k.graceful_shutdown.community != gshut for k in d.kubernetes):
+            raise RenderError(f"{d.name}: clusters disagree on the graceful-shutdown community")
+
+    irb_units, vlan_blocks, vni_options, ra = blocks(d)
+    return JunosView(
+        intent=d,
+        ports=ports,
+        mgmt_interface=MGMT_INTERFACE.get(d.device.model, DEFAULT_MGMT_INTERFACE),
+        vtep_address=vtep,
+        loopbacks4=loopbacks4,
+        loopbacks6=loopbacks6,
+        vlan_names=vlan_names,
+        vrf_irbs=vrf_irbs,
+        k8s_by_vrf=k8s_by_vrf,
+        dci_vrfs=dci_vrfs,
+        underlay_groups=underlay_groups,
+        dci_underlay_groups=dci_underlay_groups,
+        evpn_route_target=evpn_rt,
+        graceful_shutdown_community=gshut,
+        dci_communities=dci_communities,
+        irb_units=irb_units,
+        vlan_blocks=vlan_blocks,
+        vni_options=vni_options,
+        vni_list=" ".join(str(v.vni) for v in d.vnis),
+        router_advertisement=ra,
+    )
