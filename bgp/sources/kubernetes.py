@@ -55,11 +55,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bgp.sources.base import DesiredService, Publish, SourceStatus
+from bgp.sources.base import DesiredService, Publish, Source, SourceStatus
 from bgp.sources.kubernetes_view import (
     ServiceView,
     SliceView,
@@ -185,9 +185,12 @@ class _Reflector(Generic[T]):
         self._resp: Any = None
         self._listed = 0
         self.rv: str | None = None  # where the next watch starts; None: list first
+        # Daemon: a read stuck on a dead connection must never keep the agent from exiting.
         self.thread = threading.Thread(target=self._run, name=f"k8s-{self.rid}", daemon=True)
 
     def _call(self, **kwargs: Any) -> Any:
+        # Imported here: the kubernetes package takes about a second to import, and agents
+        # without this source should not pay for it.
         from kubernetes import client
 
         kwargs["_preload_content"] = False
@@ -303,9 +306,13 @@ class _Reflector(Generic[T]):
                     self._list()
                     next_resync = time.monotonic() + resync if resync else None
                     backoff = self._config.backoff_initial
+                started = time.monotonic()
                 if self.rv is not None:  # always true after _list; narrows the type
                     self._watch(self.rv, next_resync)
                 backoff = self._config.backoff_initial
+                if time.monotonic() - started < 1.0:
+                    # A server (or proxy) that ends every watch at once must not make us spin.
+                    self._stop.wait(self._config.backoff_initial)
             except _Stopped:
                 return
             except _Gone:
@@ -509,3 +516,7 @@ class KubernetesSource:
             stores.setdefault(msg.rid, {})[msg.key] = msg.item
         elif isinstance(msg, _Delete):
             stores.setdefault(msg.rid, {}).pop(msg.key, None)
+
+
+if TYPE_CHECKING:  # mypy proves the plugin contract is met; nothing runs
+    _contract: Source = KubernetesSource(KubernetesSourceConfig())
