@@ -1,0 +1,155 @@
+"""End to end: real bgp-agent + real ExaBGP in three node namespaces, one real FRR leaf.
+
+Every assertion is on the leaf: its kernel FIB (``ip -j route`` in the leaf namespace) and,
+where the FIB cannot tell (a drained path, a refused route), its BGP table.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from fabric.lab import wait_until
+from tests.bgp.e2e.ecmp_lab import OUTSIDE_V4, SERVICE_V4, SERVICE_V6, AgentNode, EcmpLab
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+FAMILIES = [pytest.param(4, id="ipv4"), pytest.param(6, id="ipv6")]
+
+
+def service(family: int) -> str:
+    return SERVICE_V4 if family == 4 else SERVICE_V6
+
+
+def addr(node: AgentNode, family: int) -> str:
+    return node.v4 if family == 4 else node.v6
+
+
+def start_all(ecmp: EcmpLab, **cfg: object) -> None:
+    for n in ecmp.nodes:
+        n.write_config(n.base_config(**cfg))  # type: ignore[arg-type]
+        n.start()
+
+
+def all_gateways(ecmp: EcmpLab, family: int, nodes: list[AgentNode] | None = None) -> set[str]:
+    return {addr(n, family) for n in (ecmp.nodes if nodes is None else nodes)}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_three_nodes_ecmp_follows_health(ecmp: EcmpLab, family: int) -> None:
+    start_all(ecmp)
+    n1, n2, n3 = ecmp.nodes
+    prefix = service(family)
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
+    route = ecmp.route(prefix)
+    assert route is not None and len(route.nexthops) == 3 and route.protocol == "bgp"
+
+    n2.set_healthy(False)  # fall=2 x interval=0.2 s
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family, [n1, n3]))
+    assert {p["prefix"]: p["state"] for p in n2.status()["prefixes"]}[prefix] == "withdrawn-unhealthy"
+
+    n2.set_healthy(True)
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_drain_leaves_ecmp_group_while_route_stays(ecmp: EcmpLab, family: int) -> None:
+    start_all(ecmp, drain_delay="120s")
+    n1, n2, n3 = ecmp.nodes
+    prefix = service(family)
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
+
+    n1.cli("drain")
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family, [n2, n3]))
+    # the drained path is still there (no blackhole if the others go), just least preferred
+    paths = {p.get("peer", {}).get("peerId"): p for p in ecmp.bgp_paths(prefix)}
+    drained = paths[addr(n1, family)]
+    assert drained.get("locPrf") == 0
+    assert drained.get("community", {}).get("string") == "graceful-shutdown"  # FRR's name for 65535:0
+    assert all(paths[addr(n, family)].get("multipath") for n in (n2, n3))
+    assert n1.status()["draining"] is True
+
+    n1.cli("undrain")
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sigterm_withdraws_before_exit(ecmp: EcmpLab, family: int) -> None:
+    start_all(ecmp)
+    n1, n2, n3 = ecmp.nodes
+    prefix = service(family)
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
+
+    assert n1.stop(signal.SIGTERM) == 0
+    # graceful restart is on: had the agent not withdrawn first, the leaf would keep n1's
+    # path as stale for restart_time (120 s) and the FIB would still show three next hops
+    ecmp.wait_gateways(prefix, all_gateways(ecmp, family, [n2, n3]), timeout=10)
+    assert addr(n1, family) not in {p.get("peer", {}).get("peerId") for p in ecmp.bgp_paths(prefix)}
+
+
+def test_announcement_outside_the_service_ranges_is_refused_by_the_leaf(ecmp: EcmpLab) -> None:
+    # The leaf policy is this test's own FRR prefix-list mirroring the fabric's leaf policy
+    # (tests/bgp/e2e/ecmp_lab.py): fabric.render has no FRR leaf renderer yet.
+    n1 = ecmp.nodes[0]
+    too_wide = "192.0.2.128/28"  # inside the range but not a host route
+    cfg = n1.base_config(
+        services=[
+            {"name": "dns", "prefixes": [SERVICE_V4], "check": "flag"},
+            {"name": "rogue", "prefixes": [OUTSIDE_V4, too_wide]},
+        ],
+        ipv6=False,
+        allowed=("192.0.2.0/24", "198.51.100.0/24"),  # the node's own guard is (mis)configured wider
+    )
+    cfg["guard"]["ipv4_lengths"] = [28, 32]
+    n1.write_config(cfg)
+    n1.start()
+    ecmp.wait_gateways(SERVICE_V4, {n1.v4})
+    # the leaf did receive both (soft-reconfiguration keeps them) ...
+    wait_until(lambda: {OUTSIDE_V4, too_wide} <= ecmp.received(n1), 20, "the leaf to receive the rogue prefixes")
+    # ... and its import policy refused them: not in BGP, not in the FIB
+    assert ecmp.bgp_paths(OUTSIDE_V4) == [] and ecmp.route(OUTSIDE_V4) is None
+    assert ecmp.bgp_paths(too_wide) == [] and ecmp.route(too_wide) is None
+
+
+def test_sigkill_and_restart_changes_nothing_on_the_leaf(ecmp: EcmpLab) -> None:
+    """Graceful restart: the leaf keeps the killed agent's routes as stale, the restarted
+    agent re-announces them before end-of-RIB, and the FIB never loses a next hop."""
+    start_all(ecmp)
+    n1 = ecmp.nodes[0]
+    expected = all_gateways(ecmp, 4)
+    ecmp.wait_gateways(SERVICE_V4, expected)
+
+    samples: list[frozenset[str]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            samples.append(ecmp.gateways(SERVICE_V4))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        n1.send_signal(signal.SIGKILL)
+        assert n1.proc is not None and n1.proc.wait(10) == -signal.SIGKILL
+        # the leaf must notice the session loss before the restart, or we test nothing
+        wait_until(lambda: not ecmp.established(n1), 20, "the leaf to see n1's session go down")
+        stale = [p for p in ecmp.bgp_paths(SERVICE_V4) if p.get("peer", {}).get("peerId") == n1.v4]
+        assert stale and stale[0].get("stale"), f"n1's path should be kept as stale: {stale}"
+        n1.start()
+        ecmp.wait_established([n1], v6=False)
+
+        def refreshed() -> bool:
+            paths = [p for p in ecmp.bgp_paths(SERVICE_V4) if p.get("peer", {}).get("peerId") == n1.v4]
+            return bool(paths) and not paths[0].get("stale")
+
+        wait_until(refreshed, 30, "n1's path to be refreshed (end-of-RIB received)")
+    finally:
+        stop.set()
+        sampler.join()
+    assert samples, "no FIB samples taken"
+    changed = [s for s in samples if s != expected]
+    assert not changed, f"{len(changed)} of {len(samples)} FIB samples differ, e.g. {sorted(changed[0])}"
