@@ -298,12 +298,15 @@ class SourcesConfig(_Model):
 
 class ExaBGPConfig(_Model):
     """How ExaBGP runs. ``command`` empty means ``python -m exabgp`` from this interpreter;
-    ``batch`` is the number of prefixes per ``announce attributes ... nlri`` command."""
+    ``batch`` is the number of prefixes per ``announce attributes ... nlri`` command;
+    ``track_sent`` has ExaBGP report the UPDATEs it sends, which is how a stop knows the
+    withdrawals left (without it, stop waits a fixed second instead)."""
 
     command: tuple[str, ...] = ()
     batch: int = Field(default=500, ge=1, le=10000)
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "WARNING"
     env: dict[str, str] = Field(default_factory=dict)
+    track_sent: bool = True
 
 
 class LogConfig(_Model):

@@ -24,13 +24,14 @@ from bgp.sources.static import services_to_desired
 log = logging.getLogger(__name__)
 
 _SERVICES = TypeAdapter(list[ServiceConfig])
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_services_file(path: Path) -> dict[str, DesiredService]:
     """Parse one file; raises ValueError with a ``file: path: message`` text on any problem."""
     stem = check_name(path.stem)
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ValueError(f"{path}: {e}") from None
     if data is None:

@@ -103,7 +103,8 @@ def render(config: AgentConfig, api_argv: Sequence[str], passwords: dict[str, st
         lines.append("  api {")
         lines.append(f"    processes [ {PROCESS_NAME} ];")
         lines.append("    neighbor-changes;")
-        lines.append("    send { parsed; update; }")
+        if config.exabgp.track_sent:
+            lines.append("    send { parsed; update; }")
         lines.append("  }")
         lines.append("}")
         lines.append("")

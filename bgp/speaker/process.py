@@ -206,7 +206,7 @@ class ExaBGP:
         return await self._proc.wait()
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Stop ExaBGP: close the API (it exits on its own), then SIGTERM, then SIGKILL."""
+        """Stop ExaBGP: close the API, SIGTERM (it closes its sessions), then SIGKILL."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -215,10 +215,9 @@ class ExaBGP:
             self._server = None
         proc = self._proc
         if proc is not None and proc.returncode is None:
-            for sig, wait in ((None, timeout / 2), (signal.SIGTERM, timeout / 2), (signal.SIGKILL, 2.0)):
-                if sig is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.send_signal(sig)
+            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(sig)
                 try:
                     await asyncio.wait_for(proc.wait(), wait)
                     break
