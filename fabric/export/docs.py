@@ -151,12 +151,14 @@ def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], lis
         ("redundant pair", _link(d.pair) if d.pair and view.has_device(d.pair) else "-"),
         ("management", _opt(d.mgmt)),
         ("loopback (router id, EVPN)", md_code(d.loopback)),
+        ("loopback IPv6", _opt(d.loopback6)),
         ("VTEP", _opt(d.vtep)),
         ("ASN", str(d.asn)),
     ]
     lines += _table(["", ""], ([k, v] for k, v in facts))
     lines += ["## Interfaces", ""]
-    rows = [["loopback", "-", "-", "loopback", md_code(f"{d.loopback}/32"), "-"]]
+    rows = [["loopback", "-", "-", "loopback", md_code(f"{d.loopback}/32"),
+             md_code(f"{d.loopback6}/128") if d.loopback6 is not None else "-"]]
     if d.vtep is not None:
         rows.append(["VTEP source", "-", "-", "loopback", md_code(f"{d.vtep}/32"), "-"])
     for c in view.cables_of(d.name):

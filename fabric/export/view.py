@@ -52,6 +52,7 @@ class Device:
     vtep: IPv4Address | None
     asn: int
     description: str
+    loopback6: IPv6Address | None = None
 
     @property
     def is_spine(self) -> bool:
@@ -273,7 +274,7 @@ def build_view(
     inv = fab.inventory
     devices = tuple(
         Device(d.name, d.role, d.platform, d.model, d.site or "", d.pod or "", d.rack or "", d.pair or "", d.mgmt,
-               d.loopback, d.vtep, d.asn, d.description)
+               d.loopback, d.vtep, d.asn, d.description, d.loopback6)
         for d in summary.devices
     )
     sites = [Site(s.name, s.description) for s in summary.fabric.sites]

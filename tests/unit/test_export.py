@@ -342,3 +342,15 @@ def test_view_sites_cover_every_device(view: FabricView) -> None:
     names = {s.name for s in view.sites}
     assert all(d.site in names for d in view.devices)
     assert all(isinstance(s, Site) for s in view.sites)
+
+
+def test_fabric_build_writes_the_configs_the_clab_topology_names(fab: Fabric, tmp_path: Path) -> None:
+    result = fab.build(tmp_path)
+    assert result.exports == "written"
+    topo = yaml.safe_load((tmp_path / f"{fab.name}.clab.yml").read_text(encoding="utf-8"))
+    for name, node in topo["topology"]["nodes"].items():
+        configs = [node.get("startup-config")] + [b.split(":")[0] for b in node.get("binds", [])]
+        for rel in filter(None, configs):
+            assert not Path(rel).is_absolute()
+            assert (tmp_path / rel).is_file(), f"{name}: {rel} was not written by fabric build"
+    assert (tmp_path / "docs" / "index.md").is_file() and (tmp_path / "cabling.csv").is_file()
