@@ -66,8 +66,7 @@ _TOKEN = re.compile(
 )
 
 
-def _tokens(text: str) -> Iterator[tuple[str, int]]:
-    line = 1
+def _tokens(text: str, line: int = 1) -> Iterator[tuple[str, int]]:
     for m in _TOKEN.finditer(text):
         tok = m.group()
         first = tok[0]
@@ -83,62 +82,116 @@ def _tokens(text: str) -> Iterator[tuple[str, int]]:
             yield tok, line
 
 
-def parse(text: str) -> list[Stmt]:
-    """Parse curly-brace configuration text into its top-level statements."""
-    root: list[Stmt] = []
-    stack: list[list[Stmt]] = [root]
-    words: list[str] = []
-    start = 0
-    tokens = _tokens(text)
-    for tok, line in tokens:
-        if tok == "{":
-            if not words:
-                raise ParseError(f"line {line}: '{{' without a statement before it")
-            block = Stmt(tuple(words), [])
-            stack[-1].append(block)
-            stack.append(block.children)  # type: ignore[arg-type]  # just created as a list
-            words = []
-        elif tok == "}":
-            if words:
-                raise ParseError(f"line {start}: statement {' '.join(words)!r} is missing its ';'")
-            if len(stack) == 1:
-                raise ParseError(f"line {line}: '}}' without a matching '{{'")
-            stack.pop()
-        elif tok == ";":
-            if not words:
-                raise ParseError(f"line {line}: empty statement (stray ';')")
-            stack[-1].append(Stmt(tuple(words)))
-            words = []
-        elif tok == "[":
-            if not words:
-                raise ParseError(f"line {line}: '[' without a statement before it")
-            values: list[str] = []
-            for vtok, vline in tokens:
-                if vtok == "]":
-                    break
-                if vtok in "{};[":
-                    raise ParseError(f"line {vline}: {vtok!r} inside a '[ ... ]' list")
-                values.append(vtok)
-            else:
-                raise ParseError(f"line {line}: '[' is never closed")
-            if not values:
-                raise ParseError(f"line {line}: empty '[ ]' list")
-            end = next(tokens, None)
-            if end is None or end[0] != ";":
+class _Parser:
+    """The statement state machine, fed one token at a time."""
+
+    def __init__(self) -> None:
+        self.root: list[Stmt] = []
+        self.stack: list[list[Stmt]] = [self.root]
+        self.words: list[str] = []
+        self.start = 0
+        self.values: list[str] | None = None  # inside "[ ... ]"
+        self.after_values = False  # "]" seen, ";" expected
+
+    def feed(self, tok: str, line: int) -> None:
+        if self.after_values:
+            if tok != ";":
                 raise ParseError(f"line {line}: a '[ ... ]' list must end with ';'")
-            stack[-1].append(Stmt(tuple(words), None, tuple(values)))
-            words = []
+            self.after_values = False
+            self.stack[-1].append(Stmt(tuple(self.words), None, tuple(self.values or ())))
+            self.words = []
+            self.values = None
+            return
+        if self.values is not None:
+            if tok == "]":
+                if not self.values:
+                    raise ParseError(f"line {line}: empty '[ ]' list")
+                self.after_values = True
+            elif tok in ("{", "}", ";", "["):
+                raise ParseError(f"line {line}: {tok!r} inside a '[ ... ]' list")
+            else:
+                self.values.append(tok)
+            return
+        if tok == "{":
+            if not self.words:
+                raise ParseError(f"line {line}: '{{' without a statement before it")
+            children: list[Stmt] = []
+            self.stack[-1].append(Stmt(tuple(self.words), children))
+            self.stack.append(children)
+            self.words = []
+        elif tok == "}":
+            self.close(line)
+        elif tok == ";":
+            if not self.words:
+                raise ParseError(f"line {line}: empty statement (stray ';')")
+            self.stack[-1].append(Stmt(tuple(self.words)))
+            self.words = []
+        elif tok == "[":
+            if not self.words:
+                raise ParseError(f"line {line}: '[' without a statement before it")
+            self.values = []
         elif tok == "]":
             raise ParseError(f"line {line}: ']' without a matching '['")
         else:
-            if not words:
-                start = line
-            words.append(tok)
-    if words:
-        raise ParseError(f"line {start}: statement {' '.join(words)!r} is missing its ';'")
-    if len(stack) != 1:
-        raise ParseError("end of text inside an open '{' block")
-    return root
+            if not self.words:
+                self.start = line
+            self.words.append(tok)
+
+    def close(self, line: int) -> None:
+        if self.words:
+            raise ParseError(f"line {self.start}: statement {' '.join(self.words)!r} is missing its ';'")
+        if len(self.stack) == 1:
+            raise ParseError(f"line {line}: '}}' without a matching '{{'")
+        self.stack.pop()
+
+    def finish(self) -> list[Stmt]:
+        if self.values is not None:
+            raise ParseError("end of text inside a '[ ... ]' list")
+        if self.words:
+            raise ParseError(f"line {self.start}: statement {' '.join(self.words)!r} is missing its ';'")
+        if len(self.stack) != 1:
+            raise ParseError("end of text inside an open '{' block")
+        return self.root
+
+
+# A line the fast path may split on whitespace: nothing that needs the tokenizer.
+_SPECIAL = re.compile(r'[{};\[\]"#]|/\*')
+
+
+def parse(text: str) -> list[Stmt]:
+    """Parse curly-brace configuration text into its top-level statements.
+
+    Lines of one plain statement (``a b {``, ``a b;``, ``}``) take a fast path; anything
+    else (quotes, lists, comments, statements over several lines) goes through the
+    tokenizer, with the same rules."""
+    p = _Parser()
+    if "/*" in text:  # a block comment may span lines: tokenize everything
+        for tok, line in _tokens(text):
+            p.feed(tok, line)
+        return p.finish()
+    special = _SPECIAL.search
+    for number, raw in enumerate(text.split("\n"), 1):
+        s = raw.strip()
+        if not s:
+            continue
+        if not p.words and p.values is None and not p.after_values:
+            last = s[-1]
+            if s == "}":
+                p.close(number)
+                continue
+            body = s[:-1]
+            if (last == "{" or last == ";") and body and not special(body):
+                words = body.split()
+                if last == "{":
+                    children: list[Stmt] = []
+                    p.stack[-1].append(Stmt(tuple(words), children))
+                    p.stack.append(children)
+                else:
+                    p.stack[-1].append(Stmt(tuple(words)))
+                continue
+        for tok, line in _tokens(s, number):
+            p.feed(tok, line)
+    return p.finish()
 
 
 def to_set(stmts: list[Stmt]) -> str:
