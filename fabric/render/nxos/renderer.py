@@ -18,10 +18,12 @@ objects, so it is rendered once per object and reused by identity (:class:`_Bloc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
+from itertools import chain
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import jinja2
 
@@ -40,6 +42,10 @@ from fabric.render.base import check_capabilities
 from fabric.render.nxos.text import cli_text, cli_word, nxos_mac
 
 TEMPLATES = Path(__file__).parent / "templates"
+T = TypeVar("T")
+
+#: Stands for a per-device value (the RD) in text rendered once and shared by many leaves.
+SLOT = "\x00slot\x00"
 
 #: NX-OS limits: interface description 254, BGP neighbor description 80, VLAN name 32,
 #: VRF name 32 characters.
@@ -58,6 +64,9 @@ MULTISITE_DELAY_RESTORE = 300
 #: NX-OS accepts BFD intervals of 50..999 ms; the intent's value is brought into that range.
 BFD_MIN_MS = 50
 BFD_MAX_MS = 999
+
+#: Parameters of the shared block templates where a leaf does not override them.
+BLOCK_DEFAULTS: dict[str, Any] = {"multisite": False, "bfd": None}
 
 GSHUT_LIST = "GSHUT"
 DENY_ALL = "DENY-ALL"
@@ -126,6 +135,7 @@ class NxosView:
     vlan_blocks: str
     svi_blocks: str
     nve_blocks: str
+    evpn_blocks: str
 
 
 def prefix_modifiers(f: PrefixFilter) -> str:
@@ -190,25 +200,26 @@ def _dedupe(*groups: Iterable[BgpNeighbor]) -> tuple[BgpNeighbor, ...]:
     return tuple(out)
 
 
-class _BlockCache:
-    """Rendered text of shared intent objects, by identity. Holds the objects it keys on,
-    so an id is never reused while the cache lives; cleared when it grows past ``limit``
-    so rendering fabric after fabric does not keep every old one alive."""
+class _BlockCache(Generic[T]):
+    """Rendered text of shared intent objects, keyed by their identity plus a small
+    hashable ``extra`` (parameters the text also depends on). Holds the objects it keys
+    on, so an id is never reused while the cache lives; cleared when it grows past
+    ``limit`` so rendering fabric after fabric does not keep every old one alive."""
 
-    def __init__(self, limit: int = 200_000) -> None:
-        self._text: dict[tuple[int, ...], tuple[tuple[object, ...], str]] = {}
+    def __init__(self, limit: int = 100_000) -> None:
+        self._items: dict[tuple[tuple[int, ...], Hashable], tuple[tuple[object, ...], T]] = {}
         self._limit = limit
 
-    def get(self, objs: tuple[object, ...], make: Callable[[], str]) -> str:
-        key = tuple(map(id, objs))
-        hit = self._text.get(key)
+    def get(self, objs: tuple[object, ...], extra: Hashable, make: Callable[[], T]) -> T:
+        key = (tuple(map(id, objs)), extra)
+        hit = self._items.get(key)
         if hit is not None and all(a is b for a, b in zip(hit[0], objs, strict=True)):
             return hit[1]
-        text = make()
-        if len(self._text) >= self._limit:
-            self._text.clear()
-        self._text[key] = (objs, text)
-        return text
+        value = make()
+        if len(self._items) >= self._limit:
+            self._items.clear()
+        self._items[key] = (objs, value)
+        return value
 
 
 class NxosRenderer:
@@ -238,7 +249,9 @@ class NxosRenderer:
         self._vlan = self._env.get_template("blocks/vlan.j2")
         self._svi = self._env.get_template("blocks/svi.j2")
         self._nve = self._env.get_template("blocks/nve_member.j2")
-        self._cache = _BlockCache()
+        self._evpn_vni = self._env.get_template("blocks/evpn_vni.j2")
+        self._cache: _BlockCache[str] = _BlockCache()
+        self._parts: _BlockCache[tuple[str, ...]] = _BlockCache()
 
     def render(self, intent: DeviceIntent) -> dict[str, str]:
         """``{"cfg": text}``."""
@@ -275,6 +288,10 @@ class NxosRenderer:
         if dci is not None:
             stitched_rts = {vni: str(dci.route_target) for vni in dci.vnis}
         l2 = tuple(v.network for v in intent.vnis)
+        # Kubernetes SVIs carry the cluster's BFD timers; a border leaf's stretched VNIs
+        # replicate to the other sites: the only per-leaf differences in shared blocks
+        k8s_bfd = {p.vlan: bfd_timers(p.bfd) for p in intent.kubernetes if p.bfd is not None}
+        multisite = {vni: True for vni in dci.vnis} if dci is not None else {}
         return NxosView(
             hostname=cli_word(dev.name, "device name"),
             features=_features(intent),
@@ -289,35 +306,52 @@ class NxosRenderer:
             stitched_rts=stitched_rts,
             bfd=bfd_timers(intent.underlay.bfd),
             bfd_multihop=bfd_timers(intent.overlay.bfd),
-            vlan_blocks=self._blocks(l2, self._vlan, "n"),
-            svi_blocks=self._svis(intent),
-            nve_blocks=(
-                self._blocks(l2, self._nve, "n")
-                if dci is None or not dci.vnis
-                # a border leaf's members differ from its site's leaves: render them here
-                else "".join(self._nve.render(n=n, multisite=n.vni in dci.vnis) for n in l2)
-            ),
+            vlan_blocks=self._section(self._vlan, "n", l2),
+            svi_blocks=self._section(self._svi, "g", intent.gateways, "bfd", k8s_bfd),
+            nve_blocks=self._section(self._nve, "n", l2, "multisite", multisite),
+            evpn_blocks=self._evpn(intent, stitched_rts),
         )
 
-    def _blocks(self, objs: tuple[Network, ...] | tuple[AnycastGateway, ...], tpl: jinja2.Template, name: str) -> str:
-        def one(o: object) -> str:
-            return self._cache.get((tpl, o), lambda: tpl.render({name: o, "multisite": False, "bfd": None}))
+    def _section(
+        self,
+        tpl: jinja2.Template,
+        name: str,
+        objs: tuple[Network, ...] | tuple[AnycastGateway, ...],
+        param: str = "",
+        values: dict[int, Any] | None = None,
+    ) -> str:
+        """The blocks of ``objs`` (each rendered once, then reused) joined. ``values``
+        maps an object's VLAN (gateways) or VNI (networks) to the template parameter
+        ``param`` where it differs from the default."""
+        values = values or {}
+        extra = tuple(sorted(values.items()))
 
-        return self._cache.get((tpl, *objs), lambda: "".join(map(one, objs)))
+        def one(o: Network | AnycastGateway) -> str:
+            value = values.get(o.vni if isinstance(o, Network) else o.vlan) if values else None
+            params = {**BLOCK_DEFAULTS, name: o}
+            if param:
+                params[param] = value
+            return self._cache.get((tpl, o), value, lambda: tpl.render(params))
 
-    def _svis(self, intent: DeviceIntent) -> str:
-        """Gateway SVIs; those where Kubernetes nodes peer also carry the cluster's BFD timers."""
-        k8s_bfd = {p.vlan: bfd_timers(p.bfd) for p in intent.kubernetes if p.bfd is not None}
-        if not k8s_bfd:
-            return self._blocks(intent.gateways, self._svi, "g")
+        return self._cache.get((tpl, *objs), extra, lambda: "".join(map(one, objs)))
 
-        def one(g: AnycastGateway) -> str:
-            bfd = k8s_bfd.get(g.vlan)
-            if bfd is None:
-                return self._cache.get((self._svi, g), lambda: self._svi.render(g=g, multisite=False, bfd=None))
-            return self._svi.render(g=g, multisite=False, bfd=bfd)
+    def _evpn(self, intent: DeviceIntent, stitched_rts: dict[int, str]) -> str:
+        """``evpn`` VNI blocks: the shared text is rendered once per network set with a
+        slot for the RD, then each leaf's RDs are filled in."""
+        vnis = intent.vnis
+        if not vnis:
+            return ""
+        nets = tuple(v.network for v in vnis)
+        extra = tuple(sorted(stitched_rts.items()))
 
-        return "".join(map(one, intent.gateways))
+        def make() -> tuple[str, ...]:
+            text = "".join(self._evpn_vni.render(n=n, rd=SLOT, stitched_rt=stitched_rts.get(n.vni)) for n in nets)
+            return tuple(text.split(SLOT))
+
+        parts = self._parts.get((self._evpn_vni, *nets), extra, make)
+        if len(parts) != len(vnis) + 1:
+            raise RenderError("evpn block template must print the RD exactly once per VNI")
+        return "".join(chain.from_iterable(zip(parts, (v.rd for v in vnis), strict=False))) + parts[-1]
 
     @staticmethod
     def _vrf_bgp(intent: DeviceIntent, vi: VrfInstance) -> VrfBgp:
