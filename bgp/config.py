@@ -144,6 +144,8 @@ class PeerConfig(_Model):
             object.__setattr__(self, "families", ("ipv4",) if self.address.version == 4 else ("ipv6",))
         if self.local_address is not None and self.local_address.version != self.address.version:
             raise ValueError("local_address must be of the same family as address")
+        if self.passive and self.local_address is None:
+            raise ValueError("a passive peer needs local_address (the address to listen on)")
         return self
 
     @property
@@ -403,30 +405,44 @@ def validate_config(data: Any, display: str = "agent.yaml") -> AgentConfig:
     """Validate already-parsed YAML data; raises :class:`ConfigError` with every problem."""
     if not isinstance(data, Mapping):
         raise ConfigError([f"{display}: the file must contain a mapping (asn, router_id, peers, ...)"])
-    problems: list[str] = [f"{display}: {p}: must not contain control characters or newlines" for p in _control_paths(data)]
+    control = _control_paths(data)
+    problems: list[str] = [f"{display}: {p}: must not contain control characters or newlines" for p in control]
     try:
         config = AgentConfig.model_validate(data)
     except ValidationError as e:
+        found: list[tuple[str, str, str]] = []
         for err in e.errors(include_url=False):
             ctx_error = (err.get("ctx") or {}).get("error")
             if isinstance(ctx_error, _CrossError):
-                problems.extend(f"{display}: {p}" for p in ctx_error.problems)
+                found.extend(("", "cross", p) for p in ctx_error.problems)
                 continue
             path = _format_loc(data, err["loc"], err["type"] == "missing")
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
-            problems.append(f"{display}: {path}: {msg}" if path else f"{display}: {msg}")
+            elif err["type"] == "union_tag_not_found":
+                path, msg = f"{path}.kind", "Field required (tcp, http, dns or exec)"
+            found.append((path, err["type"], msg))
+        for path, kind, msg in found:
+            if path in control:
+                continue  # already reported as a control character; one message is enough
+            if kind == "too_short" and any(other.startswith(path + "[") for other, _, _ in found):
+                continue  # pydantic's "too short" after an item failed is an echo, not a problem
+            if kind == "cross":
+                problems.append(f"{display}: {msg}")
+            else:
+                problems.append(f"{display}: {path}: {msg}" if path else f"{display}: {msg}")
         raise ConfigError(list(dict.fromkeys(problems))) from None
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def load_config(path: Path | str) -> AgentConfig:
-    """Read and validate ``path``; raises :class:`ConfigError` (never a traceback-worthy error)."""
+def load_config(path: Path | str, display: str | None = None) -> AgentConfig:
+    """Read and validate ``path``; raises :class:`ConfigError` (never a traceback-worthy error).
+    ``display`` is the file name used in messages (default: ``path`` as given)."""
     p = Path(path)
-    display = str(path)
+    display = str(path) if display is None else display
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as e:

@@ -126,7 +126,10 @@ def attributes_tokens(attrs: RouteAttributes) -> str:
 def _chunks(prefixes: Iterable[IPNet], batch: int) -> list[list[IPNet]]:
     if batch < 1:
         raise CommandError("batch must be at least 1")
-    ordered = sorted(prefixes, key=lambda p: (p.version, p))
+    checked = list(prefixes)
+    for p in checked:
+        prefix_token(p)
+    ordered = sorted(checked, key=lambda p: (p.version, p))
     return [ordered[i : i + batch] for i in range(0, len(ordered), batch)]
 
 
