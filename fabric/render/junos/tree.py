@@ -145,6 +145,8 @@ class _Parser:
         self.stack.pop()
 
     def finish(self) -> list[Stmt]:
+        if self.after_values:
+            raise ParseError(f"line {self.start}: a '[ ... ]' list must end with ';'")
         if self.values is not None:
             raise ParseError("end of text inside a '[ ... ]' list")
         if self.words:
