@@ -651,20 +651,21 @@ class FabricSummary:
 
 
 class JsonCache:
-    """Encoded text of shared objects, so a fabric encodes each network once.
-    Holds the objects it saw: an id is never reused while the cache lives."""
+    """Encoded text of shared objects, so a fabric encodes each network once per
+    indent level. Holds the objects it saw: an id is never reused while the cache lives."""
 
     SHARED: ClassVar[tuple[type, ...]] = (Network, AnycastGateway, Vrf, FabricInfo, Site, RouteTarget)
 
     def __init__(self) -> None:
-        self._text: dict[int, tuple[object, str]] = {}
+        self._text: dict[tuple[int, int], tuple[object, str]] = {}
 
-    def get(self, obj: object, make: Callable[[], str]) -> str:
-        hit = self._text.get(id(obj))
+    def get(self, obj: object, level: int, make: Callable[[], str]) -> str:
+        key = (id(obj), level)
+        hit = self._text.get(key)
         if hit is not None and hit[0] is obj:
             return hit[1]
         text = make()
-        self._text[id(obj)] = (obj, text)
+        self._text[key] = (obj, text)
         return text
 
 
@@ -701,13 +702,20 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
         pad = "  " * (level + 1)
         inner = f",\n{pad}".join(_encode(v, level + 1, cache) for v in items)
         return f"[\n{pad}{inner}\n{'  ' * level}]"
+    if type(value) is L2Vni:
+        # the one object there are (leaves x networks) of: written out by hand, same text
+        # as the generic path gives (keys sorted; an RD is "<address>:<int>", nothing to escape)
+        pad = "  " * (level + 1)
+        net = value.network
+        net_text = cache.get(net, level + 1, lambda: _encode_fields(net, level + 1, cache))
+        stitched = "true" if value.stitched else "false"
+        return f'{{\n{pad}"network": {net_text},\n{pad}"rd": "{value.rd}",\n{pad}"stitched": {stitched}\n{"  " * level}}}'
     if is_dataclass(value):
         json_hook = getattr(value, "__json__", None)
         if json_hook is not None:
             return _encode(json_hook(), level, cache)
         if isinstance(value, JsonCache.SHARED):
-            text = cache.get(value, lambda: _encode_fields(value, 0, cache))
-            return text.replace("\n", "\n" + "  " * level) if level else text
+            return cache.get(value, level, lambda: _encode_fields(value, level, cache))
         return _encode_fields(value, level, cache)
     raise TypeError(f"cannot encode {type(value).__name__} as intent JSON")
 
