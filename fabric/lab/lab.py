@@ -244,7 +244,7 @@ class Router(Node):
             "-i",
             str(d / f"{daemon}.pid"),
             "-f",
-            "/dev/null",  # config goes through vtysh afterwards, like frr-reload would
+            str(d / "frr.conf"),
             "--log",
             f"file:{d / f'{daemon}.log'}",
             "-P",
@@ -256,10 +256,19 @@ class Router(Node):
         return args
 
     def start(self, config: str | None = None, timeout: float = 15) -> None:
-        """Start the daemons (zebra first, each waited for) and apply ``config`` (frr.conf
-        text) through vtysh."""
+        """Start the daemons (zebra first, each waited for) with ``config`` (frr.conf text,
+        checked by ``vtysh -C`` first) as their startup config."""
         self.rundir.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.rundir, FRR_USER, FRR_USER)
+        # Every daemon reads the integrated frr.conf itself at start (and skips the lines of
+        # the others). Applying it through vtysh afterwards instead makes bgpd hold its peers
+        # as "config-pending" for ~4 s; so vtysh only checks the file first (dry run).
+        (self.rundir / "frr.conf").write_text(config or "")
+        (self.rundir / "vtysh.conf").write_text("")
+        if config:
+            check = run([VTYSH, "--config_dir", str(self.rundir), "-C"], check=False)
+            if check.returncode != 0:
+                raise LabError(f"FRR config of {self.name} is invalid: {(check.stdout + check.stderr).strip()}")
         for daemon in self.daemons:
             self.exec(*self._daemon_args(daemon), timeout=timeout)
             socks = [self.rundir / f"{daemon}.vty"]
@@ -267,15 +276,14 @@ class Router(Node):
                 socks.append(self.rundir / "zserv.api")  # the others connect to it at start
             wait_until(functools.partial(_all_exist, socks), timeout, f"{daemon} of {self.name} to open its sockets")
         self.started = True
-        if config:
-            self.configure(config)
 
     def configure(self, config: str) -> None:
-        """Apply frr.conf text (integrated syntax) with ``vtysh -f``; raises LabError with
-        vtysh's complaint if a line is refused."""
-        path = self.rundir / "frr.conf"
+        """Apply more frr.conf text (integrated syntax) to the running daemons with
+        ``vtysh -f``; raises LabError with vtysh's complaint if a line is refused."""
+        path = self.rundir / "frr-extra.conf"
         path.write_text(config)
-        out = run([VTYSH, "--vty_socket", str(self.rundir), "-f", str(path)], check=False)
+        args = [VTYSH, "--vty_socket", str(self.rundir), "-f", str(path)]
+        out = run(args, check=False)
         if out.returncode != 0 or "% " in out.stdout:
             raise LabError(f"vtysh refused config of {self.name}: {(out.stdout + out.stderr).strip()}")
 

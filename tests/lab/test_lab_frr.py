@@ -179,3 +179,17 @@ def test_cleanup_stale_removes_a_killed_run_only() -> None:
         assert live_ns in list_netns()
         assert not any(alive(int(p)) for p in daemon_pids)
         assert not (STATE_DIR / f"{prefix}.json").exists() and not Path(STATE_DIR / prefix).exists()
+
+
+def test_bad_config_is_refused_with_the_offending_line(lab: Lab) -> None:
+    r1 = lab.add_router("r1", bfd=True)
+    with pytest.raises(LabError, match="bogus-command"):
+        r1.start("router bgp 65001\n bogus-command 1\n")
+    assert r1.pids() == {}  # nothing was started with a broken config
+    r1.start("bfd\n peer 10.0.0.1\n exit\n")
+    assert set(r1.pids()) == {"zebra", "bgpd", "staticd", "bfdd"}
+    assert "10.0.0.1" in r1.vtysh("show bfd peers")
+    with pytest.raises(LabError, match="vtysh refused"):
+        r1.configure("router bgp 65001\n no-such-thing\n")
+    r1.configure("router bgp 65001\n bgp router-id 1.1.1.1\n")
+    assert "bgp router-id 1.1.1.1" in r1.vtysh("show running-config")
