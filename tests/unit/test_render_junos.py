@@ -16,13 +16,13 @@ import pytest
 
 import fabric
 import fabric.platforms
-from fabric.design.intent import DeviceIntent
+from fabric.design.intent import DeviceIntent, K8sPeering
 from fabric.errors import RenderError
 from fabric.render.base import get_renderer, render_device
 from fabric.render.junos import JunosRenderer
 from fabric.render.junos.escape import junos_string, junos_word
 from fabric.render.junos.tree import ParseError, parse, to_curly, to_set
-from fabric.render.junos.xml import NAMESPACE_ROOT
+from fabric.render.junos.xml import NAMESPACE_ROOT, to_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORIES = ROOT / "inventories"
@@ -276,7 +276,7 @@ def test_l3vni_per_vrf_ip_prefix_routes() -> None:
 # --------------------------------------------------------------------------- Kubernetes
 
 
-def _k8s(intent: DeviceIntent, cluster: str):  # type: ignore[no-untyped-def]
+def _k8s(intent: DeviceIntent, cluster: str) -> K8sPeering:
     return next(k for k in intent.kubernetes if k.cluster == cluster)
 
 
@@ -469,6 +469,16 @@ def test_xml_namespaces_per_top_level_hierarchy() -> None:
     assert "<vrf-target>\n" in xml and "<community>target:65000:10100</community>" in xml
     assert "<load-balance>\n" in xml and "<per-packet/>" in xml
     assert "<choice-ident>prefix-length-range</choice-ident>" in xml
+
+
+def test_xml_leaves_system_out_unless_asked() -> None:
+    files = R.render(leaf("leaf1"))
+    assert "<system" not in files["xml"] and "host-name" not in files["xml"]
+    full = to_xml(parse(files["conf"]), outside_schema=True)
+    assert '<system xmlns="http://yang.juniper.net/junos-qfx/conf/system">' in full
+    assert "<host-name>leaf1</host-name>" in full
+    assert "<name-server>\n      <name>172.16.255.53</name>\n    </name-server>" in full
+    assert full.replace(full[full.index("  <system"):full.index("</system>\n") + 10], "") == files["xml"]
 
 
 def test_rendering_is_deterministic_and_cache_independent() -> None:

@@ -22,9 +22,12 @@ lists each one explicitly (checked against the YANG with ``yanglint`` in the tes
 A statement that fits none of these shapes raises :class:`~fabric.errors.RenderError`
 instead of producing XML the device would read differently.
 
-``system`` is not part of the ten modules Juniper's QFX YANG set here covers; it is left
-out of the XML (it holds the host name and services, which are day-0 settings that a
-NETCONF push over the management session should not replace anyway).
+``system`` is not part of the ten modules of Juniper's QFX YANG set that the project
+checks against, so the ``.xml`` file leaves it out (it holds the host name and the
+NETCONF/SSH services, day-0 settings that a push over the management session must not
+break anyway). ``to_xml(..., outside_schema=True)`` includes it, unchecked. A consequence
+for deploy: load the ``.xml`` with ``replace``/``merge``, never ``override``, or the
+device loses its ``system`` hierarchy.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ MODULES = frozenset({
     "interfaces", "forwarding-options", "policy-options", "protocols", "routing-instances",
     "routing-options", "switch-options", "vlans",
 })
-#: top-level hierarchies the schema set does not cover: not written to the XML
+#: top-level hierarchies the schema set does not cover: written only on request
 OUTSIDE_SCHEMA = frozenset({"system"})
 
 #: parent element -> list whose entries the curly text writes as a bare name
@@ -70,6 +73,7 @@ LISTS = frozenset({
     ("instance", "interface"),
     ("lldp", "interface"),
     ("router-advertisement", "interface"),
+    ("ntp", "server"),
 })
 
 #: keyword -> the leaf inside the container the schema has where the text has a value
@@ -83,7 +87,7 @@ CONTAINER_LEAF: dict[str, str] = {
 CONTAINER_LEAF_IN: dict[tuple[str, str], str] = {("then", "local-preference"): "local-preference"}
 
 #: parent element -> list of which every child statement is a bare key
-BARE_LIST: dict[str, str] = {"prefix-list": "prefix-list-item"}
+BARE_LIST: dict[str, str] = {"prefix-list": "prefix-list-item", "name-server": "name-server"}
 #: parent element -> (leaf for a bare value, keywords that are not bare values)
 BARE_LEAF: dict[str, tuple[str, frozenset[str]]] = {
     "esi": ("identifier", frozenset({"all-active", "single-active", "port-active"})),
@@ -115,6 +119,12 @@ class _Writer:
         kw = words[0]
         out = self.out
         inner = ind + "  "
+
+        if kw in BARE_LIST and parent not in BARE_LIST and s.children is not None and len(words) == 1:
+            # name-server { 192.0.2.53; }: the entries are the list itself, no wrapper
+            for c in s.children:
+                self.stmt(c, kw, ind)
+            return
 
         anon = ANON_LIST.get(parent)
         if anon is not None:
@@ -238,15 +248,19 @@ class _Writer:
         self.block(s.children or [], element, ind)
 
 
-def to_xml(stmts: list[Stmt]) -> str:
-    """The configuration as Junos XML in Juniper's YANG namespaces (``system`` left out)."""
+def to_xml(stmts: list[Stmt], *, outside_schema: bool = False) -> str:
+    """The configuration as Junos XML in Juniper's YANG namespaces.
+
+    ``system`` is left out unless ``outside_schema`` (then it is written in the
+    ``.../conf/system`` namespace by the same rules; Juniper's QFX schema set used here
+    cannot check it)."""
     w = _Writer()
     w.out.append(f'<configuration xmlns="{NAMESPACE_ROOT}">')
     for s in stmts:
         kw = s.keyword
-        if kw in OUTSIDE_SCHEMA:
+        if kw in OUTSIDE_SCHEMA and not outside_schema:
             continue
-        if kw not in MODULES or len(s.words) != 1 or s.children is None:
+        if kw not in MODULES | OUTSIDE_SCHEMA or len(s.words) != 1 or s.children is None:
             raise RenderError(f"XML: no YANG module for top-level statement {' '.join(s.words)!r}")
         w.out.append(f'  <{kw} xmlns="{NAMESPACE_BASE}{kw}">')
         w.block(s.children, kw, "    ")
