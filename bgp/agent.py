@@ -254,8 +254,9 @@ class Agent:
                     _chunked(gone, batch), commands.withdraw(gone, addrs, batch), strict=True
                 ):
                     lines.append((line, chunk, None))
+                family = "ipv4" if version == 4 else "ipv6"
                 for peer in peers or list(self._peers.values()):
-                    if peer.state == "up" and ("ipv4" if version == 4 else "ipv6") in peer.families:
+                    if self.config.exabgp.track_sent and peer.state == "up" and family in peer.families:
                         self._pending_withdraw.setdefault(peer.address, set()).update(gone)
             by_attrs: dict[RouteAttributes, list[IPNet]] = {}
             for p, a in changed.items():
@@ -457,8 +458,12 @@ class Agent:
                 await self._apply(self._target())
             except SpeakerError as e:
                 log.warning("could not withdraw before stopping: %s", e)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._withdrawn_event.wait(), STOP_WITHDRAW_TIMEOUT)
+        if self.config.exabgp.track_sent:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._withdrawn_event.wait(), STOP_WITHDRAW_TIMEOUT)
+        else:
+            # Without reports of sent UPDATEs there is no proof; give ExaBGP a moment.
+            await asyncio.sleep(1.0)
         if any(self._pending_withdraw.values()):
             log.warning("stopping before every withdrawal was seen sent")
         for task in self._tasks:
@@ -476,6 +481,8 @@ class Agent:
 
     async def _watch_sources(self) -> None:
         while True:
+            if self._speaker is not None and self._speaker.last_contact is not None:
+                self.metrics.api_contact.set(self._speaker.last_contact)
             for s in self._sources:
                 st = s.status()
                 self.metrics.source_synced.labels(st.name).set(1 if st.synced else 0)

@@ -5,11 +5,13 @@ namespace, announces, reports status and metrics, and withdraws on SIGTERM.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -40,6 +42,11 @@ def topo(tmp_path: Path) -> Iterator[tuple[Router, Host, Path]]:
         lab.link(leaf, node, a_addrs=["10.9.0.0/31", "fd00:9::/127"], b_addrs=["10.9.0.1/31", "fd00:9::1/127"])
         leaf.start(LEAF)
         yield leaf, node, tmp_path
+
+
+def status(tmp: Path) -> dict[str, Any]:
+    r = subprocess.run([BGP_AGENT, "status", "--json", "--state-dir", str(tmp / "state")], capture_output=True, text=True)
+    return dict(json.loads(r.stdout)) if r.returncode == 0 else {}
 
 
 def agent_config(tmp: Path) -> Path:
@@ -79,20 +86,26 @@ def test_agent_announces_to_frr_and_withdraws_on_sigterm(topo: tuple[Router, Hos
         paths = leaf.vtysh_json("show bgp ipv4 unicast 192.0.2.53/32 json")["paths"]
         assert paths[0]["community"]["string"] == "65101:53"
 
-        status = subprocess.run(
-            [BGP_AGENT, "status", "--json", "--state-dir", str(tmp / "state")], capture_output=True, text=True, check=True
-        )
-        st = json.loads(status.stdout)
+        st = wait_until(lambda: (s := status(tmp)).get("eor_sent") and s, 10, "end-of-RIB sent")
         states = {p["prefix"]: p["state"] for p in st["prefixes"]}
         assert states == {"192.0.2.53/32": "announced", "2001:db8:53::53/128": "announced", "192.0.2.0/24": "refused"}
         assert {p["name"]: p["state"] for p in st["peers"]} == {"leaf-v4": "up", "leaf-v6": "up"}
-        wait_until(lambda: st["eor_sent"] or json.loads(subprocess.run(
-            [BGP_AGENT, "status", "--json", "--state-dir", str(tmp / "state")], capture_output=True, text=True
-        ).stdout)["eor_sent"], 10, "end-of-RIB sent")
 
         scrape = node.exec(sys.executable, "-c", "import urllib.request as u;print(u.urlopen('http://127.0.0.1:9179').read().decode())")
         assert "bgp_agent_announced_prefixes 2.0" in scrape.stdout
         assert 'bgp_agent_peer_up{peer="leaf-v4"} 1.0' in scrape.stdout
+
+        # ExaBGP dies under the agent: the leaf keeps the routes (graceful restart), the
+        # agent starts ExaBGP again, re-announces, and sends end-of-RIB.
+        os.kill(st["exabgp_pid"], signal.SIGKILL)
+        restarted = wait_until(
+            lambda: (s := status(tmp)).get("exabgp_pid") not in (None, st["exabgp_pid"]) and s.get("eor_sent") and s,
+            15, "ExaBGP started again",
+        )
+        assert restarted["announced"] == 2
+        assert leaf.route("192.0.2.53/32") is not None
+        wait_until(lambda: not leaf.vtysh_json("show bgp ipv4 unicast 192.0.2.53/32 json")["paths"][0].get("stale"),
+                   10, "route no longer stale")
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
