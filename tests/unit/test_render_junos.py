@@ -359,6 +359,7 @@ def test_k8s_multipath_across_nodes() -> None:
     lines = lines_of(d)
     assert "set routing-instances k8s protocols bgp group k8s-ocp multipath" in lines
     assert "set routing-instances k8s routing-options multipath" in lines
+    assert "set routing-instances k8s routing-options rib k8s.inet6.0 multipath" in lines
 
 
 # --------------------------------------------------------------------------- DCI

@@ -74,6 +74,7 @@ LISTS = frozenset({
     ("lldp", "interface"),
     ("router-advertisement", "interface"),
     ("ntp", "server"),
+    ("routing-options", "rib"),
 })
 
 #: keyword -> the leaf inside the container the schema has where the text has a value
