@@ -1,11 +1,11 @@
 """The end-to-end topology of bgp-agent: one FRR leaf, N node namespaces running the real
 ``bgp-agent run`` (which runs the real ExaBGP), one veth (IPv4 /31 + IPv6 /127) per node.
 
-Shared by tests/bgp/e2e and the benchmarks in tests/bench/test_bgp_*.py. The leaf config
-below is written here by hand: it mirrors the service import policy the fabric renders for
-leaves facing Kubernetes nodes (only /32 and /128 inside the service ranges, GRACEFUL_SHUTDOWN
--> lowest local-pref, multipath). When ``fabric.render`` has an FRR leaf renderer this file
-should take the leaf's BGP section from it instead.
+Shared by tests/bgp/e2e and the benchmarks in tests/bench/test_bgp_*.py. The leaf's
+import policy is either our hand-written one (:func:`handwritten_policy`, mirroring the
+fabric's: only /32 and /128 inside the service ranges, GRACEFUL_SHUTDOWN -> lowest local-pref)
+or the one ``fabric`` renders for an FRR leaf (:func:`fabric_policy`); the sessions, multipath
+and graceful restart are configured here, because this lab has one leaf, not a fabric.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,20 +38,32 @@ LEAF_RANGES_V6 = ("2001:db8:53::/48",)
 GSHUT = "65535:0"
 
 BGP_AGENT = str(Path(sys.executable).with_name("bgp-agent"))
+REPO = Path(__file__).resolve().parents[3]
 
 
-def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000) -> str:
-    """The leaf's frr.conf: eBGP to every node (v4 and v6 sessions), the service import
-    policy, multipath, graceful-restart helper (FRR's default, stated explicitly)."""
+@dataclass(frozen=True)
+class LeafPolicy:
+    """The leaf's import policy for routes from the nodes: config ``text`` defining the
+    route-maps ``route_map4``/``route_map6`` that accept ``ranges4``/``ranges6``."""
+
+    text: str
+    route_map4: str
+    route_map6: str
+    ranges4: tuple[str, ...]
+    ranges6: tuple[str, ...]
+
+
+def handwritten_policy() -> LeafPolicy:
+    """Our own policy, mirroring the fabric's: host routes inside the service ranges only;
+    GRACEFUL_SHUTDOWN (65535:0) gets local-preference 0 (RFC 8326)."""
     lines = [
-        "hostname leaf",
         *(f"ip prefix-list SVC4 seq {10 * (i + 1)} permit {r} ge 32" for i, r in enumerate(LEAF_RANGES_V4)),
         *(f"ipv6 prefix-list SVC6 seq {10 * (i + 1)} permit {r} ge 128" for i, r in enumerate(LEAF_RANGES_V6)),
         f"bgp community-list standard GSHUT seq 5 permit {GSHUT}",
     ]
     for fam, plist in (("4", "ip address prefix-list SVC4"), ("6", "ipv6 address prefix-list SVC6")):
         lines += [
-            # RFC 8326: a draining node's routes stay, but lose to every other path
+            # a draining node's routes stay, but lose to every other path
             f"route-map NODES{fam}-IN permit 10",
             f" match {plist}",
             " match community GSHUT",
@@ -59,6 +72,42 @@ def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000) -> str:
             f" match {plist}",
             f"route-map NODES{fam}-IN deny 100",
         ]
+    return LeafPolicy("\n".join(lines) + "\n", "NODES4-IN", "NODES6-IN", LEAF_RANGES_V4, LEAF_RANGES_V6)
+
+
+def fabric_policy(inventory: str | Path = REPO / "inventories" / "lab", device: str = "leaf1") -> LeafPolicy:
+    """The Kubernetes-facing import policy exactly as ``fabric`` renders it for ``device``
+    (FRR): the community list, prefix lists and route-maps, and the route-map names the
+    rendered config binds to its Kubernetes peer groups. Everything else of the rendered
+    leaf (underlay, EVPN, VRFs) is left out: this lab has one leaf and no VRF support."""
+    import fabric
+
+    text = fabric.load(inventory).render()[device].text
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("bgp community-list"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("router bgp"))
+    policy = [line for line in lines[start:end] if line.strip() not in ("", "!")]
+    inbound = [line.split() for line in lines if re.match(r"^\s+neighbor \S+ route-map \S+ in$", line)]
+    maps = [words[3] for words in inbound]
+    map4 = next(m for m in maps if _route_map_family(policy, m) == "ip")
+    map6 = next(m for m in maps if _route_map_family(policy, m) == "ipv6")
+    ranges4 = tuple(line.split()[6] for line in policy if line.startswith("ip prefix-list"))
+    ranges6 = tuple(line.split()[6] for line in policy if line.startswith("ipv6 prefix-list"))
+    return LeafPolicy("\n".join(policy) + "\n", map4, map6, ranges4, ranges6)
+
+
+def _route_map_family(policy: list[str], name: str) -> str:
+    for i, line in enumerate(policy):
+        if line.startswith(f"route-map {name} ") and i + 1 < len(policy) and "prefix-list" in policy[i + 1]:
+            return policy[i + 1].split()[1]
+    return ""
+
+
+def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafPolicy | None = None) -> str:
+    """The leaf's frr.conf: eBGP to every node (v4 and v6 sessions), the service import
+    ``policy`` (default: :func:`handwritten_policy`), multipath, graceful-restart."""
+    pol = policy or handwritten_policy()
+    lines = ["hostname leaf", pol.text.rstrip("\n")]
     lines += [
         f"router bgp {LEAF_ASN}",
         " bgp router-id 10.255.0.1",
@@ -75,13 +124,13 @@ def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000) -> str:
     for n in nodes:
         lines.append(f" neighbor {n.v4} peer-group NODES4")
         lines.append(f" neighbor {n.v6} peer-group NODES6")
-    for fam, group, other in (("ipv4", "NODES4", "NODES6"), ("ipv6", "NODES6", "NODES4")):
+    for fam, group, other, rmap in (("ipv4", "NODES4", "NODES6", pol.route_map4), ("ipv6", "NODES6", "NODES4", pol.route_map6)):
         lines += [
             f" address-family {fam} unicast",
             "  maximum-paths 64",
             f"  neighbor {group} activate",
             f"  no neighbor {other} activate",
-            f"  neighbor {group} route-map {group}-IN in",
+            f"  neighbor {group} route-map {rmap} in",
             f"  neighbor {group} soft-reconfiguration inbound",  # so tests can see what was refused
             f"  neighbor {group} maximum-prefix {max_prefixes}",
             " exit-address-family",
@@ -237,7 +286,7 @@ class EcmpLab:
         self.nodes: list[AgentNode] = []
 
     @classmethod
-    def build(cls, workdir: Path, n_nodes: int = 3, max_prefixes: int = 20000) -> EcmpLab:
+    def build(cls, workdir: Path, n_nodes: int = 3, max_prefixes: int = 20000, policy: LeafPolicy | None = None) -> EcmpLab:
         lab = Lab("e2e")
         try:
             self = cls(lab, workdir)
@@ -253,7 +302,7 @@ class EcmpLab:
                 node = AgentNode(host, i, node_v4, node_v6, leaf_v4, str(ipaddress.ip_address(leaf_v6)), wd)
                 node.set_healthy(True)
                 self.nodes.append(node)
-            self.leaf.start(leaf_config(self.nodes, max_prefixes))
+            self.leaf.start(leaf_config(self.nodes, max_prefixes, policy))
         except BaseException:
             lab.close()
             raise

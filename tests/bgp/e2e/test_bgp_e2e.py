@@ -9,11 +9,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from fabric.lab import wait_until
-from tests.bgp.e2e.ecmp_lab import OUTSIDE_V4, SERVICE_V4, SERVICE_V6, AgentNode, EcmpLab
+from fabric.lab import cleanup_stale, wait_until
+from tests.bgp.e2e.ecmp_lab import OUTSIDE_V4, REPO, SERVICE_V4, SERVICE_V6, AgentNode, EcmpLab, fabric_policy
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -76,6 +77,20 @@ def test_drain_leaves_ecmp_group_while_route_stays(ecmp: EcmpLab, family: int) -
     ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
 
 
+def test_drain_withdraws_after_the_delay(ecmp: EcmpLab) -> None:
+    start_all(ecmp, drain_delay="1s")
+    n1, n2, n3 = ecmp.nodes
+    ecmp.wait_gateways(SERVICE_V4, all_gateways(ecmp, 4))
+    n1.send_signal(signal.SIGUSR1)  # the signal form of `bgp-agent drain`
+    ecmp.wait_gateways(SERVICE_V4, all_gateways(ecmp, 4, [n2, n3]))
+
+    def n1_path_gone() -> bool:
+        return n1.v4 not in {p.get("peer", {}).get("peerId") for p in ecmp.bgp_paths(SERVICE_V4)}
+
+    wait_until(n1_path_gone, 15, "n1's drained path to be withdrawn after drain.delay")
+    assert n1.proc is not None and n1.proc.poll() is None  # drained, still running
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_sigterm_withdraws_before_exit(ecmp: EcmpLab, family: int) -> None:
     start_all(ecmp)
@@ -91,8 +106,8 @@ def test_sigterm_withdraws_before_exit(ecmp: EcmpLab, family: int) -> None:
 
 
 def test_announcement_outside_the_service_ranges_is_refused_by_the_leaf(ecmp: EcmpLab) -> None:
-    # The leaf policy is this test's own FRR prefix-list mirroring the fabric's leaf policy
-    # (tests/bgp/e2e/ecmp_lab.py): fabric.render has no FRR leaf renderer yet.
+    # The leaf policy here is our own (handwritten_policy in ecmp_lab.py), the one the other
+    # tests use; the next test runs the same refusal against the policy fabric renders.
     n1 = ecmp.nodes[0]
     too_wide = "192.0.2.128/28"  # inside the range but not a host route
     cfg = n1.base_config(
@@ -153,3 +168,37 @@ def test_sigkill_and_restart_changes_nothing_on_the_leaf(ecmp: EcmpLab) -> None:
     assert samples, "no FIB samples taken"
     changed = [s for s in samples if s != expected]
     assert not changed, f"{len(changed)} of {len(samples)} FIB samples differ, e.g. {sorted(changed[0])}"
+
+
+def test_leaf_policy_rendered_by_fabric_refuses_out_of_range_and_honours_drain(tmp_path: Path) -> None:
+    """The leaf runs the Kubernetes import policy that `fabric` renders for leaf1 of
+    inventories/lab (prefix lists from the cluster's service ranges, GSHUT route-maps)."""
+    policy = fabric_policy(REPO / "inventories" / "lab", "leaf1")
+    assert policy.ranges4 == ("198.51.100.0/24",) and policy.ranges6 == ("2001:db8:5e::/64",)
+    inside4, inside6 = "198.51.100.53/32", "2001:db8:5e::53/128"
+    outside4, outside6, too_wide = "192.0.2.99/32", "2001:db8:53::99/128", "198.51.100.128/28"
+    cleanup_stale()
+    ecmp = EcmpLab.build(tmp_path, policy=policy)
+    try:
+        n1, n2, n3 = ecmp.nodes
+        for n in ecmp.nodes:
+            services: list[dict[str, object]] = [{"name": "dns", "prefixes": [inside4, inside6], "check": "flag"}]
+            if n is n1:  # n1's own guard is (mis)configured too wide: only the leaf stops it
+                services.append({"name": "rogue", "prefixes": [outside4, outside6, too_wide]})
+            cfg = n.base_config(services=services, allowed=("192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"))
+            cfg["guard"]["ipv4_lengths"] = [28, 32]
+            n.write_config(cfg)
+            n.start()
+        ecmp.wait_gateways(inside4, {n.v4 for n in ecmp.nodes})
+        ecmp.wait_gateways(inside6, {n.v6 for n in ecmp.nodes})
+        wait_until(lambda: {outside4, too_wide} <= ecmp.received(n1), 20, "the leaf to receive n1's rogue v4 prefixes")
+        wait_until(lambda: outside6 in ecmp.received(n1, v6=True), 20, "the leaf to receive n1's rogue v6 prefix")
+        for prefix in (outside4, outside6, too_wide):
+            assert ecmp.bgp_paths(prefix) == [] and ecmp.route(prefix) is None, prefix
+
+        n2.cli("drain")  # the fabric's GSHUT route-map takes n2 out of the ECMP group
+        ecmp.wait_gateways(inside4, {n1.v4, n3.v4})
+        ecmp.wait_gateways(inside6, {n1.v6, n3.v6})
+        assert any(p.get("peer", {}).get("peerId") == n2.v4 for p in ecmp.bgp_paths(inside4))
+    finally:
+        ecmp.close()
