@@ -413,6 +413,7 @@ class Lab:
             f"net.ipv4.ip_forward={int(forwarding)}",
             f"net.ipv6.conf.all.forwarding={int(forwarding)}",
             "net.ipv4.fib_multipath_hash_policy=1",  # spread by L4 ports, like the leaves
+            "net.ipv6.fib_multipath_hash_policy=1",
         ]
         ns_run(netns, ["sysctl", "-q", "-w", *sysctls])
         run([IP, "-n", netns, "link", "set", "lo", "up"])

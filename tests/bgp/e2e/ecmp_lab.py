@@ -308,6 +308,16 @@ class EcmpLab:
             raise
         return self
 
+    def add_client(self) -> Host:
+        """A host behind the leaf (10.2.0.1/31, default route via the leaf) to use the
+        anycast services from; every node gets a default route back via the leaf."""
+        client = self.lab.add_host("client")
+        self.lab.link(self.leaf, client, a_addrs=["10.2.0.0/31"], b_addrs=["10.2.0.1/31"])
+        client.ip("route", "add", "default", "via", "10.2.0.0")
+        for n in self.nodes:
+            n.host.ip("route", "replace", "default", "via", n.leaf_v4)
+        return client
+
     def close(self) -> None:
         for n in self.nodes:
             if n.proc is not None and n.proc.poll() is None:

@@ -6,7 +6,9 @@ where the FIB cannot tell (a drained path, a refused route), its BGP table.
 
 from __future__ import annotations
 
+import json
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -202,3 +204,59 @@ def test_leaf_policy_rendered_by_fabric_refuses_out_of_range_and_honours_drain(t
         assert any(p.get("peer", {}).get("peerId") == n2.v4 for p in ecmp.bgp_paths(inside4))
     finally:
         ecmp.close()
+
+
+CLIENT_QUERIES = """
+import json, sys
+import dns.message, dns.query
+answers = []
+for i in range(int(sys.argv[2])):
+    q = dns.message.make_query(sys.argv[1], "A")
+    try:
+        r = dns.query.udp(q, "192.0.2.53", timeout=1)  # a new source port each time
+        answers.append(r.answer[0][0].address if r.answer else "")
+    except Exception as e:
+        answers.append("error: " + type(e).__name__)
+print(json.dumps(answers))
+"""
+
+
+def test_shownet_anycast_dns_spread_by_ecmp_and_withdrawn_when_unhealthy(ecmp: EcmpLab) -> None:
+    """The ShowNet case: every node runs a resolver on the anycast address 192.0.2.53 and
+    announces it while a dns check against it answers; a client behind the leaf is served
+    by several nodes (ECMP), and a node whose resolver dies leaves the group."""
+    name = "resolver.shownet.example."
+    responder = str(Path(__file__).with_name("dns_responder.py"))
+    client = ecmp.add_client()
+    resolvers = {}
+    for n in ecmp.nodes:
+        n.host.add_loopback(SERVICE_V4)
+        resolvers[n.host.name] = n.host.popen([sys.executable, responder, "192.0.2.53", name, n.v4])
+        cfg = n.base_config(services=[{"name": "dns", "prefixes": [SERVICE_V4], "check": "dns"}], ipv6=False)
+        cfg["checks"]["dns"] = {
+            "kind": "dns",
+            "server": "192.0.2.53",
+            "qname": name,
+            "interval": 0.2,
+            "timeout": 0.2,
+            "rise": 2,
+            "fall": 2,
+        }
+        n.write_config(cfg)
+        n.start()
+    ecmp.wait_gateways(SERVICE_V4, all_gateways(ecmp, 4))
+
+    def ask(count: int) -> list[str]:
+        out = client.exec(sys.executable, "-c", CLIENT_QUERIES, name, str(count), timeout=60).stdout
+        return list(json.loads(out))
+
+    answers = ask(30)
+    assert set(answers) <= all_gateways(ecmp, 4), answers  # every query answered by some node
+    assert len(set(answers)) >= 2, f"ECMP should spread 30 queries over several nodes: {answers}"
+
+    n2 = ecmp.nodes[1]
+    resolvers[n2.host.name].kill()
+    resolvers[n2.host.name].wait()
+    ecmp.wait_gateways(SERVICE_V4, all_gateways(ecmp, 4, [ecmp.nodes[0], ecmp.nodes[2]]))
+    answers = ask(20)
+    assert n2.v4 not in answers and set(answers) <= all_gateways(ecmp, 4), answers
