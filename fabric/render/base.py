@@ -131,8 +131,11 @@ class RendererRegistry:
             return
         self._entry_points_loaded = True
         for ep in sorted(entry_points(group=self._group), key=lambda e: e.name):
-            obj = ep.load()
-            renderer = obj if isinstance(obj, Renderer) else obj()
+            try:
+                obj = ep.load()
+                renderer = obj if isinstance(obj, Renderer) else obj()
+            except Exception as e:
+                raise RenderError(f"renderer entry point {ep.name} ({ep.value}) failed to load: {e}") from e
             if renderer.platform not in self._renderers:
                 self.register(renderer)
 
