@@ -58,6 +58,7 @@ from fabric.design.intent import (
     Network,
     Overlay,
     PrefixFilter,
+    Role,
     RouteTarget,
     Site,
     Underlay,
@@ -174,16 +175,16 @@ def devices(inv: Inventory, alloc: Allocations) -> dict[str, Device]:
     for s in inv.spines:
         out[s.name] = _device(s, "spine", alloc.spine_id(s.name), alloc, None)
     for lf in inv.leaves:
-        role = "border" if lf.role == "border" else "leaf"
+        role: Role = "border" if lf.role == "border" else "leaf"
         out[lf.name] = _device(lf, role, alloc.leaf_id(lf.name), alloc, alloc.vtep(lf.name))
     return out
 
 
-def _device(sw: Spine | Leaf, role: str, ident: int, alloc: Allocations, vtep: IPv4Address | None) -> Device:
+def _device(sw: Spine | Leaf, role: Role, ident: int, alloc: Allocations, vtep: IPv4Address | None) -> Device:
     leaf = sw if isinstance(sw, Leaf) else None
     return Device(
         name=sw.name,
-        role=role,  # type: ignore[arg-type]
+        role=role,
         platform=sw.platform,
         model=sw.model,
         description=_text(sw.description),
@@ -477,15 +478,25 @@ def assemble(
             advertise.append(IPv4Network(d.vtep))
         if d.loopback6 is not None:
             advertise.append(IPv6Network(d.loopback6))
-        underlay = Underlay(d.asn, d.loopback, v4, v6, tuple(advertise), True, True, MAXIMUM_PATHS, ubfd, True)
+        underlay = Underlay(
+            asn=d.asn, router_id=d.loopback, neighbors=v4, neighbors6=v6, advertise=tuple(advertise),
+            multipath=True, multipath_multiple_as=True, maximum_paths=MAXIMUM_PATHS, bfd=ubfd,
+            load_balance_per_flow=True,
+        )
         spine = d.role == "spine"
+        # spines are the EVPN route servers of their site: every leaf of the site peers with them
+        overlay = Overlay(
+            asn=d.asn, local_address=d.loopback,
+            neighbors=_overlay_peers(d, (leaves_of if spine else spines_of)[d.site], OVERLAY_TTL, obfd, "overlay"),
+            multihop_ttl=OVERLAY_TTL, next_hop_unchanged=spine, route_server=spine, retain_route_targets=spine,
+            multipath=True, bfd=obfd,
+        )
         if spine:
-            overlay = Overlay(d.asn, d.loopback, _overlay_peers(d, leaves_of[d.site], OVERLAY_TTL, obfd, "overlay"),
-                              OVERLAY_TTL, True, True, True, True, obfd)
-            out[d.name] = DeviceIntent(d, info, tuple(ifaces), (), underlay, overlay, None, (), (), (), None)
+            out[d.name] = DeviceIntent(
+                device=d, fabric=info, interfaces=tuple(ifaces), access_ports=(), underlay=underlay, overlay=overlay,
+                evpn=None, vrfs=(), gateways=(), kubernetes=(), dci=None,
+            )
             continue
-        overlay = Overlay(d.asn, d.loopback, _overlay_peers(d, spines_of[d.site], OVERLAY_TTL, obfd, "overlay"),
-                          OVERLAY_TTL, False, False, False, True, obfd)
 
         # networks on this leaf; a DCI border also carries every stretched network to stitch it
         dci = d.name in dci_borders
@@ -500,7 +511,8 @@ def assemble(
         k8s_vrfs = {p.vrf for p in k8s}
         wanted = set(vrf_order) if d.role == "border" else set(vrf_nets) | k8s_vrfs
         vrfs = tuple(
-            VrfInstance(ten.vrfs[v], f"{lo}:{ten.vrfs[v].vlan}", vrf_nets.get(v, ()), True, v in k8s_vrfs)
+            VrfInstance(vrf=ten.vrfs[v], rd=f"{lo}:{ten.vrfs[v].vlan}", networks=vrf_nets.get(v, ()),
+                        ip_prefix_routes=True, export_kubernetes=v in k8s_vrfs)
             for v in vrf_order if v in wanted
         )
         access = sorted(
@@ -510,12 +522,15 @@ def assemble(
             key=lambda a: natural_key(a.name),
         )
         assert d.vtep is not None
-        evpn = Evpn(d.vtep, f"{lo}:{EVPN_INSTANCE_RD}", tuple(vnis), info.gateway_mac, "ingress")
+        evpn = Evpn(vtep=d.vtep, rd=f"{lo}:{EVPN_INSTANCE_RD}", vnis=tuple(vnis), gateway_mac=info.gateway_mac,
+                    replication="ingress")
         dci_intent = (
             _dci(d, ifaces, devs, info, vips, site_ids, vnis, vrfs, ten, dci_borders, ubfd, obfd) if dci else None
         )
-        out[d.name] = DeviceIntent(d, info, tuple(ifaces), tuple(access), underlay, overlay, evpn, vrfs,
-                                   gateways, k8s, dci_intent)
+        out[d.name] = DeviceIntent(
+            device=d, fabric=info, interfaces=tuple(ifaces), access_ports=tuple(access), underlay=underlay,
+            overlay=overlay, evpn=evpn, vrfs=vrfs, gateways=gateways, kubernetes=k8s, dci=dci_intent,
+        )
     return out
 
 
