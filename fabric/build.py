@@ -8,8 +8,9 @@ Layout of the build directory::
 
 Writes are deterministic and minimal: a file is replaced (atomically: temp file in the
 same folder, then rename) only when its content changed, and files of devices no longer
-in the fabric are removed from ``configs/`` and ``intent/``. Nothing is written unless
-every device rendered: rendering happens in memory first.
+in the fabric are removed from ``configs/`` and ``intent/``. Nothing changes unless every
+device rendered: capabilities of all devices are checked first, then each device's files
+are staged as temp files, renamed into place only when the last device is done.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from fabric.design.intent import DeviceIntent, FabricSummary, JsonCache
 from fabric.errors import RenderError
-from fabric.render.base import RENDERERS, RenderedDevice, RendererRegistry, render_device
+from fabric.render.base import RENDERERS, RenderedDevice, Renderer, RendererRegistry, check_capabilities, render_device
 
 if TYPE_CHECKING:
     from fabric.api import Fabric
@@ -57,27 +58,62 @@ class BuildResult:
     """Wall time per stage: design, render, write, exports."""
 
 
-def write_if_changed(path: Path, text: str) -> bool:
-    """Replace ``path`` with ``text`` unless it already holds exactly that; atomic (temp
-    file + rename in the same folder). Returns whether it wrote."""
-    data = text.encode("utf-8")
+def _differs(path: Path, data: bytes) -> bool:
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
+        return not (path.stat().st_size == len(data) and path.read_bytes() == data)
     except FileNotFoundError:
-        pass
+        return True
+
+
+def _stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temp file beside ``path`` (renamed over it later)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    return Path(tmp)
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Replace ``path`` with ``text`` unless it already holds exactly that; atomic (temp
+    file + rename in the same folder). Returns whether it wrote."""
+    data = text.encode("utf-8")
+    if not _differs(path, data):
+        return False
+    os.replace(_stage(path, data), path)
     return True
+
+
+class _Staging:
+    """Files of one build staged as temp files and renamed into place together by
+    :meth:`commit`, so a build that fails half-way changes nothing (``discard``)."""
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[Path, Path]] = []
+        self.unchanged = 0
+
+    def add(self, path: Path, text: str) -> None:
+        data = text.encode("utf-8")
+        if _differs(path, data):
+            self.staged.append((_stage(path, data), path))
+        else:
+            self.unchanged += 1
+
+    def commit(self) -> list[Path]:
+        for tmp, path in self.staged:
+            os.replace(tmp, path)
+        return [path for _, path in self.staged]
+
+    def discard(self) -> None:
+        for tmp, _ in self.staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 def _remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
@@ -135,37 +171,63 @@ def write_build(
     out_dir: Path,
     registry: RendererRegistry | None = None,
 ) -> BuildResult:
-    """Render every device and write the build directory (see the module docstring)."""
-    out = Path(out_dir)
-    result = BuildResult(out)
-    t0 = time.perf_counter()
-    rendered, result.skipped = render_all(intents, registry)
-    t1 = time.perf_counter()
-    result.seconds["render"] = t1 - t0
+    """Render every device and write the build directory (see the module docstring).
 
-    files: dict[Path, str] = {}
-    cache = JsonCache()
+    Devices are rendered one at a time and their files staged beside their targets, so
+    memory holds one device's text, not the fabric's; the staged files replace the old
+    ones only after every device rendered."""
+    reg = registry or RENDERERS
+    out = Path(out_dir)
+    result = BuildResult(out, devices=len(intents))
+    t0 = time.perf_counter()
+
+    # 1. every capability problem of every device, before anything is rendered or written
+    renderers: dict[str, Renderer] = {}
+    problems: list[str] = []
     for name, intent in intents.items():
-        files[out / INTENT_DIR / f"{name}.json"] = intent.to_json(cache)
-        r = rendered.get(name)
-        if r is None:
+        platform = intent.device.platform
+        if not reg.has(platform):
+            result.skipped[name] = f"no renderer for platform {platform}"
             continue
-        result.platforms[r.platform] = result.platforms.get(r.platform, 0) + 1
-        for ext, text in r.files.items():
-            files[out / CONFIG_DIR / f"{name}.{ext}"] = text
-            result.files += 1
-            result.lines += text.count("\n")
-    result.devices = len(intents)
-    for path, text in files.items():
-        if write_if_changed(path, text):
-            result.written.append(path)
-        else:
-            result.unchanged += 1
-    keep = set(files)
+        renderers[name] = reg.get(platform)
+        try:
+            check_capabilities(renderers[name], intent)
+        except RenderError as e:
+            problems.append(str(e))
+    if problems:
+        raise RenderError("\n".join(problems))
+
+    # 2. render and stage device by device; 3. rename everything into place
+    staging = _Staging()
+    cache = JsonCache()
+    keep: set[Path] = set()
+    try:
+        for name, intent in intents.items():
+            path = out / INTENT_DIR / f"{name}.json"
+            staging.add(path, intent.to_json(cache))
+            keep.add(path)
+            renderer = renderers.get(name)
+            if renderer is None:
+                continue
+            rendered = render_device(intent, reg)
+            result.platforms[rendered.platform] = result.platforms.get(rendered.platform, 0) + 1
+            for ext, text in rendered.files.items():
+                path = out / CONFIG_DIR / f"{name}.{ext}"
+                staging.add(path, text)
+                keep.add(path)
+                result.files += 1
+                result.lines += text.count("\n")
+    except BaseException:
+        staging.discard()
+        raise
+    t1 = time.perf_counter()
+    result.seconds["render+stage"] = t1 - t0
+    result.written = staging.commit()
+    result.unchanged = staging.unchanged
     for sub in (CONFIG_DIR, INTENT_DIR):
         result.removed += _remove_stale(out / sub, keep)
     t2 = time.perf_counter()
-    result.seconds["write"] = t2 - t1
+    result.seconds["commit"] = t2 - t1
 
     export = _find_exports()
     if export is None:
