@@ -162,3 +162,30 @@ def test_changing_one_networks_vlan_changes_only_the_files_of_its_leaves(tmp_pat
     # exports may change their fabric-wide pages, never another device's page
     docs = {Path(k).stem for k in changed if k.startswith("docs/")}
     assert docs <= carriers | {"index"}
+
+
+def test_a_failure_half_way_changes_nothing(tmp_path: Path) -> None:
+    from fabric.build import write_build
+    from fabric.design.intent import DeviceIntent
+
+    class Flaky:
+        platform = "frr"
+        formats = ("frr.conf",)
+
+        def render(self, intent: DeviceIntent) -> dict[str, str]:
+            if intent.device.name == "leaf3":
+                raise RuntimeError("template bug")
+            return {"frr.conf": f"new {intent.device.name}\n"}
+
+        def render_main(self, intent: DeviceIntent) -> str:
+            return self.render(intent)["frr.conf"]
+
+    fab = fabric.load(INVENTORIES / "lab")
+    out = tmp_path / "out"
+    fab.build(out)
+    before = snapshot(out)
+    reg = RendererRegistry(builtin={}, group=None)
+    reg.register(Flaky())
+    with pytest.raises(RuntimeError, match="template bug"):
+        write_build(fab, fab.design(), fab.summary(), out, reg)
+    assert snapshot(out) == before  # no temp file left, no file replaced
