@@ -1,7 +1,8 @@
 """The ``fabric`` command line: the only place that prints or exits.
 
 Exit status: 0 success; 1 ``plan --frozen`` found changes (or a check failed at run
-time); 2 bad input (inventory, ledger) - with every problem listed, nothing written.
+time, or a device cannot be rendered); 2 bad input (inventory, ledger, or an inventory
+the design cannot build) - with every problem listed, nothing written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fabric.api import Fabric, load
-from fabric.errors import FabricError, InventoryError, LedgerError
+from fabric.errors import DesignError, FabricError, InventoryError, LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +41,9 @@ def _fail_on_input(fn: F) -> F:
             sys.exit(2)
         except LedgerError as e:
             err.print(f"ledger: {e}", markup=False)
+            sys.exit(2)
+        except DesignError as e:
+            err.print(f"design: {e}", markup=False)
             sys.exit(2)
         except FabricError as e:
             err.print(f"error: {e}", markup=False)

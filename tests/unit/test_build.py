@@ -189,3 +189,17 @@ def test_a_failure_half_way_changes_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="template bug"):
         write_build(fab, fab.design(), fab.summary(), out, reg)
     assert snapshot(out) == before  # no temp file left, no file replaced
+
+
+def test_cli_build_design_error_exits_2(tmp_path: Path) -> None:
+    from tests.bench.gen_fabric import write
+
+    inv = tmp_path / "inv"
+    write(inv, spines=2, leaves=4, svis=2, vrfs=1, platforms=("junos", "nxos"))
+    replan(inv)
+    ledger = inv / "allocations.yaml"
+    ledger.write_text(ledger.read_text().replace('"leaf4": 4\n', '"leaf4": 40\n'))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["build", str(inv), "-o", str(out)])
+    assert r.exit_code == 2 and "design: default cabling: spine1 (n9k-9332c) has no downlink number 40" in r.output
+    assert not out.exists()
