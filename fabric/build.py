@@ -157,7 +157,7 @@ def _find_exports() -> Callable[..., Any] | None:
     try:
         module = importlib.import_module("fabric.export")
     except ModuleNotFoundError as e:
-        if e.name in ("fabric.export",):
+        if e.name == "fabric.export":
             return None
         raise
     fn = getattr(module, "write_all", None)

@@ -623,6 +623,30 @@ class K8sNode:
 
 
 @dataclass(frozen=True, slots=True)
+class K8sCluster:
+    """A Kubernetes cluster as the exports see it (docs, agent configs)."""
+
+    name: str
+    description: str
+    network: str
+    vrf: str
+    vlan: int
+    asn_first: int
+    asn_last: int
+    """``asn_first == asn_last``: one ASN for every node; else each node's comes from the range."""
+    service_ranges: tuple[IPv4Network | IPv6Network, ...]
+    max_prefixes: int
+    """Per node."""
+    bfd: bool
+    hold_time: int
+    keepalive: int
+    nodes: tuple[str, ...]
+    """Node names, inventory order (details in :attr:`FabricSummary.nodes`)."""
+    leaves: tuple[str, ...]
+    """Leaves with at least one node of the cluster, inventory order."""
+
+
+@dataclass(frozen=True, slots=True)
 class FabricSummary:
     """The whole fabric in one object, for exports (docs, cabling, drawings, labs)."""
 
@@ -635,6 +659,9 @@ class FabricSummary:
     gateways: tuple[AnycastGateway, ...]
     vrfs: tuple[Vrf, ...]
     nodes: tuple[K8sNode, ...]
+    """Kubernetes nodes: leaf order, then cluster order, then port order."""
+    clusters: tuple[K8sCluster, ...]
+    """Kubernetes clusters, inventory order."""
 
     def device(self, name: str) -> Device:
         for d in self.devices:

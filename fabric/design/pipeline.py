@@ -49,6 +49,7 @@ from fabric.design.intent import (
     FabricInterface,
     FabricSummary,
     GracefulShutdown,
+    K8sCluster,
     K8sNode,
     K8sNodePeer,
     K8sPeering,
@@ -109,7 +110,7 @@ def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
         tenancy = networks(inv, alloc, devs, info)         # 4
         peerings = clusters(inv, alloc, devs, tenancy)     # 5
         intents = assemble(inv, info, devs, cables, tenancy, peerings)  # 6
-        return Design(intents, summary(info, devs, cables, tenancy, peerings))
+        return Design(intents, summary(inv, info, devs, cables, tenancy, peerings))
 
 
 @contextmanager
@@ -634,6 +635,7 @@ def _dci(
 
 
 def summary(
+    inv: Inventory,
     info: FabricInfo,
     devs: dict[str, Device],
     cables: list[Link],
@@ -656,6 +658,17 @@ def summary(
                     gw.address4.ip, gw.address6.ip if gw.address6 is not None and a6 is not None else None,
                     n.asn, p.local_asn, tuple(f.prefix for f in p.accept), p.max_prefixes,
                 ))
+    by_net = {n.name: n for n in ten.networks}
+    k8s: list[K8sCluster] = []
+    for c in inv.kubernetes.clusters:
+        net = by_net[c.network]
+        on = {n.leaf for n in c.nodes}
+        k8s.append(K8sCluster(
+            name=c.name, description=_text(c.description), network=c.network, vrf=net.vrf, vlan=net.vlan,
+            asn_first=c.asn.first, asn_last=c.asn.last, service_ranges=tuple(c.service_ranges),
+            max_prefixes=c.max_prefixes, bfd=c.bfd, hold_time=c.hold_time, keepalive=c.keepalive,
+            nodes=tuple(n.name for n in c.nodes), leaves=tuple(d for d in devs if d in on),
+        ))
     return FabricSummary(
         fabric=info,
         devices=tuple(devs.values()),
@@ -664,6 +677,7 @@ def summary(
         gateways=tuple(ten.gateways.values()),
         vrfs=tuple(ten.vrfs.values()),
         nodes=tuple(nodes),
+        clusters=tuple(k8s),
     )
 
 
