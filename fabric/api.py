@@ -13,6 +13,7 @@ The CLI is a thin shell over these calls; scripts use them directly::
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,8 +135,6 @@ class Fabric:
         :class:`~fabric.errors.RenderError` (writing nothing) when a device cannot be
         rendered. Devices whose platform has no renderer yet are listed in
         ``BuildResult.skipped``."""
-        import time
-
         from fabric.build import write_build
         from fabric.design import design_fabric
 

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from fabric.design.intent import DeviceIntent, FabricSummary, JsonCache
 from fabric.errors import RenderError
-from fabric.render.base import RENDERERS, RenderedDevice, Renderer, RendererRegistry, check_capabilities, render_device
+from fabric.render.base import (
+    RENDERERS,
+    RenderedDevice,
+    Renderer,
+    RendererRegistry,
+    check_capabilities,
+    render_device,
+)
 
 if TYPE_CHECKING:
     from fabric.api import Fabric
@@ -55,7 +62,7 @@ class BuildResult:
     exports: str = ""
     """``"written"`` or why the exports did not run."""
     seconds: dict[str, float] = field(default_factory=dict)
-    """Wall time per stage: design, render, write, exports."""
+    """Wall time per step: plan+design, render+stage, commit, exports."""
 
 
 def _differs(path: Path, data: bytes) -> bool:
@@ -129,14 +136,14 @@ def _remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
     return removed
 
 
-def render_all(
+def select_renderers(
     intents: Mapping[str, DeviceIntent], registry: RendererRegistry | None = None
-) -> tuple[dict[str, RenderedDevice], dict[str, str]]:
-    """Render every device whose platform has a renderer: (rendered, skipped device ->
-    reason). A capability problem on any device raises :class:`RenderError` listing
-    every device that has one."""
+) -> tuple[dict[str, Renderer], dict[str, str]]:
+    """Each device's renderer, and the devices skipped because their platform has none
+    (device -> reason). Checks every device's capabilities first: one
+    :class:`RenderError` names every device that needs a feature its platform lacks."""
     reg = registry or RENDERERS
-    rendered: dict[str, RenderedDevice] = {}
+    renderers: dict[str, Renderer] = {}
     skipped: dict[str, str] = {}
     problems: list[str] = []
     for name, intent in intents.items():
@@ -144,13 +151,23 @@ def render_all(
         if not reg.has(platform):
             skipped[name] = f"no renderer for platform {platform}"
             continue
+        renderers[name] = reg.get(platform)
         try:
-            rendered[name] = render_device(intent, reg)
+            check_capabilities(renderers[name], intent)
         except RenderError as e:
             problems.append(str(e))
     if problems:
         raise RenderError("\n".join(problems))
-    return rendered, skipped
+    return renderers, skipped
+
+
+def render_all(
+    intents: Mapping[str, DeviceIntent], registry: RendererRegistry | None = None
+) -> tuple[dict[str, RenderedDevice], dict[str, str]]:
+    """Render every device whose platform has a renderer, in memory: (rendered, skipped
+    device -> reason). Capability problems as in :func:`select_renderers`."""
+    renderers, skipped = select_renderers(intents, registry)
+    return {name: render_device(intents[name], registry) for name in renderers}, skipped
 
 
 def _find_exports() -> Callable[..., Any] | None:
@@ -182,20 +199,7 @@ def write_build(
     t0 = time.perf_counter()
 
     # 1. every capability problem of every device, before anything is rendered or written
-    renderers: dict[str, Renderer] = {}
-    problems: list[str] = []
-    for name, intent in intents.items():
-        platform = intent.device.platform
-        if not reg.has(platform):
-            result.skipped[name] = f"no renderer for platform {platform}"
-            continue
-        renderers[name] = reg.get(platform)
-        try:
-            check_capabilities(renderers[name], intent)
-        except RenderError as e:
-            problems.append(str(e))
-    if problems:
-        raise RenderError("\n".join(problems))
+    renderers, result.skipped = select_renderers(intents, reg)
 
     # 2. render and stage device by device; 3. rename everything into place
     staging = _Staging()
@@ -206,8 +210,7 @@ def write_build(
             path = out / INTENT_DIR / f"{name}.json"
             staging.add(path, intent.to_json(cache))
             keep.add(path)
-            renderer = renderers.get(name)
-            if renderer is None:
+            if name not in renderers:
                 continue
             rendered = render_device(intent, reg)
             result.platforms[rendered.platform] = result.platforms.get(rendered.platform, 0) + 1
