@@ -79,6 +79,18 @@ def test_registered_and_capability_checked() -> None:
     assert out.main == "cfg" and out.text.startswith("!Command")
 
 
+def test_capability_check_names_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fabric.render.base as base
+
+    reduced = base.CAPABILITIES["nxos"] - {"dci_stitching"}
+    monkeypatch.setitem(base.CAPABILITIES, "nxos", reduced)
+    with pytest.raises(RenderError, match=r"^nxos does not support dci_stitching \(device dc2-border1\)$"):
+        render_main(intents("shownet2024-dci")["dc2-border1"])
+    with pytest.raises(RenderError, match="dci_stitching"):
+        NxosRenderer().render_main(intents("shownet2024-dci")["dc2-border1"])
+    render_main(intents("shownet2024-dci")["dc2-leaf1"])  # no DCI: still fine
+
+
 def test_every_template_compiles() -> None:
     env = NxosRenderer()._env
     names = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
