@@ -263,12 +263,13 @@ class Router(Node):
         # Every daemon reads the integrated frr.conf itself at start (and skips the lines of
         # the others). Applying it through vtysh afterwards instead makes bgpd hold its peers
         # as "config-pending" for ~4 s; so vtysh only checks the file first (dry run).
-        (self.rundir / "frr.conf").write_text(config or "")
         (self.rundir / "vtysh.conf").write_text("")
         if config:
+            (self.rundir / "frr.conf").write_text(config)
             check = run([VTYSH, "--config_dir", str(self.rundir), "-C"], check=False)
             if check.returncode != 0:
                 raise LabError(f"FRR config of {self.name} is invalid: {(check.stdout + check.stderr).strip()}")
+        (self.rundir / "frr.conf").write_text(daemon_config(config or ""))
         for daemon in self.daemons:
             self.exec(*self._daemon_args(daemon), timeout=timeout)
             socks = [self.rundir / f"{daemon}.vty"]
@@ -338,6 +339,15 @@ class Link:
     a_if: str
     b: str
     b_if: str
+
+
+def daemon_config(config: str) -> str:
+    """``config`` made safe for every daemon to read on its own: without top-level ``exit``
+    and ``end`` lines. A daemon skips the block of another daemon line by line (it does not
+    know its header), so a top-level ``exit`` after it would take that daemon out of config
+    mode and it would ignore the rest of the file; without it, FRR finds the next top-level
+    command by walking up from whatever node it is in."""
+    return "".join(line for line in config.splitlines(keepends=True) if line.rstrip() not in ("exit", "end"))
 
 
 def _all_exist(paths: Sequence[Path]) -> bool:

@@ -193,3 +193,21 @@ def test_bad_config_is_refused_with_the_offending_line(lab: Lab) -> None:
         r1.configure("router bgp 65001\n no-such-thing\n")
     r1.configure("router bgp 65001\n bgp router-id 1.1.1.1\n")
     assert "bgp router-id 1.1.1.1" in r1.vtysh("show running-config")
+
+
+def test_every_daemon_gets_its_lines_whatever_the_block_order(lab: Lab) -> None:
+    # A bgpd block closed by a top-level `exit` before staticd/zebra lines: each daemon
+    # reads the whole file, so the lab must not let that exit end the others' config.
+    r1 = lab.add_router("r1")
+    r1.start(
+        "router bgp 65001\n neighbor 10.0.0.1 remote-as 65002\nexit\n"
+        "ip route 10.9.9.0/24 blackhole\n"
+        "interface lo\n ip address 10.255.0.9/32\nexit\n"
+        "route-map X permit 10\n set local-preference 5\nexit\n"
+        "router bgp 65001\n address-family ipv4 unicast\n  neighbor 10.0.0.1 route-map X in\n exit-address-family\nexit\n"
+    )
+    route = r1.wait_route("10.9.9.0/24", lambda r: r is not None, timeout=10)
+    assert route is not None and route.type == "blackhole"  # staticd
+    assert "10.255.0.9/32" in r1.addresses("lo")  # zebra
+    running = r1.vtysh("show running-config")
+    assert "neighbor 10.0.0.1 route-map X in" in running and "set local-preference 5" in running  # bgpd
