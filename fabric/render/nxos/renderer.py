@@ -125,7 +125,6 @@ class NxosView:
     networks4: tuple[IPv4Network, ...]
     """Prefixes originated in the default VRF's ipv4 unicast (loopbacks, VTEP, BGW VIP)."""
     networks6: tuple[IPv6Network, ...]
-    multisite_vnis: frozenset[int]
     stitched_rts: dict[int, str]
     """L2 VNI -> DCI interconnect RT a border leaf also imports and exports."""
     bfd: str | None
@@ -243,7 +242,7 @@ class NxosRenderer:
         self._env.globals.update(
             LOOPBACK=LOOPBACK, VTEP_LOOPBACK=VTEP_LOOPBACK, MULTISITE_LOOPBACK=MULTISITE_LOOPBACK,
             MULTISITE_DELAY_RESTORE=MULTISITE_DELAY_RESTORE, GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL,
-            NH_UNCHANGED=NH_UNCHANGED, CONNECTED=CONNECTED,
+            NH_UNCHANGED=NH_UNCHANGED, CONNECTED=CONNECTED, VLAN_NAME_MAX=VLAN_NAME_MAX,
         )
         self._main = self._env.get_template("main.j2")
         self._vlan = self._env.get_template("blocks/vlan.j2")
@@ -302,7 +301,6 @@ class NxosRenderer:
             underlay_neighbors6=_dedupe(intent.underlay.neighbors6, dci.underlay_neighbors6 if dci else ()),
             networks4=tuple(net4),
             networks6=tuple(net6),
-            multisite_vnis=frozenset(dci.vnis) if dci else frozenset(),
             stitched_rts=stitched_rts,
             bfd=bfd_timers(intent.underlay.bfd),
             bfd_multihop=bfd_timers(intent.overlay.bfd),
@@ -371,9 +369,4 @@ def _desc_filter(value: object, what: str = "description") -> str:
 
 def _neighbor_desc_filter(value: object, what: str = "neighbor description") -> str:
     return cli_text(value, what, NEIGHBOR_DESCRIPTION_MAX, nxos=True)
-
-
-def template_names() -> list[str]:
-    """Every template file (for tests that check they all compile)."""
-    return sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
 
