@@ -362,25 +362,31 @@ def _check_ifname(name: str) -> None:
 # -- the lab -------------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class Lab:
     """One run's namespaces, links and processes, removed by :meth:`close` (also on
     ``with``-block exit and at interpreter exit). Names are unique per process and run:
-    ``ls-<pid>-<seq>-<node>``. Not thread-safe."""
+    ``ls-<pid>-<seq>-<node>`` (``prefix`` is ``ls-<pid>-<seq>``). Construct it with a
+    ``name`` (a label in the state file) and optionally another ``state_dir``; everything
+    else is filled in. Not thread-safe."""
 
-    def __init__(self, name: str = "lab", state_dir: Path | None = None) -> None:
+    name: str = "lab"
+    state_dir: Path = field(default_factory=lambda: STATE_DIR)
+    prefix: str = field(init=False)
+    rundir: Path = field(init=False)
+    nodes: dict[str, Node] = field(init=False, default_factory=dict)
+    links: list[Link] = field(init=False, default_factory=list)
+    _processes: list[subprocess.Popen[bytes]] = field(init=False, default_factory=list, repr=False)
+    _closed: bool = field(init=False, default=False, repr=False)
+
+    def __post_init__(self) -> None:
         reason = missing_requirements()
         if reason:
             raise LabError(reason)
         with _seq_lock:
             seq = next(_seq)
-        self.name = name
         self.prefix = f"ls-{os.getpid()}-{seq}"
-        self.state_dir = state_dir or STATE_DIR
         self.rundir = self.state_dir / self.prefix
-        self.nodes: dict[str, Node] = {}
-        self.links: list[Link] = []
-        self._processes: list[subprocess.Popen[bytes]] = []
-        self._closed = False
         self.rundir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.rundir, 0o755)  # FRR daemons (user frr) must reach their router dirs
         self._save_state()
