@@ -23,7 +23,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from bgp.health.config import CheckBase, DnsCheck, ExecCheck, HealthCheck, HttpCheck, TcpCheck
+from bgp.health.config import DnsCheck, ExecCheck, HealthCheck, HttpCheck, TcpCheck
 
 
 @dataclass(frozen=True)
@@ -141,17 +141,16 @@ PROBES: dict[str, Probe] = {
 """The registry of probes by check ``kind``."""
 
 
-async def run_probe(check: HealthCheck | CheckBase) -> ProbeResult:
+async def run_probe(check: HealthCheck) -> ProbeResult:
     """Run the probe for ``check``, bounded by ``check.timeout``; never raises except on
     cancellation of the caller. A timeout or any error is a failed result."""
-    kind = getattr(check, "kind", None)
-    probe = PROBES.get(kind) if isinstance(kind, str) else None
+    probe = PROBES.get(check.kind)
     started = time.monotonic()
     if probe is None:
-        return ProbeResult(False, f"no probe for check kind {kind!r}")
+        return ProbeResult(False, f"no probe for check kind {check.kind!r}")
     try:
         async with asyncio.timeout(check.timeout):
-            result = await probe(check)  # type: ignore[arg-type]
+            result = await probe(check)
     except TimeoutError:
         return ProbeResult(False, f"timed out after {check.timeout:g}s", time.monotonic() - started)
     except Exception as e:  # every error of the probed service is a failed probe

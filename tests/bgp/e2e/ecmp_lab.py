@@ -11,6 +11,7 @@ and graceful restart are configured here, because this lab has one leaf, not a f
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import json
 import os
@@ -350,14 +351,13 @@ class EcmpLab:
         peers = self.leaf.bgp_neighbors()
         return peers.get(node.v6 if v6 else node.v4, {}).get("state") == "Established"
 
+    def _up(self, node: AgentNode, v6: bool) -> bool:
+        return self.established(node) and (not v6 or self.established(node, True))
+
     def wait_established(self, nodes: list[AgentNode] | None = None, v6: bool = True, timeout: float = 45) -> None:
         for n in nodes or self.nodes:
             try:
-                wait_until(
-                    lambda n=n: self.established(n) and (not v6 or self.established(n, True)),
-                    timeout,
-                    f"session of {n.host.name}",
-                )  # type: ignore[misc]
+                wait_until(functools.partial(self._up, n, v6), timeout, f"session of {n.host.name}")
             except Exception as e:
                 raise AssertionError(f"{e}\n{self.diagnostics()}") from None
 
@@ -374,10 +374,6 @@ class EcmpLab:
         peer = node.v6 if v6 else node.v4
         data = self.leaf.vtysh_json(f"show bgp {afi} unicast neighbors {peer} received-routes json")
         return set(data.get("receivedRoutes", {}))
-
-    def count_routes(self, prefix_range: str) -> int:
-        net = ipaddress.ip_network(prefix_range)
-        return sum(1 for r in self.leaf.routes(net.version) if ipaddress.ip_network(r.dst).subnet_of(net))  # type: ignore[arg-type]
 
     def diagnostics(self) -> str:
         parts = [f"--- leaf: show bgp summary ---\n{self.leaf.vtysh('show bgp summary')}"]

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,9 +32,9 @@ def addr(node: AgentNode, family: int) -> str:
     return node.v4 if family == 4 else node.v6
 
 
-def start_all(ecmp: EcmpLab, **cfg: object) -> None:
+def start_all(ecmp: EcmpLab, **cfg: Any) -> None:
     for n in ecmp.nodes:
-        n.write_config(n.base_config(**cfg))  # type: ignore[arg-type]
+        n.write_config(n.base_config(**cfg))
         n.start()
 
 
