@@ -7,6 +7,7 @@ where the FIB cannot tell (a drained path, a refused route), its BGP table.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import threading
@@ -101,11 +102,18 @@ def test_sigterm_withdraws_before_exit(ecmp: EcmpLab, family: int) -> None:
     prefix = service(family)
     ecmp.wait_gateways(prefix, all_gateways(ecmp, family))
 
+    ecmp.leaf.vtysh("debug bgp updates in")
     assert n1.stop(signal.SIGTERM) == 0
     # graceful restart is on: had the agent not withdrawn first, the leaf would keep n1's
     # path as stale for restart_time (120 s) and the FIB would still show three next hops
     ecmp.wait_gateways(prefix, all_gateways(ecmp, family, [n2, n3]), timeout=10)
     assert addr(n1, family) not in {p.get("peer", {}).get("peerId") for p in ecmp.bgp_paths(prefix)}
+    # and the leaf's log shows why: an explicit withdrawal, then the session going down
+    peer = re.escape(addr(n1, family))
+    log = (ecmp.leaf.rundir / "bgpd.log").read_text()
+    withdrawn = re.search(rf"{peer}\S* rcvd UPDATE about {re.escape(prefix)} .*-- withdrawn", log)
+    downs = list(re.finditer(rf"neighbor {peer}\S* .*Down", log))  # the last one is the stop
+    assert withdrawn and downs and withdrawn.start() < downs[-1].start(), log[-2000:]
 
 
 def test_announcement_outside_the_service_ranges_is_refused_by_the_leaf(ecmp: EcmpLab) -> None:
