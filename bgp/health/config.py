@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import dns.rcode
 import dns.rdatatype
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?")
+
+
+def _duration(value: object) -> object:
+    # The agent config writes durations as numbers of seconds or "500ms", "2s", "1m"
+    # (docs/bgp-agent.md); anything else is left for the float validation to refuse.
+    if isinstance(value, bool):  # pydantic would take True as 1 s
+        raise ValueError("must be a duration, not a boolean")
+    if isinstance(value, str) and (m := _DURATION.fullmatch(value.strip())):
+        return float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
 
 
 class CheckBase(BaseModel):
-    """Timing shared by every check kind.
+    """Timing shared by every check kind (durations: seconds, or ``"500ms"``, ``"2s"``, ``"1m"``).
 
     ``interval`` is the time between the starts of two probes, ``timeout`` bounds one probe
     (never longer than ``interval``), ``rise``/``fall`` are the consecutive successes/failures
@@ -19,8 +35,8 @@ class CheckBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    interval: float = Field(default=2.0, gt=0, le=3600)
-    timeout: float = Field(default=1.0, gt=0, le=3600)
+    interval: Duration = Field(default=2.0, gt=0, le=3600)
+    timeout: Duration = Field(default=1.0, gt=0, le=3600)
     rise: int = Field(default=2, ge=1, le=100)
     fall: int = Field(default=3, ge=1, le=100)
 

@@ -333,6 +333,18 @@ def test_config_errors(data: dict[str, object], message: str) -> None:
         adapter.validate_python(data)
 
 
+@pytest.mark.parametrize(("value", "seconds"), [(2, 2.0), (0.5, 0.5), ("500ms", 0.5), ("2s", 2.0), ("1m", 60.0), ("1.5", 1.5)])
+def test_config_durations(value: object, seconds: float) -> None:
+    c = adapter.validate_python({"kind": "tcp", "host": "h", "port": 1, "interval": value, "timeout": "10ms"})
+    assert c.interval == seconds and c.timeout == 0.01
+
+
+@pytest.mark.parametrize("value", ["5 parsecs", "-1s", "", True])
+def test_config_bad_durations(value: object) -> None:
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"kind": "tcp", "host": "h", "port": 1, "interval": value, "timeout": 0.001})
+
+
 def test_config_kind_dispatch() -> None:
     c = adapter.validate_python({"kind": "dns", "server": "::1", "qname": "x.", "qtype": "aaaa", "rise": 1})
     assert isinstance(c, DnsCheck) and c.qtype == "AAAA" and c.rise == 1 and c.fall == 3
