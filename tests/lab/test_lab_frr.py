@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fabric.lab import STATE_DIR, Lab, LabError, Router, cleanup_stale, vrf_supported, wait_until
-from fabric.lab.system import alive, list_netns
+from fabric.lab.system import IP, alive, list_netns, run
 
 pytestmark = pytest.mark.lab
 
@@ -211,3 +212,20 @@ def test_every_daemon_gets_its_lines_whatever_the_block_order(lab: Lab) -> None:
     assert "10.255.0.9/32" in r1.addresses("lo")  # zebra
     running = r1.vtysh("show running-config")
     assert "neighbor 10.0.0.1 route-map X in" in running and "set local-preference 5" in running  # bgpd
+
+
+def test_cleanup_stale_sees_through_pid_reuse() -> None:
+    # A dead run whose pid now belongs to another live process (here pid 1): the start
+    # time in its state file no longer matches, so the run counts as dead.
+    prefix = "ls-1-999999"
+    netns = f"{prefix}-h1"
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    state = STATE_DIR / f"{prefix}.json"
+    state.write_text(json.dumps({"pid": 1, "starttime": -1, "prefix": prefix, "namespaces": [netns]}))
+    run([IP, "netns", "add", netns])
+    try:
+        assert netns in cleanup_stale()
+        assert netns not in list_netns() and not state.exists()
+    finally:
+        run([IP, "netns", "delete", netns], check=False)
+        state.unlink(missing_ok=True)
