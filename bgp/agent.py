@@ -303,7 +303,10 @@ class Agent:
             self._dirty.clear()
             async with self._lock:
                 try:
-                    await self._apply(self._target())
+                    t0 = time.monotonic()
+                    target = self._target()
+                    log.debug("planned", extra={"ms": round((time.monotonic() - t0) * 1000, 1), "prefixes": len(target)})
+                    await self._apply(target)
                     self.reconcile_passes += 1
                 except SpeakerError as e:
                     log.warning("reconcile interrupted: %s", e)
@@ -453,11 +456,12 @@ class Agent:
         # Stop: a node that leaves must withdraw first; graceful restart would otherwise
         # keep its routes on the leaves as stale for restart_time.
         self._stopping = True
-        async with self._lock:
-            try:
-                await self._apply(self._target())
-            except SpeakerError as e:
-                log.warning("could not withdraw before stopping: %s", e)
+        try:
+            async with asyncio.timeout(STOP_WITHDRAW_TIMEOUT):
+                async with self._lock:
+                    await self._apply(self._target())
+        except (SpeakerError, TimeoutError) as e:
+            log.warning("could not withdraw before stopping: %s", e or "timeout")
         if self.config.exabgp.track_sent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._withdrawn_event.wait(), STOP_WITHDRAW_TIMEOUT)

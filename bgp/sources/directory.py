@@ -96,7 +96,11 @@ class DirectorySource:
                 fp = self._fingerprint()
                 if fp != last or not self._status.synced:
                     last = fp
-                    publish(self.name, self.scan())
+                    t0 = time.monotonic()
+                    snapshot = self.scan()
+                    ms = round((time.monotonic() - t0) * 1000, 1)
+                    log.debug("directory scanned", extra={"ms": ms, "services": len(snapshot)})
+                    publish(self.name, snapshot)
                     self._status.synced = True
                     self._status.stale = False
             except OSError as e:

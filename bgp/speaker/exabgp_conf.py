@@ -10,6 +10,12 @@ Choices, and why:
   flap, without the agent's help.
 - The API process gets neighbour changes and the updates ExaBGP *sends* (parsed JSON): the
   sent withdrawals are how the agent knows, on SIGTERM, that the leaves have been told.
+- ``reactor.speed`` 0.1 instead of 1.0: ExaBGP's loop handles at most 50 queued route
+  changes per turn and, when no descriptor is ready, waits speed/100 s between turns. With
+  the default that is 10 ms per 50 routes (10,000 routes take 2 s of waiting alone); 0.1
+  makes it 1 ms: 10,000 prefixes reach the leaf's FIB in about half the time, for about
+  2.5 % of one core while idle (measured). Below 0.1 the wait rounds down to 0 ms and
+  ExaBGP spins a full core.
 - Environment: no daemonising, no privilege drop (the relay must reach the agent's socket
   and ExaBGP must read nothing else), no CLI named pipe, no listening socket unless a peer
   is passive, ``api.terminate`` so ExaBGP exits when the relay (hence the agent) is gone.
@@ -138,6 +144,7 @@ def environment(config: AgentConfig) -> dict[str, str]:
         "exabgp.api.compact": "true",
         "exabgp.tcp.bind": " ".join(passive),
         "exabgp.bgp.passive": "false",
+        "exabgp.reactor.speed": "0.1",
     }
     env.update(config.exabgp.env)
     return env

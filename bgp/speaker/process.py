@@ -75,6 +75,7 @@ class ExaBGP:
         self.last_contact: float | None = None
         self.commands_ok = 0
         self.commands_failed = 0
+        self.ack_timeout = 60.0
 
     @property
     def pid(self) -> int | None:
@@ -140,7 +141,10 @@ class ExaBGP:
         return sum(1 for ok in await self.send_each(lines) if not ok)
 
     async def send_each(self, lines: Iterable[str]) -> list[bool]:
-        """Write ``lines`` and wait for their acks; returns one ok flag per line."""
+        """Write ``lines`` and wait for their acks; returns one ok flag per line.
+
+        An ExaBGP that does not acknowledge within ``ack_timeout`` is stuck: it is killed
+        (the agent starts a new one; graceful restart covers the gap) and SpeakerError raised."""
         if self._writer is None:
             raise SpeakerError("ExaBGP is not running")
         loop = asyncio.get_running_loop()
@@ -153,8 +157,14 @@ class ExaBGP:
             self._writer.write(data)
         if not futures:
             return []
-        await self._writer.drain()
-        return list(await asyncio.gather(*futures))
+        try:
+            await asyncio.wait_for(self._writer.drain(), self.ack_timeout)
+            return list(await asyncio.wait_for(asyncio.gather(*futures), self.ack_timeout))
+        except TimeoutError:
+            log.error("ExaBGP did not acknowledge %d commands within %.0f s; killing it", len(futures), self.ack_timeout)
+            if self._proc is not None and self._proc.returncode is None:
+                self._proc.kill()
+            raise SpeakerError("ExaBGP stopped answering") from None
 
     async def _read_loop(self) -> None:
         assert self._reader is not None

@@ -91,7 +91,9 @@ def test_agent_announces_to_frr_and_withdraws_on_sigterm(topo: tuple[Router, Hos
         assert states == {"192.0.2.53/32": "announced", "2001:db8:53::53/128": "announced", "192.0.2.0/24": "refused"}
         assert {p["name"]: p["state"] for p in st["peers"]} == {"leaf-v4": "up", "leaf-v6": "up"}
 
-        scrape = node.exec(sys.executable, "-c", "import urllib.request as u;print(u.urlopen('http://127.0.0.1:9179').read().decode())")
+        scrape = node.exec(
+            sys.executable, "-c", "import urllib.request as u;print(u.urlopen('http://127.0.0.1:9179').read().decode())"
+        )
         assert "bgp_agent_announced_prefixes 2.0" in scrape.stdout
         assert 'bgp_agent_peer_up{peer="leaf-v4"} 1.0' in scrape.stdout
 
@@ -100,12 +102,16 @@ def test_agent_announces_to_frr_and_withdraws_on_sigterm(topo: tuple[Router, Hos
         os.kill(st["exabgp_pid"], signal.SIGKILL)
         restarted = wait_until(
             lambda: (s := status(tmp)).get("exabgp_pid") not in (None, st["exabgp_pid"]) and s.get("eor_sent") and s,
-            15, "ExaBGP started again",
+            15,
+            "ExaBGP started again",
         )
         assert restarted["announced"] == 2
         assert leaf.route("192.0.2.53/32") is not None
-        wait_until(lambda: not leaf.vtysh_json("show bgp ipv4 unicast 192.0.2.53/32 json")["paths"][0].get("stale"),
-                   10, "route no longer stale")
+        wait_until(
+            lambda: not leaf.vtysh_json("show bgp ipv4 unicast 192.0.2.53/32 json")["paths"][0].get("stale"),
+            10,
+            "route no longer stale",
+        )
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0

@@ -36,9 +36,7 @@ ANNOUNCE_CASES = [
     (
         "all attributes in fixed order, communities sorted numerically and de-duplicated",
         [N("2001:db8::53/128")],
-        RouteAttributes.make(
-            A("2001:db8::1"), ["65535:0", "65101:100", "65101:20", "65101:20"], ["65101:1:2", "65101:1:10"], 10
-        ),
+        RouteAttributes.make(A("2001:db8::1"), ["65535:0", "65101:100", "65101:20", "65101:20"], ["65101:1:2", "65101:1:10"], 10),
         [],
         500,
         [
@@ -58,8 +56,9 @@ ANNOUNCE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("prefixes", "attrs", "peers", "batch", "expected"), [c[1:] for c in ANNOUNCE_CASES],
-                         ids=[c[0] for c in ANNOUNCE_CASES])
+@pytest.mark.parametrize(
+    ("prefixes", "attrs", "peers", "batch", "expected"), [c[1:] for c in ANNOUNCE_CASES], ids=[c[0] for c in ANNOUNCE_CASES]
+)
 def test_announce(prefixes, attrs, peers, batch, expected):
     assert commands.announce(prefixes, attrs, peers, batch) == expected
 
@@ -79,8 +78,9 @@ WITHDRAW_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("prefixes", "peers", "batch", "expected"), [c[1:] for c in WITHDRAW_CASES],
-                         ids=[c[0] for c in WITHDRAW_CASES])
+@pytest.mark.parametrize(
+    ("prefixes", "peers", "batch", "expected"), [c[1:] for c in WITHDRAW_CASES], ids=[c[0] for c in WITHDRAW_CASES]
+)
 def test_withdraw(prefixes, peers, batch, expected):
     assert commands.withdraw(prefixes, peers, batch) == expected
 

@@ -62,9 +62,7 @@ def test_bad_durations(text: object) -> None:
 def test_check_config_cli_exit_codes(tmp_path: Path) -> None:
     ok = subprocess.run([BGP_AGENT, "check-config", "-c", str(CASES / "ok_minimal.yaml")], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run(
-        [BGP_AGENT, "check-config", "-c", str(CASES / "bad_peer_address.yaml")], capture_output=True, text=True
-    )
+    bad = subprocess.run([BGP_AGENT, "check-config", "-c", str(CASES / "bad_peer_address.yaml")], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "peers[1].address: '10.1.0.300' is not an IPv4 or IPv6 address" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -27,11 +27,23 @@ def cfg(**over: object):  # type: ignore[no-untyped-def]
 def test_neighbors() -> None:
     text = exabgp_conf.render(cfg(), ["/usr/bin/python3", "-m", "bgp.speaker.relay", "/run/bgp-agent/exabgp-api.sock"])
     assert "  run /usr/bin/python3 -m bgp.speaker.relay /run/bgp-agent/exabgp-api.sock;\n  encoder json;" in text
-    v4 = text[text.index("neighbor 10.1.0.1 {"):text.index("neighbor 2001:db8::1 {")]
-    v6 = text[text.index("neighbor 2001:db8::1 {"):]
-    for line in ["local-as 65101;", "peer-as 65001;", "router-id 10.0.0.11;", "local-address 10.1.0.2;", "hold-time 6;",
-                 "passive false;", "outgoing-ttl 1;", "manual-eor true;", "ipv4 unicast;", "graceful-restart 120;",
-                 "processes [ bgp-agent ];", "neighbor-changes;", "send { parsed; update; }"]:
+    v4 = text[text.index("neighbor 10.1.0.1 {") : text.index("neighbor 2001:db8::1 {")]
+    v6 = text[text.index("neighbor 2001:db8::1 {") :]
+    for line in [
+        "local-as 65101;",
+        "peer-as 65001;",
+        "router-id 10.0.0.11;",
+        "local-address 10.1.0.2;",
+        "hold-time 6;",
+        "passive false;",
+        "outgoing-ttl 1;",
+        "manual-eor true;",
+        "ipv4 unicast;",
+        "graceful-restart 120;",
+        "processes [ bgp-agent ];",
+        "neighbor-changes;",
+        "send { parsed; update; }",
+    ]:
         assert line in v4, line
     assert "outgoing-ttl 3;" in v6 and "local-address auto;" in v6 and "ipv6 unicast;" in v6
     assert "ipv4 unicast" not in v6

@@ -30,8 +30,12 @@ def svc(key: str, *prefixes: str, check: str | None = None, communities: tuple[s
     return DesiredService(key, frozenset(N(p) for p in prefixes), check=check, communities=communities)
 
 
-def decide(services: list[DesiredService], up: set[str] = frozenset({"dns"}), draining: bool = False,  # type: ignore[assignment]
-           cfg: AgentConfig | None = None) -> guard.Plan:
+def decide(
+    services: list[DesiredService],
+    up: set[str] = frozenset({"dns"}),
+    draining: bool = False,  # type: ignore[assignment]
+    cfg: AgentConfig | None = None,
+) -> guard.Plan:
     cfg = cfg or config()
     return guard.plan({s.key: s for s in services}, lambda c: c in up, cfg.checks, cfg, draining)
 
@@ -41,13 +45,22 @@ REFUSED = [
     ("a /24", svc("static/a", "192.0.2.0/24"), "prefix length /24 not allowed (allowed: /32)"),
     ("a v6 /64", svc("static/a", "2001:db8:53::/64"), "prefix length /64 not allowed (allowed: /128)"),
     ("v6 out of range", svc("static/a", "2001:db8:54::1/128"), "outside the allowed ranges"),
-    ("name with a newline", svc("k8s/default/web\nannounce route 0.0.0.0/0 next-hop self", "192.0.2.1/32"),
-     "service key 'k8s/default/web\\nannounce route 0.0.0.0/0 next-hop self' has characters that are not allowed"),
-    ("check with a space", svc("static/a", "192.0.2.1/32", check="dns x"),
-     "check name 'dns x' has characters that are not allowed"),
+    (
+        "name with a newline",
+        svc("k8s/default/web\nannounce route 0.0.0.0/0 next-hop self", "192.0.2.1/32"),
+        "service key 'k8s/default/web\\nannounce route 0.0.0.0/0 next-hop self' has characters that are not allowed",
+    ),
+    (
+        "check with a space",
+        svc("static/a", "192.0.2.1/32", check="dns x"),
+        "check name 'dns x' has characters that are not allowed",
+    ),
     ("unknown check", svc("static/a", "192.0.2.1/32", check="nope"), "no check named 'nope'"),
-    ("community injection", svc("k8s/ns/a", "192.0.2.1/32", communities=("65000:1 ] nlri 0.0.0.0/0",)),
-     "'65000:1 ] nlri 0.0.0.0/0' is not a community (ASN:VALUE, each 0..65535)"),
+    (
+        "community injection",
+        svc("k8s/ns/a", "192.0.2.1/32", communities=("65000:1 ] nlri 0.0.0.0/0",)),
+        "'65000:1 ] nlri 0.0.0.0/0' is not a community (ASN:VALUE, each 0..65535)",
+    ),
 ]
 
 
@@ -76,10 +89,13 @@ def test_unhealthy_service_is_not_announced() -> None:
 
 
 def test_prefix_stays_while_one_wanting_service_is_healthy() -> None:
-    cfg = config(checks={"dns": {"kind": "tcp", "host": "127.0.0.1", "port": 53},
-                         "web": {"kind": "tcp", "host": "127.0.0.1", "port": 80}})
-    services = [svc("static/a", "192.0.2.1/32", check="dns", communities=("65101:10",)),
-                svc("static/b", "192.0.2.1/32", check="web", communities=("65101:20",))]
+    cfg = config(
+        checks={"dns": {"kind": "tcp", "host": "127.0.0.1", "port": 53}, "web": {"kind": "tcp", "host": "127.0.0.1", "port": 80}}
+    )
+    services = [
+        svc("static/a", "192.0.2.1/32", check="dns", communities=("65101:10",)),
+        svc("static/b", "192.0.2.1/32", check="web", communities=("65101:20",)),
+    ]
     plan = decide(services, up={"web"}, cfg=cfg)
     assert plan.announce[N("192.0.2.1/32")].communities == ("65101:1", "65101:20")
     assert plan.decisions[N("192.0.2.1/32")].services == ("static/b",)
