@@ -348,7 +348,7 @@ class Agent:
 
     async def _start_speaker(self) -> ExaBGP:
         cfg = self.config
-        passwords = {str(p.address): exabgp_conf.read_password(p) for p in cfg.peers}
+        passwords = {str(p.address): exabgp_conf.read_password(p, i) for i, p in enumerate(cfg.peers)}
         conf = self.state_dir / EXABGP_CONF
         api = self.state_dir / API_SOCKET
         text = exabgp_conf.render(cfg, exabgp_conf.relay_argv(api), passwords)
@@ -369,7 +369,7 @@ class Agent:
                 peer.state = "down"
             try:
                 self._speaker = await self._start_speaker()
-            except (SpeakerError, OSError) as e:
+            except (SpeakerError, OSError, ConfigError) as e:
                 if not first.done():
                     first.set_exception(e)
                     return
@@ -441,8 +441,12 @@ class Agent:
         try:
             await first
         except (SpeakerError, OSError, ConfigError) as e:
-            log.error("cannot start ExaBGP: %s", e)
             server.close()
+            with contextlib.suppress(FileNotFoundError):
+                control.unlink()
+            if isinstance(e, ConfigError):
+                raise  # the CLI reports it like any config problem (exit 2)
+            log.error("cannot start ExaBGP: %s", e)
             return 1
         self._tasks += [
             loop.create_task(self._reconcile_loop()),

@@ -36,14 +36,14 @@ _PASSWORD = re.compile(r"[A-Za-z0-9!#$%&()*+,./:<=>?@\[\]^_`|~-]{1,80}")
 _PATH = re.compile(r"[A-Za-z0-9_./@+-]+")
 
 
-def read_password(peer: PeerConfig) -> str | None:
+def read_password(peer: PeerConfig, index: int = 0) -> str | None:
     """The TCP MD5 password of ``peer`` (first line of its file), or None.
 
     Only printable characters that need no quoting in ExaBGP's config are accepted, so the
     password cannot end a statement or open a block."""
     if peer.password_file is None:
         return None
-    where = f"peers[{peer.address}].password_file"
+    where = f"peers[{index}].password_file"
     try:
         lines = peer.password_file.read_text(encoding="utf-8").splitlines()
     except OSError as e:

@@ -72,3 +72,17 @@ def test_cli_without_a_running_agent(tmp_path: Path) -> None:
     r = subprocess.run([BGP_AGENT, "status", "--state-dir", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 1
     assert "no running agent" in r.stderr
+
+
+def test_run_with_an_unreadable_password_file_exits_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.yaml"
+    cfg.write_text(
+        "asn: 65101\nrouter_id: 10.0.0.11\nmetrics: null\n"
+        f"state_dir: {tmp_path / 'state'}\n"
+        "guard: {allowed_ranges: [192.0.2.0/24]}\n"
+        f"peers: [{{address: 10.1.0.1, asn: 65001, password_file: {tmp_path / 'missing.pw'}}}]\n"
+    )
+    r = subprocess.run([BGP_AGENT, "run", "-c", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert f"peers[0].password_file: cannot read {tmp_path / 'missing.pw'}: No such file or directory" in r.stderr
+    assert "Traceback" not in r.stderr
