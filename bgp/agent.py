@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ IPNet = IPv4Network | IPv6Network
 CONTROL_SOCKET = "control.sock"
 API_SOCKET = "exabgp-api.sock"
 EXABGP_CONF = "exabgp.conf"
+LOCK_FILE = "agent.lock"
 STOP_WITHDRAW_TIMEOUT = 10.0
 
 
@@ -419,6 +421,21 @@ class Agent:
         """Run until :meth:`stop`; returns the process exit code."""
         loop = asyncio.get_running_loop()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # One agent per state dir: a second one would take over the control socket and
+        # start a second ExaBGP announcing the same routes.
+        lock_fd = os.open(self.state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            log.error("another bgp-agent is running with state dir %s", self.state_dir)
+            return 1
+        try:
+            return await self._run_locked(loop)
+        finally:
+            os.close(lock_fd)
+
+    async def _run_locked(self, loop: asyncio.AbstractEventLoop) -> int:
         for sig, handler in (
             (signal.SIGTERM, self.stop),
             (signal.SIGINT, self.stop),

@@ -76,6 +76,12 @@ def test_agent_follows_kubernetes_services(tmp_path: Path, apiserver: LocalApiSe
 
     try:
         wait_for("the agent", status)
+        # a second agent on the same state dir refuses to start
+        second = subprocess.run([BGP_AGENT, "run", "-c", str(tmp_path / "agent.yaml")], capture_output=True, text=True,
+                                timeout=20)
+        assert second.returncode == 1
+        assert "another bgp-agent is running" in second.stderr
+        assert status(), "the first agent still answers"
         apiserver.apply("services", lb_service("dns", "192.0.2.53"))
         apiserver.apply("services", lb_service("outside", "198.51.100.1"))
         apiserver.apply("services", lb_service("optout", "192.0.2.99", {"leafspine.io/announce": "false"}))
