@@ -368,6 +368,12 @@ class AgentConfig(_Model):
             if p.address in addrs:
                 problems.append(f"peers[{i}].address: duplicate peer {p.address}")
             addrs.add(p.address)
+            for fam in p.families:
+                session = "ipv4" if p.address.version == 4 else "ipv6"
+                if fam != session and getattr(self.next_hop, fam) == "self":
+                    problems.append(
+                        f"peers[{i}].families: {fam} over an {session} session needs next_hop.{fam} set to an address"
+                    )
         k8s = self.sources.kubernetes
         if k8s is not None and k8s.default_check is not None and k8s.default_check not in self.checks:
             problems.append(f"sources.kubernetes.default_check: no check named {k8s.default_check!r} in checks")
