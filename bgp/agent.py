@@ -32,7 +32,7 @@ import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,14 @@ from bgp.metrics import AgentMetrics
 from bgp.sources.base import DesiredService, Source
 from bgp.speaker import commands, exabgp_conf
 from bgp.speaker.commands import RouteAttributes
+from bgp.speaker.diff import diff
 from bgp.speaker.events import Event, Neighbors, PeerState, SentUpdate, neighbor_summary
 from bgp.speaker.process import ExaBGP, SpeakerError
 
 log = logging.getLogger(__name__)
 
 IPNet = IPv4Network | IPv6Network
+IPAddr = IPv4Address | IPv6Address
 
 CONTROL_SOCKET = "control.sock"
 API_SOCKET = "exabgp-api.sock"
@@ -72,6 +74,29 @@ class PeerInfo:
     state: str = "down"
     since: float = 0.0
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The lifecycle state that limits what is announced: stopping, draining (and whether
+    the drain delay is over), and the prefixes that were announced when the drain began."""
+
+    stopping: bool = False
+    draining: bool = False
+    drain_withdrawn: bool = False
+    drain_set: frozenset[IPNet] = frozenset()
+
+
+def select_announce(allowed: Mapping[IPNet, RouteAttributes], mode: Mode) -> dict[IPNet, RouteAttributes]:
+    """What to announce, from the guard rails' allowed set (already carrying 65535:0 while
+    draining) and the lifecycle. Pure. Stopping or a finished drain announce nothing; a drain
+    in progress announces only what was announced when it began (a node being drained takes
+    on no new service)."""
+    if mode.stopping or (mode.draining and mode.drain_withdrawn):
+        return {}
+    if mode.draining:
+        return {p: a for p, a in allowed.items() if p in mode.drain_set}
+    return dict(allowed)
 
 
 class Agent:
@@ -216,14 +241,8 @@ class Agent:
         decisions = self._plan.decisions.values()
         self.metrics.refused.set(sum(1 for d in decisions if d.state == "refused"))
         self.metrics.unhealthy.set(sum(1 for d in decisions if d.state == "unhealthy"))
-        if self._stopping:
-            return {}
-        target = self._plan.announce
-        if self._draining:
-            if self._drain_withdrawn:
-                return {}
-            target = {p: a for p, a in target.items() if p in self._drain_set}
-        return target
+        mode = Mode(self._stopping, self._draining, self._drain_withdrawn, self._drain_set)
+        return select_announce(self._plan.announce, mode)
 
     def _peers_for(self, version: int) -> list[PeerInfo] | None:
         """Peers that carry this family; [] = all of them (no neighbor selector needed);
@@ -239,60 +258,45 @@ class Agent:
         speaker = self._speaker
         if speaker is None or not speaker.running:
             return
-        batch = self.config.exabgp.batch
-        withdraw = [p for p in self._current if p not in target]
-        changed = {p: a for p, a in target.items() if self._current.get(p) != a}
-        lines: list[tuple[str, list[IPNet], RouteAttributes | None]] = []
+        selectors: dict[int, list[IPAddr] | None] = {}
         for version in (4, 6):
             peers = self._peers_for(version)
-            gone = [p for p in withdraw if p.version == version]
-            if peers is None:
-                for p in gone:
-                    self._current.pop(p, None)
-                continue
-            addrs = [commands.ip(p.address) for p in peers]
-            if gone:
-                for chunk, line in zip(
-                    _chunked(gone, batch), commands.withdraw(gone, addrs, batch), strict=True
-                ):
-                    lines.append((line, chunk, None))
-                family = "ipv4" if version == 4 else "ipv6"
-                for peer in peers or list(self._peers.values()):
-                    if self.config.exabgp.track_sent and peer.state == "up" and family in peer.families:
-                        self._pending_withdraw.setdefault(peer.address, set()).update(gone)
-            by_attrs: dict[RouteAttributes, list[IPNet]] = {}
-            for p, a in changed.items():
-                if p.version == version:
-                    by_attrs.setdefault(a, []).append(p)
-            for attrs in sorted(by_attrs, key=repr):
-                group = by_attrs[attrs]
-                for chunk, line in zip(
-                    _chunked(group, batch), commands.announce(group, attrs, addrs, batch), strict=True
-                ):
-                    lines.append((line, chunk, attrs))
-        if not lines:
+            selectors[version] = None if peers is None else [commands.ip(p.address) for p in peers]
+        d = diff(self._current, target, selectors, self.config.exabgp.batch)
+        for p in d.dropped:
+            self._current.pop(p, None)
+        if not d.steps:
             return
-        if withdraw:
+        if self.config.exabgp.track_sent:
+            for version, gone in d.withdrawn.items():
+                family = "ipv4" if version == 4 else "ipv6"
+                for peer in self._peers.values():
+                    if peer.state == "up" and family in peer.families:
+                        self._pending_withdraw.setdefault(peer.address, set()).update(gone)
+        if d.withdrawn:
             self._withdrawn_event.clear()
         t0 = time.monotonic()
-        results = await speaker.send_each([line for line, _, _ in lines])
-        for (line, chunk, new_attrs), ok in zip(lines, results, strict=True):
+        results = await speaker.send_each([step.line for step in d.steps])
+        announced = withdrawn = 0
+        for step, ok in zip(d.steps, results, strict=True):
             self.metrics.commands.labels("done" if ok else "error").inc()
             if not ok:
-                log.error("exabgp refused a command", extra={"command": line[:200]})
+                log.error("exabgp refused a command", extra={"command": step.line[:200]})
                 continue
-            for p in chunk:
-                if new_attrs is not None:
-                    self._current[p] = new_attrs
+            for p in step.prefixes:
+                if step.attrs is not None:
+                    self._current[p] = step.attrs
+                    announced += 1
                 else:
                     self._current.pop(p, None)
+                    withdrawn += 1
         self.metrics.announced.set(len(self._current))
         log.info(
             "applied",
             extra={
-                "announced": len(changed),
-                "withdrawn": len(withdraw),
-                "commands": len(lines),
+                "announced": announced,
+                "withdrawn": withdrawn,
+                "commands": len(d.steps),
                 "ms": round((time.monotonic() - t0) * 1000, 1),
                 "total": len(self._current),
             },
@@ -571,13 +575,6 @@ class Agent:
             ],
             "refused_services": self._plan.refused_services,
         }
-
-
-def _chunked(items: list[IPNet], batch: int) -> list[list[IPNet]]:
-    # Must chunk exactly like commands.announce/withdraw (sorted, same batch size) so each
-    # line's ack can be attributed to its prefixes.
-    ordered = sorted(items, key=lambda p: (p.version, p))
-    return [ordered[i : i + batch] for i in range(0, len(ordered), batch)]
 
 
 async def _run_source(source: Source, publish: Any) -> None:
