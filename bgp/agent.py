@@ -570,6 +570,7 @@ class Agent:
                     "sync_errors": st.sync_errors,
                     "last_contact": st.last_contact,
                     "last_error": st.last_error,
+                    "detail": dict(st.detail),
                 }
                 for st in (s.status() for s in self._sources)
             ],

@@ -210,6 +210,11 @@ def status(state_dir: str | None, config: str | None, as_json: bool) -> None:
     for s in answer.get("sources", []):
         if s.get("stale") or s.get("last_error"):
             click.echo(f"\nsource {s['name']}: stale={s['stale']} errors={s['sync_errors']} last error: {s['last_error']}")
+        rejected = s.get("detail", {}).get("rejected")
+        if rejected:
+            click.echo(f"\nsource {s['name']} refused: {rejected}")
+    for key, reason in sorted(answer.get("refused_services", {}).items()):
+        click.echo(f"refused service {key!r}: {reason}")
 
 
 if __name__ == "__main__":

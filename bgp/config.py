@@ -27,6 +27,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _COMMUNITY = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
 _LARGE_COMMUNITY = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m)?")
 
 GRACEFUL_SHUTDOWN = "65535:0"
@@ -407,12 +408,59 @@ def _format_loc(data: Any, loc: Sequence[int | str], missing: bool) -> str:
     return out
 
 
-def validate_config(data: Any, display: str = "agent.yaml") -> AgentConfig:
-    """Validate already-parsed YAML data; raises :class:`ConfigError` with every problem."""
+_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def line_map(text: str) -> dict[tuple[str | int, ...], int]:
+    """1-based line of every data path of a YAML document (empty if it does not parse)."""
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                walk(value, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _line_of(path: str, lines: Mapping[tuple[str | int, ...], int]) -> int | None:
+    parts: tuple[str | int, ...] = tuple(
+        int(m.group(1)) if m.group(1) is not None else m.group(2) for m in _PATH_PART.finditer(path)
+    )
+    while parts:
+        if parts in lines:
+            return lines[parts]
+        parts = parts[:-1]
+    return None
+
+
+def validate_config(
+    data: Any, display: str = "agent.yaml", lines: Mapping[tuple[str | int, ...], int] | None = None
+) -> AgentConfig:
+    """Validate already-parsed YAML data; raises :class:`ConfigError` with every problem,
+    each ``file[:line]: data.path: message`` (the line when ``lines`` knows the path)."""
     if not isinstance(data, Mapping):
         raise ConfigError([f"{display}: the file must contain a mapping (asn, router_id, peers, ...)"])
+    lines = lines or {}
+
+    def where(path: str) -> str:
+        line = _line_of(path, lines) if path else None
+        return f"{display}:{line}" if line else display
+
     control = _control_paths(data)
-    problems: list[str] = [f"{display}: {p}: must not contain control characters or newlines" for p in control]
+    problems: list[str] = [f"{where(p)}: {p}: must not contain control characters or newlines" for p in control]
     try:
         config = AgentConfig.model_validate(data)
     except ValidationError as e:
@@ -420,7 +468,9 @@ def validate_config(data: Any, display: str = "agent.yaml") -> AgentConfig:
         for err in e.errors(include_url=False):
             ctx_error = (err.get("ctx") or {}).get("error")
             if isinstance(ctx_error, _CrossError):
-                found.extend(("", "cross", p) for p in ctx_error.problems)
+                for text in ctx_error.problems:
+                    path, _, msg = text.partition(": ")
+                    found.append((path, "cross", msg))
                 continue
             path = _format_loc(data, err["loc"], err["type"] == "missing")
             msg = err["msg"].removeprefix("Value error, ")
@@ -434,10 +484,7 @@ def validate_config(data: Any, display: str = "agent.yaml") -> AgentConfig:
                 continue  # already reported as a control character; one message is enough
             if kind == "too_short" and any(other.startswith(path + "[") for other, _, _ in found):
                 continue  # pydantic's "too short" after an item failed is an echo, not a problem
-            if kind == "cross":
-                problems.append(f"{display}: {msg}")
-            else:
-                problems.append(f"{display}: {path}: {msg}" if path else f"{display}: {msg}")
+            problems.append(f"{where(path)}: {path}: {msg}" if path else f"{display}: {msg}")
         raise ConfigError(list(dict.fromkeys(problems))) from None
     if problems:
         raise ConfigError(problems)
@@ -456,10 +503,10 @@ def load_config(path: Path | str, display: str | None = None) -> AgentConfig:
     except UnicodeDecodeError:
         raise ConfigError([f"{display}: not UTF-8 text"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError([f"{display}{where}: YAML syntax error: {problem}"]) from None
-    return validate_config(data, display)
+    return validate_config(data, display, line_map(text))
