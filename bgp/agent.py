@@ -551,6 +551,7 @@ class Agent:
             "drain_withdrawn": self._drain_withdrawn,
             "eor_sent": self._eor_sent,
             "exabgp_pid": speaker.pid if speaker else None,
+            "exabgp_version": speaker.version if speaker else None,
             "last_api_contact": speaker.last_contact if speaker else None,
             "announced": len(self._current),
             "peers": [

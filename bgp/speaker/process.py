@@ -27,11 +27,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from bgp.speaker.commands import check_line
-from bgp.speaker.events import Ack, Event, parse_line
+from bgp.speaker.events import Ack, Event, Notice, parse_line
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+SUPPORTED_VERSION = "5.0"
 
 
 def _die_with_parent() -> None:
@@ -76,6 +77,7 @@ class ExaBGP:
         self.commands_ok = 0
         self.commands_failed = 0
         self.ack_timeout = 60.0
+        self.version: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -134,7 +136,10 @@ class ExaBGP:
         self._reader, self._writer = self._connected.result()
         self._read_task = asyncio.create_task(self._read_loop())
         await self.send(["version"])
-        log.info("exabgp started", extra={"pid": self._proc.pid, "conf": str(self.conf_path)})
+        log.info("exabgp started", extra={"pid": self._proc.pid, "conf": str(self.conf_path), "version": self.version})
+        if self.version is not None and not self.version.startswith(SUPPORTED_VERSION):
+            # The command syntax is that of 5.0 (bgp.speaker.commands); 6.x changes it.
+            log.warning("ExaBGP %s is not %s.x: commands may be refused", self.version, SUPPORTED_VERSION)
 
     async def send(self, lines: Iterable[str]) -> int:
         """Write ``lines`` and wait for their acks; returns the number of ``error`` acks."""
@@ -185,6 +190,8 @@ class ExaBGP:
                         if not fut.done():
                             fut.set_result(event.ok)
                     continue
+                if isinstance(event, Notice) and event.text.startswith("exabgp ") and self.version is None:
+                    self.version = event.text.split()[1]
                 try:
                     self._on_event(event)
                 except Exception:

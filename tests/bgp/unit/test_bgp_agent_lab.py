@@ -90,6 +90,7 @@ def test_agent_announces_to_frr_and_withdraws_on_sigterm(topo: tuple[Router, Hos
         states = {p["prefix"]: p["state"] for p in st["prefixes"]}
         assert states == {"192.0.2.53/32": "announced", "2001:db8:53::53/128": "announced", "192.0.2.0/24": "refused"}
         assert {p["name"]: p["state"] for p in st["peers"]} == {"leaf-v4": "up", "leaf-v6": "up"}
+        assert st["exabgp_version"] == "5.0.15"
 
         scrape = node.exec(
             sys.executable, "-c", "import urllib.request as u;print(u.urlopen('http://127.0.0.1:9179').read().decode())"
