@@ -32,7 +32,7 @@ import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ CONTROL_SOCKET = "control.sock"
 API_SOCKET = "exabgp-api.sock"
 EXABGP_CONF = "exabgp.conf"
 LOCK_FILE = "agent.lock"
+SNAPSHOT_DIR = "sources"
 STOP_WITHDRAW_TIMEOUT = 10.0
 
 
@@ -113,6 +114,7 @@ class Agent:
         self.state_dir = config.state_dir
         self._sources: list[Source] = sources if sources is not None else make_sources(config)
         self._snapshots: dict[str, Mapping[str, DesiredService]] = {}
+        self._unsaved: set[str] = set()
         self._monitor = HealthMonitor(config.checks, on_change=self._on_check_change)
         self._dirty = asyncio.Event()
         self._stop = asyncio.Event()
@@ -182,7 +184,37 @@ class Agent:
     def publish(self, source: str, snapshot: Mapping[str, DesiredService]) -> None:
         """The :data:`bgp.sources.base.Publish` callback given to every source."""
         self._snapshots[source] = dict(snapshot)
+        self._unsaved.add(source)
         self._dirty.set()
+
+    def _preload_snapshots(self) -> None:
+        """Last known views of the sources, saved by a previous run: in force until each
+        source publishes, so a restart during an API outage keeps announcing them."""
+        for src in self._sources:
+            path = self.state_dir / SNAPSHOT_DIR / f"{src.name}.json"
+            try:
+                snapshot = load_snapshot(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                log.warning("ignoring saved snapshot %s: %r", path, e)
+                continue
+            self._snapshots.setdefault(src.name, snapshot)
+            log.info("preloaded last known view", extra={"source": src.name, "services": len(snapshot)})
+
+    async def _save_snapshots(self) -> None:
+        """Write changed source views to the state dir, at most once a second."""
+        folder = self.state_dir / SNAPSHOT_DIR
+        folder.mkdir(exist_ok=True)
+        while True:
+            await asyncio.sleep(1.0)
+            for name in sorted(self._unsaved):
+                self._unsaved.discard(name)
+                text = dump_snapshot(self._snapshots.get(name, {}))
+                try:
+                    await asyncio.to_thread(_write_atomic, folder / f"{name}.json", text)
+                except OSError as e:
+                    log.warning("cannot save the view of source %s: %s", name, e)
 
     async def _on_check_change(self, name: str, t: Transition) -> None:
         self.metrics.check_transitions.labels(name, t.new.value).inc()
@@ -457,6 +489,7 @@ class Agent:
             self.metrics.check_up.labels(name).set(-1)
         for peer in self._peers.values():
             self.metrics.peer_up.labels(peer.name).set(0)
+        self._preload_snapshots()
         first: asyncio.Future[None] = loop.create_future()
         speaker_task = loop.create_task(self._speaker_loop(first))
         try:
@@ -473,6 +506,7 @@ class Agent:
             loop.create_task(self._reconcile_loop()),
             loop.create_task(self._monitor.run()),
             loop.create_task(self._watch_sources()),
+            loop.create_task(self._save_snapshots()),
         ]
         self._tasks += [loop.create_task(_run_source(s, self.publish)) for s in self._sources]
         log.info("agent running", extra={"peers": len(self._peers), "checks": len(self.config.checks)})
@@ -577,6 +611,52 @@ class Agent:
             ],
             "refused_services": self._plan.refused_services,
         }
+
+
+def dump_snapshot(snapshot: Mapping[str, DesiredService]) -> str:
+    """A source's view as JSON (saved in the state dir)."""
+    return json.dumps(
+        [
+            {
+                "key": svc.key,
+                "prefixes": sorted(p.with_prefixlen for p in svc.prefixes),
+                "check": svc.check,
+                "communities": list(svc.communities),
+                "large_communities": list(svc.large_communities),
+                "source": svc.source,
+            }
+            for svc in (snapshot[k] for k in sorted(snapshot))
+        ]
+    )
+
+
+def load_snapshot(text: str) -> dict[str, DesiredService]:
+    """Inverse of :func:`dump_snapshot`; ValueError on anything malformed. The values get
+    the same guard rails as fresh ones before anything is announced."""
+    data = json.loads(text)
+    if not isinstance(data, list):
+        raise ValueError("not a list")
+    out: dict[str, DesiredService] = {}
+    for item in data:
+        if not isinstance(item, dict):
+            raise ValueError("not a list of objects")
+        check = item.get("check")
+        svc = DesiredService(
+            key=str(item["key"]),
+            prefixes=frozenset(ip_network(str(p), strict=True) for p in item["prefixes"]),
+            check=None if check is None else str(check),
+            communities=tuple(str(c) for c in item.get("communities", [])),
+            large_communities=tuple(str(c) for c in item.get("large_communities", [])),
+            source=str(item.get("source", "")),
+        )
+        out[svc.key] = svc
+    return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 async def _run_source(source: Source, publish: Any) -> None:

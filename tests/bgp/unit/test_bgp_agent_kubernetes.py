@@ -98,6 +98,15 @@ def test_agent_follows_kubernetes_services(tmp_path: Path, apiserver: LocalApiSe
         assert src[0]["name"] == "kubernetes" and src[0]["sync_errors"] >= 1
         assert prefixes().get("192.0.2.80/32") == "announced"
 
+        # Killed and restarted while the API is still down: the last known view, saved in
+        # the state dir, is announced again (so the restart stays hitless for the leaves).
+        time.sleep(1.2)  # the view is saved at most once a second
+        proc.kill()
+        proc.wait()
+        proc = subprocess.Popen([BGP_AGENT, "run", "-c", str(tmp_path / "agent.yaml")], stdout=log, stderr=subprocess.STDOUT)
+        wait_for("web announced from the saved view", lambda: prefixes().get("192.0.2.80/32") == "announced")
+        assert [s["synced"] for s in status()["sources"]] == [False]
+
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:

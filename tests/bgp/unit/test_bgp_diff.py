@@ -59,3 +59,22 @@ MODE_CASES = [
 @pytest.mark.parametrize(("mode", "expected"), [c[1:] for c in MODE_CASES], ids=[c[0] for c in MODE_CASES])
 def test_select_announce(mode: Mode, expected: dict[object, RouteAttributes]) -> None:
     assert select_announce(ALLOWED, mode) == expected
+
+
+def test_snapshot_round_trip() -> None:
+    from bgp.agent import dump_snapshot, load_snapshot
+    from bgp.sources.base import DesiredService
+
+    snap = {
+        "k8s/default/dns": DesiredService("k8s/default/dns", frozenset({V4, V6}), "dns", ("65101:1",), ("1:2:3",), "kubernetes"),
+        "k8s/default/web": DesiredService("k8s/default/web", frozenset({V4B}), None, (), (), "kubernetes"),
+    }
+    assert load_snapshot(dump_snapshot(snap)) == snap
+
+
+@pytest.mark.parametrize("text", ["{}", "[1]", '[{"key": "a", "prefixes": ["192.0.2.1/24"]}]', '[{"prefixes": []}]', "nope"])
+def test_malformed_snapshot_is_refused(text: str) -> None:
+    from bgp.agent import load_snapshot
+
+    with pytest.raises((ValueError, KeyError)):
+        load_snapshot(text)
