@@ -57,6 +57,7 @@ API_SOCKET = "exabgp-api.sock"
 EXABGP_CONF = "exabgp.conf"
 LOCK_FILE = "agent.lock"
 SNAPSHOT_DIR = "sources"
+DRAIN_MARKER = "drained"
 STOP_WITHDRAW_TIMEOUT = 10.0
 
 
@@ -133,7 +134,6 @@ class Agent:
         self._stopping = False
         self._pending_withdraw: dict[str, set[IPNet]] = {}
         self._withdrawn_event = asyncio.Event()
-        self._started = time.monotonic()
         self._tasks: list[asyncio.Task[Any]] = []
         self.reconcile_passes = 0
 
@@ -143,8 +143,12 @@ class Agent:
         """Re-announce everything with GRACEFUL_SHUTDOWN, withdraw after ``delay``
         (config ``drain.delay`` if None). Draining again restarts the delay."""
         wait = self.config.drain.delay if delay is None else delay
+        if self._draining and self._drain_withdrawn:
+            # Already out of service: a second drain must not bring the routes back.
+            return {"ok": True, "draining": True, "delay": 0.0, "prefixes": 0}
         if not self._draining:
             self._drain_set = frozenset(self._current)
+        self._remember_drain(True)
         self._draining = True
         self._drain_withdrawn = False
         if self._drain_task is not None:
@@ -163,6 +167,7 @@ class Agent:
         self._draining = False
         self._drain_withdrawn = False
         self._drain_set = frozenset()
+        self._remember_drain(False)
         self.metrics.draining.set(0)
         log.info("undrain requested")
         self._dirty.set()
@@ -172,6 +177,18 @@ class Agent:
         """Withdraw everything, wait until ExaBGP sent it, stop (``run`` then returns 0)."""
         log.info("stop requested")
         self._stop.set()
+
+    def _remember_drain(self, draining: bool) -> None:
+        # A drained node stays out of service when the agent crashes and restarts, until
+        # undrained: the operator's intent must not be undone by a crash.
+        marker = self.state_dir / DRAIN_MARKER
+        try:
+            if draining:
+                marker.write_text("drained\n")
+            else:
+                marker.unlink(missing_ok=True)
+        except OSError as e:
+            log.warning("cannot record the drain state in %s: %s", marker, e)
 
     async def _drain_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -490,6 +507,10 @@ class Agent:
         for peer in self._peers.values():
             self.metrics.peer_up.labels(peer.name).set(0)
         self._preload_snapshots()
+        if (self.state_dir / DRAIN_MARKER).exists():
+            log.warning("this node was drained before the agent restarted: announcing nothing until undrain")
+            self._draining = self._drain_withdrawn = True
+            self.metrics.draining.set(1)
         first: asyncio.Future[None] = loop.create_future()
         speaker_task = loop.create_task(self._speaker_loop(first))
         try:
@@ -539,6 +560,9 @@ class Agent:
         server.close()
         with contextlib.suppress(FileNotFoundError):
             control.unlink()
+        # A clean stop has withdrawn everything; the next start begins in service (the
+        # kubelet runs preStop, hence a drain, before every container stop).
+        self._remember_drain(False)
         log.info("agent stopped")
         return 0
 

@@ -114,6 +114,18 @@ def test_agent_announces_to_frr_and_withdraws_on_sigterm(topo: tuple[Router, Hos
             "route no longer stale",
         )
 
+        # A drain survives a crash of the agent: it comes back announcing nothing until undrain.
+        cli = [BGP_AGENT, "--state-dir", str(tmp / "state")]
+        subprocess.run([cli[0], "drain", "--delay", "0", *cli[1:]], check=True, capture_output=True)
+        leaf.wait_route("192.0.2.53/32", lambda r: r is None, timeout=10)
+        proc.kill()
+        proc.wait()
+        proc = node.popen([BGP_AGENT, "run", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        wait_until(lambda: (s := status(tmp)).get("eor_sent") and s["draining"], 15, "agent back, still drained")
+        assert leaf.route("192.0.2.53/32") is None
+        subprocess.run([cli[0], "undrain", *cli[1:]], check=True, capture_output=True)
+        leaf.wait_route("192.0.2.53/32", lambda r: r is not None, timeout=10)
+
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
         # withdrawn before exit: no stale graceful-restart copy stays on the leaf
