@@ -20,7 +20,7 @@ from fabric.design.intent import Bfd, PrefixFilter
 from fabric.errors import RenderError
 from fabric.render.base import get_renderer, render_device, render_main
 from fabric.render.nxos.renderer import TEMPLATES, NxosRenderer, bfd_timers, prefix_modifiers
-from fabric.render.nxos.text import cli_text, nxos_mac
+from fabric.render.cli_text import cli_text, nxos_mac
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
 

@@ -28,7 +28,8 @@ import jinja2
 from fabric.design.intent import Bfd, BgpNeighbor, DeviceIntent, K8sPeering, PrefixFilter, VrfInstance
 from fabric.errors import RenderError
 from fabric.render.base import check_capabilities
-from fabric.render.nxos.text import cli_text, cli_word
+from fabric.render.cli_text import cli_text, cli_word
+from fabric.render.k8s_policy import K8sPolicy, k8s_policy
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -46,30 +47,6 @@ DENY_ALL = "DENY-ALL"
 def svi_name(vlan: int) -> str:
     """Linux name of the SVI of ``vlan`` (the bridge VLAN interface the lab creates)."""
     return f"vlan{vlan}"
-
-
-@dataclass(frozen=True, slots=True)
-class PrefixListEntry:
-    """One ``ip prefix-list`` line: sequence, prefix and FRR ``ge``/``le`` modifiers."""
-
-    seq: int
-    prefix: IPv4Network | IPv6Network
-    modifiers: str
-
-
-@dataclass(frozen=True, slots=True)
-class K8sPolicy:
-    """A cluster's import policy: only /32 and /128 inside its service ranges; routes
-    with GRACEFUL_SHUTDOWN get the lowest local preference."""
-
-    cluster: str
-    prefix_list4: str
-    prefix_list6: str
-    entries4: tuple[PrefixListEntry, ...]
-    entries6: tuple[PrefixListEntry, ...]
-    route_map4: str
-    route_map6: str
-    local_preference: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,20 +116,6 @@ def prefix_modifiers(f: PrefixFilter) -> str:
     return f"ge {lo} le {hi}"
 
 
-def _policy(p: K8sPeering) -> K8sPolicy:
-    base = "K8S-" + cli_word(p.cluster, "cluster name", 50).upper()
-    return K8sPolicy(
-        cluster=p.cluster,
-        prefix_list4=f"{base}-SVC4",
-        prefix_list6=f"{base}-SVC6",
-        entries4=tuple(PrefixListEntry(10 * (i + 1), f.prefix, prefix_modifiers(f)) for i, f in enumerate(p.accept4)),
-        entries6=tuple(PrefixListEntry(10 * (i + 1), f.prefix, prefix_modifiers(f)) for i, f in enumerate(p.accept6)),
-        route_map4=f"{base}-IN4",
-        route_map6=f"{base}-IN6",
-        local_preference=p.graceful_shutdown.local_preference,
-    )
-
-
 class _Profiles:
     """Collects BFD profiles by timers, so equal timers share one profile."""
 
@@ -212,7 +175,7 @@ class FrrRenderer:
         policies: dict[str, K8sPolicy] = {}
         groups: list[K8sGroup] = []
         for p in intent.kubernetes:
-            pol = policies.get(p.cluster) or policies.setdefault(p.cluster, _policy(p))
+            pol = policies.get(p.cluster) or policies.setdefault(p.cluster, k8s_policy(p, prefix_modifiers))
             base = "K8S-" + p.cluster.upper()
             groups.append(K8sGroup(
                 peering=p,

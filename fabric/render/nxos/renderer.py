@@ -39,7 +39,8 @@ from fabric.design.intent import (
 )
 from fabric.errors import RenderError
 from fabric.render.base import check_capabilities
-from fabric.render.nxos.text import cli_text, cli_word, nxos_mac
+from fabric.render.cli_text import cli_text, cli_word, nxos_mac
+from fabric.render.k8s_policy import K8sPolicy, k8s_policy
 
 TEMPLATES = Path(__file__).parent / "templates"
 T = TypeVar("T")
@@ -72,32 +73,6 @@ GSHUT_LIST = "GSHUT"
 DENY_ALL = "DENY-ALL"
 NH_UNCHANGED = "NH-UNCHANGED"
 CONNECTED = "CONNECTED-SUBNETS"
-
-
-@dataclass(frozen=True, slots=True)
-class PrefixListEntry:
-    """One ``ip prefix-list`` line: sequence, prefix and NX-OS length modifiers."""
-
-    seq: int
-    prefix: IPv4Network | IPv6Network
-    modifiers: str
-    """``""``, ``"eq 32"``, ``"ge 25 le 32"`` ..."""
-
-
-@dataclass(frozen=True, slots=True)
-class K8sPolicy:
-    """The import policy of one cluster: prefix lists of the /32 and /128 it may
-    announce, and route-maps that lower routes carrying GRACEFUL_SHUTDOWN to the
-    lowest local preference and accept the rest of the allowed ones."""
-
-    cluster: str
-    prefix_list4: str
-    prefix_list6: str
-    entries4: tuple[PrefixListEntry, ...]
-    entries6: tuple[PrefixListEntry, ...]
-    route_map4: str
-    route_map6: str
-    local_preference: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,20 +132,6 @@ def bfd_timers(b: Bfd | None) -> str | None:
         return None
     ms = min(max(b.interval_ms, BFD_MIN_MS), BFD_MAX_MS)
     return f"interval {ms} min_rx {ms} multiplier {b.multiplier}"
-
-
-def _k8s_policy(p: K8sPeering) -> K8sPolicy:
-    base = "K8S-" + cli_word(p.cluster, "cluster name", 50).upper()
-    return K8sPolicy(
-        cluster=p.cluster,
-        prefix_list4=f"{base}-SVC4",
-        prefix_list6=f"{base}-SVC6",
-        entries4=tuple(PrefixListEntry(10 * (i + 1), f.prefix, prefix_modifiers(f)) for i, f in enumerate(p.accept4)),
-        entries6=tuple(PrefixListEntry(10 * (i + 1), f.prefix, prefix_modifiers(f)) for i, f in enumerate(p.accept6)),
-        route_map4=f"{base}-IN4",
-        route_map6=f"{base}-IN6",
-        local_preference=p.graceful_shutdown.local_preference,
-    )
 
 
 def _features(intent: DeviceIntent) -> tuple[str, ...]:
@@ -274,7 +235,7 @@ class NxosRenderer:
         policies: dict[str, K8sPolicy] = {}
         for p in intent.kubernetes:
             if p.cluster not in policies:
-                policies[p.cluster] = _k8s_policy(p)
+                policies[p.cluster] = k8s_policy(p, prefix_modifiers)
         vrf_bgp = tuple(self._vrf_bgp(intent, vi) for vi in intent.vrfs)
         dci = intent.dci
         net4: list[IPv4Network] = [n for n in intent.underlay.advertise if isinstance(n, IPv4Network)]
