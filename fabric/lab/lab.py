@@ -254,20 +254,24 @@ class Router(Node):
         return args
 
     def start(self, config: str | None = None, timeout: float = 15) -> None:
-        """Start the daemons (zebra first, each waited for) with ``config`` (frr.conf text,
-        checked by ``vtysh -C`` first) as their startup config."""
+        """Start the daemons (zebra first, each waited for), then load ``config`` (frr.conf
+        text in the integrated syntax, checked by ``vtysh -C`` first) through vtysh.
+
+        The config goes through vtysh, as FRR's own boot does (``vtysh -b``), never read by
+        each daemon from the file: a daemon reading the whole integrated file takes other
+        daemons' lines for its own where its grammar has them too - zebra reads bgpd's
+        ``address-family l2vpn evpn / vni N`` as the default VRF's *L3* VNI, which breaks
+        EVPN (type-3 routes then carry the router id instead of the VTEP)."""
         self.rundir.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.rundir, FRR_USER, FRR_USER)
-        # Every daemon reads the integrated frr.conf itself at start (and skips the lines of
-        # the others). Applying it through vtysh afterwards instead makes bgpd hold its peers
-        # as "config-pending" for ~4 s; so vtysh only checks the file first (dry run).
         (self.rundir / "vtysh.conf").write_text("")
         if config:
             (self.rundir / "frr.conf").write_text(config)
             check = run([VTYSH, "--config_dir", str(self.rundir), "-C"], check=False)
             if check.returncode != 0:
                 raise LabError(f"FRR config of {self.name} is invalid: {(check.stdout + check.stderr).strip()}")
-        (self.rundir / "frr.conf").write_text(daemon_config(config or ""))
+        # each daemon starts from an empty file of its own
+        (self.rundir / "frr.conf").write_text("")
         for daemon in self.daemons:
             self.exec(*self._daemon_args(daemon), timeout=timeout)
             socks = [self.rundir / f"{daemon}.vty"]
@@ -275,6 +279,9 @@ class Router(Node):
                 socks.append(self.rundir / "zserv.api")  # the others connect to it at start
             wait_until(functools.partial(_all_exist, socks), timeout, f"{daemon} of {self.name} to open its sockets")
         self.started = True
+        if config:
+            self.configure(config)
+            (self.rundir / "frr.conf").write_text(config)
 
     def configure(self, config: str) -> None:
         """Apply more frr.conf text (integrated syntax) to the running daemons with
@@ -337,15 +344,6 @@ class Link:
     a_if: str
     b: str
     b_if: str
-
-
-def daemon_config(config: str) -> str:
-    """``config`` made safe for every daemon to read on its own: without top-level ``exit``
-    and ``end`` lines. A daemon skips the block of another daemon line by line (it does not
-    know its header), so a top-level ``exit`` after it would take that daemon out of config
-    mode and it would ignore the rest of the file; without it, FRR finds the next top-level
-    command by walking up from whatever node it is in."""
-    return "".join(line for line in config.splitlines(keepends=True) if line.rstrip() not in ("exit", "end"))
 
 
 def _all_exist(paths: Sequence[Path]) -> bool:

@@ -197,8 +197,8 @@ def test_bad_config_is_refused_with_the_offending_line(lab: Lab) -> None:
 
 
 def test_every_daemon_gets_its_lines_whatever_the_block_order(lab: Lab) -> None:
-    # A bgpd block closed by a top-level `exit` before staticd/zebra lines: each daemon
-    # reads the whole file, so the lab must not let that exit end the others' config.
+    # bgpd blocks closed by top-level `exit`s between staticd and zebra lines: the
+    # integrated config must reach each daemon whatever the order.
     r1 = lab.add_router("r1")
     r1.start(
         "router bgp 65001\n neighbor 10.0.0.1 remote-as 65002\nexit\n"
@@ -212,6 +212,19 @@ def test_every_daemon_gets_its_lines_whatever_the_block_order(lab: Lab) -> None:
     assert "10.255.0.9/32" in r1.addresses("lo")  # zebra
     running = r1.vtysh("show running-config")
     assert "neighbor 10.0.0.1 route-map X in" in running and "set local-preference 5" in running  # bgpd
+
+
+def test_bgpd_evpn_vni_lines_do_not_reach_zebra(lab: Lab) -> None:
+    # zebra's grammar has a top-level `vni N` (the default VRF's L3 VNI): if zebra read
+    # the integrated file itself it would take bgpd's per-VNI block for that.
+    r1 = lab.add_router("r1")
+    r1.start(
+        "router bgp 65001\n bgp router-id 10.0.0.1\n address-family l2vpn evpn\n  advertise-all-vni\n"
+        "  vni 10000\n   route-target import 65000:10000\n   route-target export 65000:10000\n"
+        "  exit-vni\n exit-address-family\nexit\n"
+    )
+    assert "does not exist" in r1.vtysh("show evpn vni 10000")  # no L3 VNI conjured up in zebra
+    assert "route-target import 65000:10000" in r1.vtysh("show running-config")
 
 
 def test_cleanup_stale_sees_through_pid_reuse() -> None:
