@@ -19,8 +19,8 @@ from fabric.design import DeviceIntent, design
 from fabric.design.intent import Bfd, PrefixFilter
 from fabric.errors import RenderError
 from fabric.render.base import get_renderer, render_device, render_main
-from fabric.render.nxos.renderer import TEMPLATES, NxosRenderer, bfd_timers, prefix_modifiers
 from fabric.render.cli_text import cli_text, nxos_mac
+from fabric.render.nxos.renderer import TEMPLATES, NxosRenderer, bfd_timers, prefix_modifiers
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
 
