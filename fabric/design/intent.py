@@ -117,8 +117,9 @@ class PrefixFilter:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A site of the fabric. ``site_id`` is the 1-based position in ``fabric.sites``
-    (the NX-OS Multi-Site border gateway id)."""
+    """A site of the fabric. ``site_id`` is the site's number from the ledger (the NX-OS
+    Multi-Site border gateway id and part of the DCI ESI): stable when sites are
+    reordered or added."""
 
     name: str
     site_id: int

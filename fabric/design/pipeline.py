@@ -110,7 +110,7 @@ def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
         cables = links(inv, alloc, devs)                   # 3
         tenancy = networks(inv, alloc, devs, info)         # 4
         peerings = clusters(inv, alloc, devs, tenancy)     # 5
-        intents = assemble(inv, info, devs, cables, tenancy, peerings)  # 6
+        intents = assemble(inv, alloc, info, devs, cables, tenancy, peerings)  # 6
         return Design(intents, summary(inv, info, devs, cables, tenancy, peerings))  # 7
 
 
@@ -157,7 +157,7 @@ def fabric_info(inv: Inventory, alloc: Allocations) -> FabricInfo:
     return FabricInfo(
         name=f.name,
         description=_text(f.description),
-        sites=tuple(Site(s.name, i, _text(s.description), tuple(s.pods)) for i, s in enumerate(f.sites, 1)),
+        sites=tuple(Site(s.name, alloc.site_id(s.name), _text(s.description), tuple(s.pods)) for s in f.sites),
         mtu=f.mtu,
         underlay_ipv6=f.underlay_ipv6,
         bfd=f.bfd,
@@ -426,25 +426,14 @@ def _esi(admin: int, site_id: int) -> str:
     return ":".join(f"{b:02x}" for b in raw)
 
 
-def _multisite_vips(inv: Inventory, devs: dict[str, Device], info: FabricInfo) -> dict[str, IPv4Address]:
-    """site -> Multi-Site VIP: counted down from the top of the VTEP pool (site 1 takes
-    the last usable address), so it never meets a VTEP the ledger hands out from the bottom."""
-    pool = inv.pools.vtep
-    top = int(pool.broadcast_address) - (1 if pool.prefixlen < 31 else 0)
-    taken = {d.vtep: d.name for d in devs.values() if d.vtep is not None}
-    taken.update({d.loopback: d.name for d in devs.values()})
-    out: dict[str, IPv4Address] = {}
-    for s in info.sites:
-        vip = IPv4Address(top - (s.site_id - 1))
-        if vip not in pool or vip in taken:
-            raise DesignError(f"site {s.name}: Multi-Site VIP {vip} (top of pools.vtep) "
-                              f"is {'used by ' + taken[vip] if vip in taken else 'outside the pool'}")
-        out[s.name] = vip
-    return out
+def _multisite_vips(alloc: Allocations, info: FabricInfo) -> dict[str, IPv4Address]:
+    """site -> Multi-Site VIP, as the ledger allocated it from the VTEP pool."""
+    return {s.name: alloc.multisite_vip(s.name) for s in info.sites if alloc.has("vtep", f"site/{s.name}")}
 
 
 def assemble(
     inv: Inventory,
+    alloc: Allocations,
     info: FabricInfo,
     devs: dict[str, Device],
     cables: list[Link],
@@ -463,7 +452,7 @@ def assemble(
     for d in devs.values():
         (spines_of if d.role == "spine" else leaves_of)[d.site].append(d)
     dci_borders = {e.device for c in cables if c.kind == "dci" for e in (c.a, c.b)}
-    vips = _multisite_vips(inv, devs, info) if dci_borders else {}
+    vips = _multisite_vips(alloc, info) if dci_borders else {}
     site_ids = {s.name: s.site_id for s in info.sites}
     nodes_by_leaf = {leaf: [(p, n) for p in ps for n in p.nodes] for leaf, ps in peerings.items()}
     net_by_name = {n.name: n for n in ten.networks}

@@ -33,13 +33,14 @@ LEDGER_VERSION = 1
 
 # Section order in the file and in plans.
 SECTIONS: tuple[str, ...] = (
-    "spine_id", "leaf_id", "loopback", "vtep", "asn", "p2p", "p2p_v6", "vlan", "l2vni", "l3vni", "node_asn",
+    "site_id", "spine_id", "leaf_id", "loopback", "vtep", "asn", "p2p", "p2p_v6", "vlan", "l2vni", "l3vni", "node_asn",
 )
 SECTION_HELP = {
+    "site_id": "site number (Multi-Site BGW id, DCI ESI)",
     "spine_id": "spine number (default cabling: a leaf's uplink port)",
     "leaf_id": "leaf number (default cabling: a spine's downlink port)",
     "loopback": "router id / EVPN peering address",
-    "vtep": "VXLAN tunnel source address",
+    "vtep": "VXLAN tunnel source address of a leaf, or a site's Multi-Site VIP (site/NAME)",
     "asn": "switch ASN",
     "p2p": "fabric link /31 (key LEAF--SPINE or A--B for DCI)",
     "p2p_v6": "fabric link /127",
@@ -191,6 +192,7 @@ def requests(inv: Inventory) -> list[Request]:
     p = inv.pools
     out: list[Request] = []
     ids = int_pool("id", 1, 65535)
+    out += [Request("site_id", site.name, ids) for site in inv.fabric.sites]
     out += [Request("spine_id", s.name, ids) for s in inv.spines]
     out += [Request("leaf_id", lf.name, ids) for lf in inv.leaves]
     lo = address_pool("loopback", p.loopback, skip_network=True)
@@ -198,6 +200,11 @@ def requests(inv: Inventory) -> list[Request]:
         out.append(Request("loopback", sw.name, lo, lo.parse(sw.loopback) if sw.loopback else None))
     vt = address_pool("vtep", p.vtep, skip_network=True)
     out += [Request("vtep", lf.name, vt, vt.parse(lf.vtep) if lf.vtep else None) for lf in inv.leaves]
+    # a site whose border leaves stitch to another site needs one anycast VTEP (the
+    # Multi-Site VIP) shared by its borders: from the VTEP pool, so it never meets a VTEP
+    site_of = {lf.name: lf.site for lf in inv.leaves}
+    dci_sites = {site_of.get(end) for d in inv.dci_links for end in (d.a, d.b)}
+    out += [Request("vtep", f"site/{site.name}", vt) for site in inv.fabric.sites if site.name in dci_sites]
     sp = int_pool("asn.spine", p.asn.spine.first, p.asn.spine.last)
     for s in inv.spines:
         if s.asn is not None:
@@ -383,6 +390,13 @@ class Allocations:
 
     def has(self, section: str, key: str) -> bool:
         return key in self._s.get(section, {})
+
+    def site_id(self, name: str) -> int:
+        return int(self._get("site_id", name))
+
+    def multisite_vip(self, site: str) -> IPv4Address:
+        """The anycast VTEP the border leaves of ``site`` share for DCI stitching."""
+        return IPv4Address(str(self._get("vtep", f"site/{site}")))
 
     def spine_id(self, name: str) -> int:
         return int(self._get("spine_id", name))

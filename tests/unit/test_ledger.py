@@ -271,3 +271,22 @@ def test_p2p_values_are_slash_31() -> None:
         n = ip_network(str(value))
         assert n.prefixlen == 31 and n.subnet_of(ip_network("10.0.2.0/24"))  # type: ignore[arg-type]
     assert p.allocations().loopback("s1") == IPv4Address("10.0.0.1")
+
+
+def test_site_ids_and_multisite_vips_are_ledger_values() -> None:
+    """Reordering sites keeps their numbers (the BGW id and ESI depend on them); a site
+    with DCI links gets one VIP from the VTEP pool that no leaf VTEP ever takes."""
+    from fabric.api import load
+
+    repo = Path(__file__).resolve().parents[2]
+    fab = load(repo / "inventories" / "shownet2024-dci")
+    plan = fab.plan()
+    alloc = plan.allocations()
+    vteps = {v for k, v in plan.ledger.sections["vtep"].items() if not k.startswith("site/")}
+    vips = {str(alloc.multisite_vip(s.name)) for s in fab.inventory.fabric.sites}
+    assert len(vips) == 2 and not vips & vteps
+    inv = fab.inventory.model_copy(deep=True)
+    inv.fabric.sites.reverse()
+    again = plan_allocations(inv, plan.ledger)
+    assert not again.changed
+    assert again.allocations().site_id("dc2") == alloc.site_id("dc2") == 2
