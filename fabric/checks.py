@@ -247,6 +247,21 @@ def _pinned_in_pool(ctx: Ctx) -> Iterator[Problem]:
             yield from _pinned_problem(ctx, ("leaves", i, "asn"), lf.asn, pool, "ASN")
 
 
+@check("pools", "spines")
+def _route_target_fits(ctx: Ctx) -> Iterator[Problem]:
+    # target:<admin>:<vni>: with a 4-byte admin ASN the assigned number has 2 bytes only
+    p = ctx.pools
+    first = ctx.spines[0]
+    admin = p.route_targets.admin or first.asn or p.asn.spine.first
+    if admin <= 65535:
+        return
+    for name, pool in (("l2vni", p.l2vni), ("l3vni", p.l3vni)):
+        if pool.last > 65535:
+            yield ctx.at(("pools", name), f"route targets target:{admin}:<vni> need VNIs up to 65535 with a 4-byte "
+                         f"admin ASN, but pool {name} goes to {pool.last} (set pools.route_targets.admin to a "
+                         f"2-byte ASN, or use VNIs up to 65535)")
+
+
 @check("spines", "leaves")
 def _asn_bounds(ctx: Ctx) -> Iterator[Problem]:
     for role in ("spines", "leaves"):
