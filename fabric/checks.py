@@ -30,6 +30,12 @@ class Ctx:
     sections: dict[str, Any]
     smap: SourceMap
     present: frozenset[str] = frozenset()
+    broken: frozenset[str] = frozenset()
+    """Names written on list items that failed the schema: they exist, so a reference to
+    one is not reported as unknown (the schema problem is reported instead)."""
+
+    def known(self, name: str, names: set[str] | dict[str, Any]) -> bool:
+        return name in names or name in self.broken
 
     def at(self, path: PathT, message: str) -> Problem:
         from fabric.inventory import problem_at
@@ -78,10 +84,13 @@ def check(*needs: str) -> Callable[[CheckFn], CheckFn]:
     return deco
 
 
-def cross_check(sections: dict[str, Any], smap: SourceMap, present: frozenset[str] = frozenset()) -> list[Problem]:
+def cross_check(
+    sections: dict[str, Any], smap: SourceMap, present: frozenset[str] = frozenset(), broken: frozenset[str] = frozenset()
+) -> list[Problem]:
     """Run every check whose sections are valid; return all problems found.
-    ``present`` names the top-level keys that were written (valid or not)."""
-    ctx = Ctx(sections, smap, present or frozenset(sections))
+    ``present`` names the top-level keys that were written (valid or not); ``broken`` the
+    names of list items that failed the schema (their sections hold only the valid items)."""
+    ctx = Ctx(sections, smap, present or frozenset(sections), broken)
     out: list[Problem] = []
     for needs, fn in _CHECKS:
         if all(n in sections for n in needs):
@@ -153,7 +162,8 @@ def _sites_and_pairs(ctx: Ctx) -> Iterator[Problem]:
             continue
         other = leaves.get(lf.pair)
         if other is None:
-            yield ctx.at(("leaves", i, "pair"), f"pair names unknown leaf {lf.pair!r}")
+            if not ctx.known(lf.pair, leaves):
+                yield ctx.at(("leaves", i, "pair"), f"pair names unknown leaf {lf.pair!r}")
         elif other.pair != lf.name:
             yield ctx.at(("leaves", i, "pair"), f"{lf.pair} does not name {lf.name} as its pair")
         elif other.role != lf.role:
@@ -310,7 +320,8 @@ def _cabling(ctx: Ctx) -> Iterator[Problem]:
                                       (link.spine, link.spine_port, spines, "spine")):
             d = table.get(dev)
             if d is None:
-                yield ctx.at(("cabling", i, key), f"unknown {key} {dev!r}")
+                if not ctx.known(dev, table):
+                    yield ctx.at(("cabling", i, key), f"unknown {key} {dev!r}")
                 continue
             if not _port_ok(d.model, port):
                 yield ctx.at(("cabling", i, f"{key}_port"), f"{d.model} has no port {port!r}")
@@ -348,7 +359,8 @@ def _dci_links(ctx: Ctx) -> Iterator[Problem]:
             name = getattr(d, end)
             lf = leaves.get(name)
             if lf is None:
-                yield ctx.at(("dci_links", i, end), f"unknown leaf {name!r}")
+                if not ctx.known(name, leaves):
+                    yield ctx.at(("dci_links", i, end), f"unknown leaf {name!r}")
             elif lf.role != "border":
                 yield ctx.at(("dci_links", i, end), f"{name} is not a border leaf")
             elif not _port_ok(lf.model, port):
@@ -392,7 +404,7 @@ def _network_leaves_exist(ctx: Ctx) -> Iterator[Problem]:
     for path, n in ctx.networks():
         if n.leaves != "all":
             for i, name in enumerate(n.leaves):
-                if name not in leaves:
+                if not ctx.known(name, leaves):
                     yield ctx.at((*path, "leaves", i), f"network {n.name} is on unknown leaf {name!r}")
         for i, rack in enumerate(n.racks):
             if rack not in racks:
@@ -535,7 +547,8 @@ def _nodes_on_ports(ctx: Ctx) -> Iterator[Problem]:
             base: PathT = ("kubernetes", "clusters", ci, "nodes", ni)
             lf = leaves.get(node.leaf)
             if lf is None:
-                yield ctx.at((*base, "leaf"), f"node {node.name} is on unknown leaf {node.leaf!r}")
+                if not ctx.known(node.leaf, leaves):
+                    yield ctx.at((*base, "leaf"), f"node {node.name} is on unknown leaf {node.leaf!r}")
                 continue
             if not _port_ok(lf.model, node.port):
                 yield ctx.at((*base, "port"), f"{lf.model} has no port {node.port!r}")
@@ -557,7 +570,8 @@ def _nodes_on_network(ctx: Ctx) -> Iterator[Problem]:
         base: PathT = ("kubernetes", "clusters", ci)
         hit = nets.get(c.network)
         if hit is None:
-            yield ctx.at((*base, "network"), f"unknown network {c.network!r}")
+            if not ctx.known(c.network, nets):
+                yield ctx.at((*base, "network"), f"unknown network {c.network!r}")
             continue
         _, net = hit
         for ni, node in enumerate(c.nodes):

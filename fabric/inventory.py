@@ -138,10 +138,27 @@ def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Proble
     return merged, smap, problems
 
 
-def validate_sections(data: dict[str, Any], smap: SourceMap) -> tuple[dict[str, Any], list[Problem]]:
-    """Validate each top-level section; return the valid ones and the problems."""
+def _names_in(item: Any) -> set[str]:
+    """Names written on a raw list item (and, for a tenant, on its VRFs and networks)."""
+    out: set[str] = set()
+    if isinstance(item, dict):
+        if isinstance(item.get("name"), str):
+            out.add(item["name"])
+        for sub in ("vrfs", "networks"):
+            if isinstance(item.get(sub), list):
+                out |= {x["name"] for x in item[sub] if isinstance(x, dict) and isinstance(x.get("name"), str)}
+    return out
+
+
+def validate_sections(
+    data: dict[str, Any], smap: SourceMap
+) -> tuple[dict[str, Any], list[Problem], frozenset[str]]:
+    """Validate each top-level section; return the valid ones, the problems, and the
+    names of list items that failed (a list section keeps its valid items, so the
+    cross-checks still look at them)."""
     problems: list[Problem] = []
     good: dict[str, Any] = {}
+    broken: set[str] = set()
     for key in data:
         if key not in _SECTIONS:
             problems.append(problem_at(smap, (key,), f"unknown top-level key; expected one of {', '.join(_SECTIONS)}"))
@@ -160,24 +177,22 @@ def validate_sections(data: dict[str, Any], smap: SourceMap) -> tuple[dict[str, 
                 problems.append(problem_at(smap, (key,), "expected a list"))
                 continue
             items = []
-            ok = True
             for i, item in enumerate(raw):
                 try:
                     items.append(model.model_validate(item))
                 except ValidationError as e:
-                    ok = False
+                    broken |= _names_in(item)
                     problems.extend(_schema_problems(data, smap, e, (key, i)))
             if key in ("spines", "leaves") and not raw:
                 problems.append(problem_at(smap, (key,), "at least one is required"))
-                ok = False
-            if ok:
+            elif items or not raw:
                 good[key] = items
         else:
             try:
                 good[key] = model.model_validate(raw)
             except ValidationError as e:
                 problems.extend(_schema_problems(data, smap, e, (key,)))
-    return good, problems
+    return good, problems, frozenset(broken)
 
 
 def load_inventory(folder: str | Path) -> LoadedInventory:
@@ -188,9 +203,9 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
 
     path = Path(folder)
     data, smap, problems = read_documents(path)
-    good, schema_problems = validate_sections(data, smap)
+    good, schema_problems, broken = validate_sections(data, smap)
     problems.extend(schema_problems)
-    problems.extend(cross_check(good, smap, frozenset(data)))
+    problems.extend(cross_check(good, smap, frozenset(data), broken))
     if problems:
         raise InventoryError(problems)
     inv = Inventory.model_construct(**{k: v for k, v in good.items()})
