@@ -18,6 +18,7 @@ from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
 from fabric.model.base import ASN_MAX
 from fabric.model.kubernetes import Kubernetes
 from fabric.platforms import GENERIC_MODELS, MODELS
+from fabric.resources.ledger import RESERVED_VNIS
 from fabric.yamlsrc import PathT, SourceMap
 
 Net = IPv4Network | IPv6Network
@@ -433,6 +434,8 @@ def _vlan_vni_unique_and_in_pool(ctx: Ctx) -> Iterator[Problem]:
                     yield ctx.at((*base, "vlan"), f"pinned VLAN {v.vlan} is outside pool {p.vlan}")
             if v.l3vni is not None:
                 yield from claim(vnis, v.l3vni, (*base, "l3vni"), "VNI")
+                if v.l3vni in RESERVED_VNIS:
+                    yield ctx.at((*base, "l3vni"), f"VNI {v.l3vni} is reserved: the EVPN instance uses it as its route target")
                 if v.l3vni not in p.l3vni:
                     yield ctx.at((*base, "l3vni"), f"pinned L3 VNI {v.l3vni} is outside pool {p.l3vni}")
     for path, n in ctx.networks():
@@ -442,6 +445,8 @@ def _vlan_vni_unique_and_in_pool(ctx: Ctx) -> Iterator[Problem]:
                 yield ctx.at((*path, "vlan"), f"pinned VLAN {n.vlan} is outside pool {p.vlan}")
         if n.vni is not None:
             yield from claim(vnis, n.vni, (*path, "vni"), "VNI")
+            if n.vni in RESERVED_VNIS:
+                yield ctx.at((*path, "vni"), f"VNI {n.vni} is reserved: the EVPN instance uses it as its route target")
             if n.vni not in p.l2vni:
                 yield ctx.at((*path, "vni"), f"pinned VNI {n.vni} is outside pool {p.l2vni}")
 

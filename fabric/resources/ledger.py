@@ -50,6 +50,11 @@ SECTION_HELP = {
     "node_asn": "ASN of a Kubernetes node (clusters with an ASN range)",
 }
 
+#: VNIs never handed out: their numbers are route targets the design uses itself
+#: (``target:<admin>:65534`` is the EVPN instance's: fabric.design.intent.EVPN_INSTANCE_RD;
+#: a literal here because the design imports the ledger, and a test keeps them equal).
+RESERVED_VNIS = frozenset({65534})
+
 Action = Literal["added", "kept", "changed", "stale", "freed"]
 Value = int | str
 
@@ -224,8 +229,9 @@ def requests(inv: Inventory) -> list[Request]:
         p6 = subnet_pool("p2p_v6", p.p2p_v6, 127)
         out += [Request("p2p_v6", k, p6) for k in keys]
     vl = int_pool("vlan", p.vlan.first, p.vlan.last)
-    l2 = int_pool("l2vni", p.l2vni.first, p.l2vni.last)
-    l3 = int_pool("l3vni", p.l3vni.first, p.l3vni.last)
+    # a VNI is also the number of its route target; RESERVED_VNIS are taken by the design
+    l2 = int_pool("l2vni", p.l2vni.first, p.l2vni.last, RESERVED_VNIS)
+    l3 = int_pool("l3vni", p.l3vni.first, p.l3vni.last, RESERVED_VNIS)
     for v in inv.vrfs():
         out.append(Request("vlan", f"vrf/{v.name}", vl, v.vlan))
         out.append(Request("l3vni", v.name, l3, v.l3vni))

@@ -24,6 +24,8 @@ class IntPool:
     step: int
     show: Callable[[int], str | int]
     parse: Callable[[object], int]
+    reserved: frozenset[int] = frozenset()
+    """Values inside the range that are never handed out (used by the design itself)."""
 
     def __contains__(self, value: int) -> bool:
         return self.first <= value <= self.last and (value - self.first) % self.step == 0
@@ -36,7 +38,7 @@ class IntPool:
         return self.name
 
 
-def int_pool(name: str, first: int, last: int) -> IntPool:
+def int_pool(name: str, first: int, last: int, reserved: frozenset[int] = frozenset()) -> IntPool:
     """A pool of plain integers (ASN, VLAN, VNI, ids)."""
 
     def parse(v: object) -> int:
@@ -44,7 +46,7 @@ def int_pool(name: str, first: int, last: int) -> IntPool:
             raise ValueError(f"expected an integer, got {v!r}")
         return v
 
-    return IntPool(name, first, last, 1, lambda i: i, parse)
+    return IntPool(name, first, last, 1, lambda i: i, parse, reserved)
 
 
 def address_pool(name: str, net: IPv4Network | IPv6Network, skip_network: bool = False) -> IntPool:
@@ -87,7 +89,7 @@ class FreeList:
 
     def __init__(self, pool: IntPool, used: Iterable[int]) -> None:
         self.pool = pool
-        self.used = set(used)
+        self.used = set(used) | pool.reserved
         self.cursor = pool.first
 
     def take(self, key: str) -> int:

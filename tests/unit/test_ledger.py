@@ -290,3 +290,14 @@ def test_site_ids_and_multisite_vips_are_ledger_values() -> None:
     again = plan_allocations(inv, plan.ledger)
     assert not again.changed
     assert again.allocations().site_id("dc2") == alloc.site_id("dc2") == 2
+
+
+def test_vnis_the_design_uses_as_route_targets_are_never_allocated() -> None:
+    from fabric.design.intent import EVPN_INSTANCE_RD
+    from fabric.resources.ledger import RESERVED_VNIS
+
+    assert EVPN_INSTANCE_RD in RESERVED_VNIS
+    inv = make_inventory(["s1"], [("l1", "server")], ["v"], [f"n{i}" for i in range(4)])
+    inv.pools.l2vni = type(inv.pools.l2vni)(first=65532, last=65599)
+    p = plan_allocations(inv, Ledger())
+    assert sorted(p.ledger.sections["l2vni"].values()) == [65532, 65533, 65535, 65536]
