@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabric.export.cabling import cabling_csv
-from fabric.export.clab import clab_yaml
+from fabric.export.clab import clab_yaml, lab_config, renumbered_devices
 from fabric.export.docs import docs_pages
 from fabric.export.svg import topology_svg
 from fabric.export.view import ExportError, FabricView, build_view
@@ -27,6 +27,7 @@ DOCS_DIR = "docs"
 CABLING = "cabling.csv"
 TOPOLOGY = "topology.svg"
 CONFIG_DIR = "configs"
+LAB_CONFIG_DIR = "clab-configs"
 
 
 def clab_name(view: FabricView) -> str:
@@ -63,6 +64,16 @@ def write_all(
         if old not in keep:
             old.unlink()
     written: list[Path] = []
+    # startup configs renamed onto the ports a virtual switch has (see clab.lab_config)
+    lab_dir = out_dir / LAB_CONFIG_DIR
+    stale = set(lab_dir.glob("*")) if lab_dir.is_dir() else set()
+    for name, pm in renumbered_devices(view).items():
+        for src in sorted((out_dir / CONFIG_DIR).glob(f"{name}.*")):
+            if src.name.removeprefix(name) in (".conf", ".cfg"):
+                files[f"{LAB_CONFIG_DIR}/{src.name}"] = lab_config(src.read_text(encoding="utf-8"), pm.renumbered)
+                stale.discard(lab_dir / src.name)
+    for old in sorted(stale):
+        old.unlink()
     for rel, text in files.items():
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +83,6 @@ def write_all(
 
 
 __all__ = [
-    "ExportError", "FabricView", "build_view", "cabling_csv", "clab_name", "clab_yaml", "docs_pages",
+    "ExportError", "FabricView", "build_view", "cabling_csv", "clab_name", "clab_yaml", "docs_pages", "lab_config",
     "render_exports", "topology_svg", "write_all",
 ]

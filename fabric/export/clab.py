@@ -24,7 +24,9 @@ and ``et-0/0/0`` differ on the hardware but are the same port number to containe
 a device's ports do not map one-to-one into its kind's data ports, its ports are renumbered
 in order (fabric links first, then access ports) onto the kind's ports, and the node carries
 a comment with the mapping: the startup config still names the hardware ports, so those
-interface stanzas must be renamed for the lab (see labs/README.md).
+interface stanzas are renamed for the lab: :func:`lab_config` rewrites a copy of the
+startup config (``clab-configs/<device>.conf`` beside ``configs/``) onto the lab port
+names, and the node boots from that copy.
 """
 
 from __future__ import annotations
@@ -113,6 +115,27 @@ def port_map(dev: Device, ports: list[str]) -> PortMap:
     )
 
 
+_PORT_WORD = re.compile(r"(?<![\w/.-])((?:et|xe|ge)-0/0/\d+|(?:Ethernet|Eth|Et)1/\d+)(?![\d/])")
+
+
+def lab_config(text: str, renumbered: dict[str, str]) -> str:
+    """``text`` (a startup config) with every hardware port of ``renumbered`` replaced by
+    its lab port name; unit suffixes (``et-0/0/48.0``) follow their port."""
+    if not renumbered:
+        return text
+    return _PORT_WORD.sub(lambda m: renumbered.get(m.group(1), m.group(1)), text)
+
+
+def renumbered_devices(view: FabricView) -> dict[str, PortMap]:
+    """Devices whose ports had to be renumbered to fit their kind, with their port maps."""
+    out: dict[str, PortMap] = {}
+    for d in view.devices:
+        pm = port_map(d, device_ports(view, d.name))
+        if pm.renumbered:
+            out[d.name] = pm
+    return out
+
+
 def _mgmt_subnet(view: FabricView) -> IPv4Network | None:
     """The smallest network holding every switch's management address (containerlab has one
     management network per lab)."""
@@ -152,9 +175,10 @@ def device_ports(view: FabricView, name: str) -> list[str]:
     return out
 
 
-def clab_yaml(view: FabricView, config_dir: str = "configs") -> str:
+def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str = "clab-configs") -> str:
     """The containerlab topology as YAML text. ``config_dir`` is where the startup configs
-    are, relative to the topology file."""
+    are, relative to the topology file; ``lab_config_dir`` where the copies renamed onto
+    lab ports are (for devices whose ports had to be renumbered)."""
     subnet = _mgmt_subnet(view)
     node_mgmt = _node_mgmt(view, subnet)
     maps = {d.name: port_map(d, device_ports(view, d.name)) for d in view.devices}
@@ -185,7 +209,7 @@ def clab_yaml(view: FabricView, config_dir: str = "configs") -> str:
         lines.append(f"      kind: {spec.kind}")
         if d.mgmt is not None:
             lines.append(f"      mgmt-ipv4: {yaml_str(d.mgmt.ip)}")
-        config = f"{config_dir}/{d.name}{spec.config_suffix}"
+        config = f"{lab_config_dir if pm.renumbered else config_dir}/{d.name}{spec.config_suffix}"
         if d.platform == "frr":
             # the linux kind has no startup-config: FRR reads the bind-mounted /etc/frr/frr.conf
             lines += ["      binds:", f"        - {yaml_str(config + ':/etc/frr/frr.conf')}"]

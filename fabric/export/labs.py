@@ -28,7 +28,8 @@ def lab_files(root: Path = ROOT) -> dict[Path, str]:
     for name in LAB_INVENTORIES:
         fab = load(root / "inventories" / name)
         view = build_view(fab)
-        out[root / "labs" / f"{view.name}.clab.yml"] = clab_yaml(view, f"../build/{name}/configs")
+        build = f"../build/{name}"
+        out[root / "labs" / f"{view.name}.clab.yml"] = clab_yaml(view, f"{build}/configs", f"{build}/clab-configs")
     return out
 
 

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from fabric.api import Fabric, load
-from fabric.export import cabling_csv, clab_yaml, docs_pages, render_exports, topology_svg, write_all
-from fabric.export.clab import KINDS, port_map
+from fabric.export import cabling_csv, clab_yaml, docs_pages, lab_config, render_exports, topology_svg, write_all
+from fabric.export.clab import KINDS, device_ports, port_map
 from fabric.export.labs import LAB_INVENTORIES, lab_files
 from fabric.export.view import Device, FabricView, Site, build_view
 
@@ -225,7 +225,8 @@ def test_clab_has_every_device_and_node_with_its_kind(view: FabricView) -> None:
         spec = KINDS[d.platform]
         node = nodes[d.name]
         assert node["kind"] == spec.kind
-        config = f"configs/{d.name}{spec.config_suffix}"
+        renumbered = port_map(d, device_ports(view, d.name)).renumbered
+        config = f"{'clab-configs' if renumbered else 'configs'}/{d.name}{spec.config_suffix}"
         if d.platform == "frr":
             assert node["kind"] == "linux" and f"{config}:/etc/frr/frr.conf" in node["binds"]
             assert "frr" in data["topology"]["kinds"]["linux"]["image"]
@@ -234,6 +235,38 @@ def test_clab_has_every_device_and_node_with_its_kind(view: FabricView) -> None:
     for n in view.nodes:
         assert nodes[n.name]["kind"] == "linux"
     assert {"juniper_vjunosswitch", "cisco_n9kv", "linux"} >= set(data["topology"]["kinds"])
+
+
+def test_lab_config_renames_hardware_ports_onto_lab_ports() -> None:
+    text = (
+        "interfaces {\n    et-0/0/48 {\n        mtu 9216;\n    }\n    et-0/0/4 {\n    }\n}\n"
+        "protocols { lldp { interface et-0/0/48.0; interface xe-0/0/10; } }\n"
+        "description \"underlay: spine1 Ethernet1/1\";\n"
+    )
+    out = lab_config(text, {"et-0/0/48": "ge-0/0/0", "et-0/0/4": "ge-0/0/1", "xe-0/0/10": "ge-0/0/2"})
+    assert "ge-0/0/0 {" in out and "ge-0/0/1 {" in out and "interface ge-0/0/0.0;" in out
+    assert "interface ge-0/0/2;" in out and "et-0/0/" not in out and "xe-0/0/" not in out
+    assert "Ethernet1/1" in out  # ports of other devices (in descriptions) are left alone
+    assert lab_config(text, {}) == text
+
+
+def test_renumbered_devices_boot_from_renamed_configs(tmp_path: Path) -> None:
+    """A QFX5120-48Y leaf's et-0/0/48 does not exist on vJunos-switch: its node boots from
+    a copy of its config renamed onto the lab ports, and every port that copy names is
+    one the topology cables."""
+    fab = load(ROOT / "inventories" / "shownet2024")
+    fab.build(tmp_path)
+    data = yaml.safe_load((tmp_path / "shownet2024.clab.yml").read_text())
+    node = data["topology"]["nodes"]["leaf1"]
+    assert node["startup-config"] == "clab-configs/leaf1.conf"
+    renamed = (tmp_path / "clab-configs" / "leaf1.conf").read_text()
+    ports = set(re.findall(r"^    ((?:et|xe|ge)-0/0/\d+) \{", renamed, re.M))
+    assert ports and all(p.startswith("ge-0/0/") and int(p.rsplit("/", 1)[1]) < 10 for p in ports)
+    cabled = {e.split(":", 1)[1] for link in data["topology"]["links"] for e in link["endpoints"]
+              if e.startswith("leaf1:")}
+    assert {f"eth{int(p.rsplit('/', 1)[1]) + 1}" for p in ports} == cabled
+    original = (tmp_path / "configs" / "leaf1.conf").read_text()
+X
 
 
 def test_clab_links_are_consistent(view: FabricView) -> None:
