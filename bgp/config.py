@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bgp.health import HealthCheck
 from bgp.sources.kubernetes import KubernetesSourceConfig
@@ -178,22 +187,18 @@ class GracefulRestartConfig(_Model):
         return parse_duration(v)
 
 
+Communities = Annotated[tuple[str, ...], AfterValidator(lambda v: tuple(check_community(c) for c in v))]
+"""Standard communities (``65000:100``), each checked by :func:`check_community`."""
+LargeCommunities = Annotated[tuple[str, ...], AfterValidator(lambda v: tuple(check_large_community(c) for c in v))]
+"""Large communities (``65000:1:2``), each checked by :func:`check_large_community`."""
+
+
 class Attributes(_Model):
     """Path attributes added to every announced route."""
 
-    communities: tuple[str, ...] = ()
-    large_communities: tuple[str, ...] = ()
+    communities: Communities = ()
+    large_communities: LargeCommunities = ()
     med: int | None = Field(default=None, ge=0, le=4294967295)
-
-    @field_validator("communities")
-    @classmethod
-    def _c(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(check_community(c) for c in v)
-
-    @field_validator("large_communities")
-    @classmethod
-    def _lc(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(check_large_community(c) for c in v)
 
 
 class GuardConfig(_Model):
@@ -250,8 +255,8 @@ class ServiceConfig(_Model):
     name: str
     prefixes: tuple[str, ...] = Field(min_length=1)
     check: str | None = None
-    communities: tuple[str, ...] = ()
-    large_communities: tuple[str, ...] = ()
+    communities: Communities = ()
+    large_communities: LargeCommunities = ()
 
     @field_validator("name")
     @classmethod
@@ -269,16 +274,6 @@ class ServiceConfig(_Model):
             except ValueError as e:
                 raise ValueError(f"{p!r}: {e}") from None
         return v
-
-    @field_validator("communities")
-    @classmethod
-    def _c(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(check_community(c) for c in v)
-
-    @field_validator("large_communities")
-    @classmethod
-    def _lc(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(check_large_community(c) for c in v)
 
     def networks(self) -> frozenset[IPNet]:
         return frozenset(ip_network(p, strict=True) for p in self.prefixes)
