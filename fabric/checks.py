@@ -425,30 +425,23 @@ def _vlan_vni_unique_and_in_pool(ctx: Ctx) -> Iterator[Problem]:
         else:
             table[value] = path
 
+    def pinned(table: dict[int, PathT], value: int | None, path: PathT, what: str, pool: Any) -> Iterator[Problem]:
+        if value is None:
+            return
+        yield from claim(table, value, path, "VLAN" if table is vlans else "VNI")
+        if table is vnis and value in RESERVED_VNIS:
+            yield ctx.at(path, f"VNI {value} is reserved: the EVPN instance uses it as its route target")
+        if value not in pool:
+            yield ctx.at(path, f"pinned {what} {value} is outside pool {pool}")
+
     for ti, t in enumerate(ctx.tenants):
         for vi, v in enumerate(t.vrfs):
             base: PathT = ("tenants", ti, "vrfs", vi)
-            if v.vlan is not None:
-                yield from claim(vlans, v.vlan, (*base, "vlan"), "VLAN")
-                if v.vlan not in p.vlan:
-                    yield ctx.at((*base, "vlan"), f"pinned VLAN {v.vlan} is outside pool {p.vlan}")
-            if v.l3vni is not None:
-                yield from claim(vnis, v.l3vni, (*base, "l3vni"), "VNI")
-                if v.l3vni in RESERVED_VNIS:
-                    yield ctx.at((*base, "l3vni"), f"VNI {v.l3vni} is reserved: the EVPN instance uses it as its route target")
-                if v.l3vni not in p.l3vni:
-                    yield ctx.at((*base, "l3vni"), f"pinned L3 VNI {v.l3vni} is outside pool {p.l3vni}")
+            yield from pinned(vlans, v.vlan, (*base, "vlan"), "VLAN", p.vlan)
+            yield from pinned(vnis, v.l3vni, (*base, "l3vni"), "L3 VNI", p.l3vni)
     for path, n in ctx.networks():
-        if n.vlan is not None:
-            yield from claim(vlans, n.vlan, (*path, "vlan"), "VLAN")
-            if n.vlan not in p.vlan:
-                yield ctx.at((*path, "vlan"), f"pinned VLAN {n.vlan} is outside pool {p.vlan}")
-        if n.vni is not None:
-            yield from claim(vnis, n.vni, (*path, "vni"), "VNI")
-            if n.vni in RESERVED_VNIS:
-                yield ctx.at((*path, "vni"), f"VNI {n.vni} is reserved: the EVPN instance uses it as its route target")
-            if n.vni not in p.l2vni:
-                yield ctx.at((*path, "vni"), f"pinned VNI {n.vni} is outside pool {p.l2vni}")
+        yield from pinned(vlans, n.vlan, (*path, "vlan"), "VLAN", p.vlan)
+        yield from pinned(vnis, n.vni, (*path, "vni"), "VNI", p.l2vni)
 
 
 @check("tenants")
