@@ -15,7 +15,6 @@ from typing import Any
 
 from fabric.errors import Problem
 from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
-from fabric.model.base import ASN_MAX
 from fabric.model.kubernetes import Kubernetes
 from fabric.platforms import GENERIC_MODELS, MODELS
 from fabric.resources.ledger import RESERVED_VNIS
@@ -244,14 +243,14 @@ def _pinned_in_pool(ctx: Ctx) -> Iterator[Problem]:
     for i, s in enumerate(ctx.spines):
         if s.loopback is not None:
             yield from _pinned_problem(ctx, ("spines", i, "loopback"), s.loopback, p.loopback, "loopback")
-        if s.asn is not None and 1 <= s.asn <= ASN_MAX:
+        if s.asn is not None:
             yield from _pinned_problem(ctx, ("spines", i, "asn"), s.asn, p.asn.spine, "ASN")
     for i, lf in enumerate(ctx.leaves):
         if lf.loopback is not None:
             yield from _pinned_problem(ctx, ("leaves", i, "loopback"), lf.loopback, p.loopback, "loopback")
         if lf.vtep is not None:
             yield from _pinned_problem(ctx, ("leaves", i, "vtep"), lf.vtep, p.vtep, "VTEP address")
-        if lf.asn is not None and 1 <= lf.asn <= ASN_MAX:
+        if lf.asn is not None:
             pool = p.asn.border if lf.role == "border" and p.asn.border is not None else p.asn.leaf
             yield from _pinned_problem(ctx, ("leaves", i, "asn"), lf.asn, pool, "ASN")
 
@@ -269,14 +268,6 @@ def _route_target_fits(ctx: Ctx) -> Iterator[Problem]:
             yield ctx.at(("pools", name), f"route targets target:{admin}:<vni> need VNIs up to 65535 with a 4-byte "
                          f"admin ASN, but pool {name} goes to {pool.last} (set pools.route_targets.admin to a "
                          f"2-byte ASN, or use VNIs up to 65535)")
-
-
-@check("spines", "leaves")
-def _asn_bounds(ctx: Ctx) -> Iterator[Problem]:
-    for role in ("spines", "leaves"):
-        for i, d in enumerate(ctx.sections[role]):
-            if d.asn is not None and not 1 <= d.asn <= ASN_MAX:
-                yield ctx.at((role, i, "asn"), f"ASN {d.asn} is outside 1..{ASN_MAX}")
 
 
 # ---------------------------------------------------------------- cabling
@@ -505,20 +496,11 @@ def _cluster_names(ctx: Ctx) -> Iterator[Problem]:
 def _cluster_asns(ctx: Ctx) -> Iterator[Problem]:
     for ci, c in enumerate(ctx.clusters):
         base: PathT = ("kubernetes", "clusters", ci)
-        if not (1 <= c.asn.first <= ASN_MAX and 1 <= c.asn.last <= ASN_MAX):
-            yield ctx.at((*base, "asn"), f"ASN {c.asn} is outside 1..{ASN_MAX}")
-            continue
-        if c.asn.first > c.asn.last:
-            yield ctx.at((*base, "asn"), "range first is greater than last")
-            continue
         if not c.shared_asn and len(c.asn) < len(c.nodes):
             yield ctx.at((*base, "asn"), f"pool too small: {len(c.asn)} ASNs for {len(c.nodes)} nodes")
         for ni, node in enumerate(c.nodes):
             if node.asn is not None and node.asn not in c.asn:
-                if not 1 <= node.asn <= ASN_MAX:
-                    yield ctx.at((*base, "nodes", ni, "asn"), f"ASN {node.asn} is outside 1..{ASN_MAX}")
-                else:
-                    yield ctx.at((*base, "nodes", ni, "asn"), f"pinned ASN {node.asn} is outside the cluster's range {c.asn}")
+                yield ctx.at((*base, "nodes", ni, "asn"), f"pinned ASN {node.asn} is outside the cluster's range {c.asn}")
 
 
 @check("kubernetes", "pools")

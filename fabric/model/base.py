@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -22,6 +22,7 @@ Name = Annotated[
 ]
 
 ASN_MAX = 4294967295
+"""The largest 4-byte ASN (RFC 6793); ASN 0 is reserved (RFC 7607)."""
 
 
 def _parse_range(v: Any) -> Any:
@@ -65,3 +66,24 @@ class IntRange(_Range):
 
 
 RangeIn = Annotated[IntRange, BeforeValidator(_parse_range), PlainSerializer(str)]
+
+
+def _check_asn(value: int) -> int:
+    if not 1 <= value <= ASN_MAX:
+        raise ValueError(f"ASN {value} is outside 1..{ASN_MAX}")
+    return value
+
+
+def _check_asn_range(r: IntRange) -> IntRange:
+    if not (1 <= r.first <= ASN_MAX and 1 <= r.last <= ASN_MAX):
+        raise ValueError(f"ASN {r} is outside 1..{ASN_MAX}")
+    if r.first > r.last:
+        raise ValueError("range first is greater than last")
+    return r
+
+
+Asn = Annotated[int, AfterValidator(_check_asn)]
+"""An AS number, 1..4294967295: the model checks the bounds, nothing re-checks them."""
+
+AsnRange = Annotated[IntRange, BeforeValidator(_parse_range), AfterValidator(_check_asn_range), PlainSerializer(str)]
+"""A range of AS numbers (``FIRST-LAST`` or one number), both ends 1..4294967295, first <= last."""

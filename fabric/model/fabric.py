@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from fabric.model.base import Name, StrictModel
+from fabric.model.base import Asn, Name, StrictModel
 from fabric.platforms import Platform
 
 
@@ -30,7 +30,7 @@ class Switch(StrictModel):
     site: Name | None = None
     pod: Name | None = None
     loopback: IPv4Address | None = None
-    asn: int | None = None
+    asn: Asn | None = None
     description: str = ""
 
 

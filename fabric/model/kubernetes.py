@@ -6,7 +6,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from pydantic import Field
 
-from fabric.model.base import Name, RangeIn, StrictModel
+from fabric.model.base import Asn, AsnRange, Name, StrictModel
 
 
 class K8sNode(StrictModel):
@@ -18,7 +18,7 @@ class K8sNode(StrictModel):
     port: str
     address: IPv4Address
     address6: IPv6Address | None = None
-    asn: int | None = None
+    asn: Asn | None = None
 
 
 class Cluster(StrictModel):
@@ -30,7 +30,7 @@ class Cluster(StrictModel):
 
     name: Name
     network: Name
-    asn: RangeIn
+    asn: AsnRange
     service_ranges: list[IPv4Network | IPv6Network] = Field(min_length=1)
     max_prefixes: int = Field(default=100, ge=1, le=1_000_000)
     bfd: bool = True

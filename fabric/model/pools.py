@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from fabric.model.base import ASN_MAX, RangeIn, StrictModel
+from fabric.model.base import ASN_MAX, AsnRange, RangeIn, StrictModel
 
 MAC_RE = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 
@@ -16,22 +16,10 @@ class AsnPools(StrictModel):
     """ASN ranges per role. ``spines_share`` gives every spine the range's first ASN
     (the usual eBGP-everywhere design, which stops spine-to-spine paths)."""
 
-    spine: RangeIn
-    leaf: RangeIn
-    border: RangeIn | None = Field(default=None, description="border leaves; default: the leaf range")
+    spine: AsnRange
+    leaf: AsnRange
+    border: AsnRange | None = Field(default=None, description="border leaves; default: the leaf range")
     spines_share: bool = True
-
-    @field_validator("spine", "leaf", "border")
-    @classmethod
-    def _asn_bounds(cls, v: object) -> object:
-        first = getattr(v, "first", None)
-        last = getattr(v, "last", None)
-        if first is not None and last is not None:
-            if not (1 <= first <= ASN_MAX and 1 <= last <= ASN_MAX):
-                raise ValueError(f"ASN must lie in 1..{ASN_MAX}")
-            if first > last:
-                raise ValueError("range first is greater than last")
-        return v
 
 
 class RouteTargets(StrictModel):
