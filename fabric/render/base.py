@@ -54,7 +54,9 @@ class Renderer(Protocol):
 
     ``formats`` are the file extensions ``render`` returns, main format first
     (``("conf", "set", "xml")`` for junos, ``("cfg",)`` for nxos, ``("frr.conf",)`` for
-    frr). Both methods are pure: same intent, same text; no I/O."""
+    frr). Both methods are pure: same intent, same text; no I/O. They do not check
+    capabilities: :func:`render_device`, :func:`render_main` and :func:`select_renderers`
+    do, once per device, before calling them."""
 
     # read-only members, so a plain class attribute (formats = ("conf", "set", "xml")) fits
     @property

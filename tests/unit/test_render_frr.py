@@ -34,7 +34,7 @@ import fabric
 from fabric.design import DeviceIntent, design
 from fabric.design.intent import PrefixFilter
 from fabric.errors import RenderError
-from fabric.render.base import get_renderer, render_device, render_main
+from fabric.render.base import check_capabilities, get_renderer, render_device, render_main
 from fabric.render.frr.renderer import TEMPLATES, FrrRenderer, prefix_modifiers, svi_name
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
@@ -101,7 +101,7 @@ def test_capability_check_refuses_dci_stitching() -> None:
     border = intents("shownet2024-dci")["dc2-border1"]
     assert border.dci is not None
     with pytest.raises(RenderError, match=r"frr does not support dci_stitching \(device dc2-border1\)"):
-        FrrRenderer().render_main(border)
+        check_capabilities(FrrRenderer(), border)
 
 
 # --------------------------------------------------------------------------- features

@@ -18,7 +18,7 @@ import fabric
 import fabric.platforms
 from fabric.design.intent import DeviceIntent, K8sPeering
 from fabric.errors import RenderError
-from fabric.render.base import get_renderer, render_device
+from fabric.render.base import get_renderer, render_device, render_main
 from fabric.render.junos import JunosRenderer
 from fabric.render.junos.escape import junos_string, junos_word
 from fabric.render.junos.tree import ParseError, parse, to_curly, to_set
@@ -82,7 +82,7 @@ def test_capability_check_runs_before_rendering(monkeypatch: pytest.MonkeyPatch)
     reduced = fabric.platforms.CAPABILITIES["junos"] - {"k8s_peering"}
     monkeypatch.setitem(fabric.platforms.CAPABILITIES, "junos", reduced)
     with pytest.raises(RenderError, match=r"junos does not support k8s_peering \(device leaf1\)"):
-        R.render_main(leaf("leaf1"))
+        render_main(leaf("leaf1"))
 
 
 # --------------------------------------------------------------------------- underlay

@@ -87,7 +87,7 @@ def test_capability_check_names_the_device(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(RenderError, match=r"^nxos does not support dci_stitching \(device dc2-border1\)$"):
         render_main(intents("shownet2024-dci")["dc2-border1"])
     with pytest.raises(RenderError, match="dci_stitching"):
-        NxosRenderer().render_main(intents("shownet2024-dci")["dc2-border1"])
+        base.check_capabilities(NxosRenderer(), intents("shownet2024-dci")["dc2-border1"])
     render_main(intents("shownet2024-dci")["dc2-leaf1"])  # no DCI: still fine
 
 

@@ -27,7 +27,6 @@ import jinja2
 
 from fabric.design.intent import Bfd, BgpNeighbor, DeviceIntent, K8sPeering, PrefixFilter, VrfInstance
 from fabric.errors import RenderError
-from fabric.render.base import check_capabilities
 from fabric.render.cli_text import cli_text, cli_word
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
 
@@ -161,7 +160,6 @@ class FrrRenderer:
 
     def render_main(self, intent: DeviceIntent) -> str:
         """The ``frr.conf`` text; :class:`RenderError` naming the device if it cannot be rendered."""
-        check_capabilities(self, intent)
         try:
             return self._main.render(d=intent, v=self._view(intent))
         except RenderError as e:

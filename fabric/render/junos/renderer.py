@@ -22,7 +22,6 @@ import jinja2
 
 from fabric.design.intent import DeviceIntent, RouteTarget
 from fabric.errors import RenderError
-from fabric.render.base import check_capabilities
 from fabric.render.junos.escape import junos_string, junos_word
 from fabric.render.junos.tree import parse, to_set
 from fabric.render.junos.view import BlockCache, JunosNames, JunosView, build_view, route_target
@@ -123,7 +122,6 @@ class JunosRenderer:
 
     def render_main(self, intent: DeviceIntent) -> str:
         """The curly-brace configuration text (``.conf``)."""
-        check_capabilities(self, intent)
         return self._main.render(d=intent, v=self.view(intent), n=JunosNames)
 
     def render(self, intent: DeviceIntent) -> dict[str, str]:

@@ -38,7 +38,6 @@ from fabric.design.intent import (
     VrfInstance,
 )
 from fabric.errors import RenderError
-from fabric.render.base import check_capabilities
 from fabric.render.cli_text import cli_text, cli_word, nxos_mac
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
 
@@ -219,7 +218,6 @@ class NxosRenderer:
 
     def render_main(self, intent: DeviceIntent) -> str:
         """The NX-OS CLI text; :class:`RenderError` naming the device if it cannot be rendered."""
-        check_capabilities(self, intent)
         try:
             view = self._view(intent)
             return self._main.render(d=intent, v=view)
