@@ -22,7 +22,7 @@ from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
 from fabric.errors import LedgerError, RenderError
-from fabric.export import lab_config_devices
+from fabric.export import LAB_CONFIG_FORMATS, lab_config_devices
 from fabric.export import write_all as write_exports
 from fabric.export.view import build_view
 from fabric.inventory import LEDGER_FILE, LoadedInventory, load_inventory
@@ -151,7 +151,7 @@ class Fabric:
             # one device at a time into the writer; keep only what the exports still need
             for r in render_each(designed.devices, renderers):
                 if r.device in wanted:
-                    kept[r.device] = r
+                    kept[r.device] = r.only(LAB_CONFIG_FORMATS)
                 yield r
 
         t1 = time.perf_counter()

@@ -20,7 +20,7 @@ from fabric.export.clab import clab_yaml, lab_config, renumbered_devices
 from fabric.export.docs import docs_pages
 from fabric.export.svg import topology_svg
 from fabric.export.view import ExportError, FabricView, build_view
-from fabric.files import write_if_changed
+from fabric.files import Staging
 from fabric.render.base import RenderedDevice
 
 DOCS_DIR = "docs"
@@ -53,8 +53,8 @@ def lab_config_devices(view: FabricView) -> frozenset[str]:
 
 
 def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir: Path) -> list[Path]:
-    """Write every export under ``out_dir`` and return their paths (a file already
-    holding the same text is left alone). ``rendered`` holds at least the devices of
+    """Write every export under ``out_dir`` and return their paths (all at once through
+    :class:`fabric.files.Staging`; a file already holding the same text is left alone). ``rendered`` holds at least the devices of
     :func:`lab_config_devices`: their startup configs are copied, renamed onto lab ports,
     to ``clab-configs/``.
 
@@ -76,12 +76,15 @@ def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir:
             for old in sorted(folder.glob(pattern)):
                 if old not in keep and old.is_file():
                     old.unlink()
-    written: list[Path] = []
-    for rel, text in files.items():
-        path = out_dir / rel
-        write_if_changed(path, text)
-        written.append(path)
-    return written
+    staging = Staging()
+    try:
+        for rel, text in files.items():
+            staging.add(out_dir / rel, text)
+    except BaseException:
+        staging.discard()
+        raise
+    staging.commit()
+    return [out_dir / rel for rel in files]
 
 
 __all__ = [

@@ -27,7 +27,7 @@ dci_stitching (device leaf3)")`` without rendering anything.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -91,6 +91,11 @@ class RenderedDevice:
     def text(self) -> str:
         """The main config text (Junos curly-brace, NX-OS CLI, frr.conf)."""
         return self.files[self.main]
+
+    def only(self, formats: Iterable[str]) -> RenderedDevice:
+        """The same device with only the files of ``formats`` it has (the main one kept)."""
+        keep = {*formats, self.main}
+        return RenderedDevice(self.device, self.platform, self.main, {e: t for e, t in self.files.items() if e in keep})
 
 
 class RendererRegistry:
