@@ -19,6 +19,7 @@ for byte-identical output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from fabric.design.intent import Device, DeviceIntent, FabricSummary, K8sCluster, K8sNode, Link, Vrf
@@ -150,14 +151,30 @@ class FabricView:
         """``devices`` placed at ``site`` (``""``: at none)."""
         return [d for d in devices if (d.site or "") == site]
 
-    @property
+    @cached_property
     def segment_index(self) -> dict[str, Segment]:
         """Networks by name."""
         return {s.name: s for s in self.segments}
 
+    @cached_property
+    def _links_by_device(self) -> dict[str, tuple[Link, ...]]:
+        out: dict[str, list[Link]] = {}
+        for k in self.links:
+            out.setdefault(k.a.device, []).append(k)
+            if k.b.device != k.a.device:
+                out.setdefault(k.b.device, []).append(k)
+        return {name: tuple(ks) for name, ks in out.items()}
+
+    @cached_property
+    def _access_by_leaf(self) -> dict[str, tuple[K8sNode, ...]]:
+        out: dict[str, list[K8sNode]] = {}
+        for n in self.access:
+            out.setdefault(n.leaf, []).append(n)
+        return {leaf: tuple(ns) for leaf, ns in out.items()}
+
     def links_of(self, name: str) -> tuple[Link, ...]:
         """Routed links with ``name`` at either end, in link order."""
-        return tuple(k for k in self.links if name in (k.a.device, k.b.device))
+        return self._links_by_device.get(name, ())
 
     def segments_on(self, leaf: str) -> tuple[Segment, ...]:
         """Networks the leaf carries."""
@@ -165,7 +182,7 @@ class FabricView:
 
     def nodes_on(self, leaf: str) -> tuple[K8sNode, ...]:
         """Kubernetes nodes cabled to the leaf, in port order."""
-        return tuple(n for n in self.access if n.leaf == leaf)
+        return self._access_by_leaf.get(leaf, ())
 
     def cluster_nodes(self, cluster: K8sCluster) -> tuple[K8sNode, ...]:
         """The nodes of ``cluster``, in its order."""

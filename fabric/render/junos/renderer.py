@@ -12,9 +12,7 @@ per shared intent object and the per-device templates receive the joined text.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+import dataclasses
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 from typing import Any
 
@@ -23,9 +21,10 @@ import jinja2
 from fabric.design.intent import DeviceIntent, RouteTarget
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_string, junos_word
-from fabric.render.junos.tree import parse, to_set
+from fabric.render.junos.tree import SLOT, SharedBlock, parse, to_set
 from fabric.render.junos.view import BlockCache, JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
+from fabric.speed import gc_paused, splice
 
 __all__ = ["JunosRenderer", "make_environment"]
 
@@ -41,18 +40,9 @@ def _finalize(value: Any) -> Any:
     raise RenderError(f"template printed a {type(value).__name__}; print a field, not an object")
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a parse tree is built: the tree has no
-    cycles (refcounting frees it), and with a large fabric's intent in memory every
-    collection pass would walk it again, which triples the time of ``set``/XML output."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+SHARED_BLOCKS_MAX = 1024
+"""Distinct shared blocks a renderer keeps (emptied past it: a long-lived process that
+renders fabric after fabric does not keep every old one)."""
 
 
 def make_environment() -> jinja2.Environment:
@@ -91,6 +81,7 @@ class JunosRenderer:
         self._vni = self._env.get_template("vni_option.j2")
         self._ra = self._env.get_template("router_advertisement.j2")
         self._cache = BlockCache()
+        self._blocks_by_text: dict[str, SharedBlock] = {}
 
     # ------------------------------------------------------------------ shared blocks
 
@@ -125,8 +116,32 @@ class JunosRenderer:
         return self._main.render(d=intent, v=self.view(intent), n=JunosNames)
 
     def render(self, intent: DeviceIntent) -> dict[str, str]:
-        """``conf``, ``set`` and ``xml`` of one device, all from the same text."""
-        conf = self.render_main(intent)
-        with _gc_paused():
-            tree = parse(conf)
-            return {"conf": conf, "set": to_set(tree), "xml": to_xml(tree)}
+        """``conf``, ``set`` and ``xml`` of one device, all from the same text.
+
+        The text is rendered with a placeholder where each shared block goes (irb units,
+        VLANs, vni-options, RA interfaces: the bulk of a leaf, the same on many leaves);
+        the ``.conf`` is that text with the blocks spliced in, and the ``set`` and XML
+        forms print each distinct block once (:class:`~fabric.render.junos.tree.SharedBlock`)."""
+        view = self.view(intent)
+        blocks = [view.irb_units, view.vlan_blocks, view.vni_options, view.router_advertisement]
+        # a placeholder statement only where the block is not empty (the templates test it)
+        marks = [f"{SLOT} {i};\n" if text else "" for i, text in enumerate(blocks)]
+        skeleton = self._main.render(
+            d=intent, n=JunosNames,
+            v=dataclasses.replace(view, irb_units=marks[0], vlan_blocks=marks[1], vni_options=marks[2],
+                                  router_advertisement=marks[3]),
+        )
+        conf = splice(skeleton, {m: text for m, text in zip(marks, blocks, strict=True) if m})
+        slots = [self._shared(text) for text in blocks]
+        with gc_paused():
+            tree = parse(skeleton)
+            return {"conf": conf, "set": to_set(tree, slots), "xml": to_xml(tree, slots=slots)}
+
+    def _shared(self, text: str) -> SharedBlock:
+        """The parsed block of ``text`` (by content: equal text, one block)."""
+        hit = self._blocks_by_text.get(text)
+        if hit is None:
+            if len(self._blocks_by_text) >= SHARED_BLOCKS_MAX:
+                self._blocks_by_text.clear()
+            hit = self._blocks_by_text[text] = SharedBlock(text)
+        return hit

@@ -32,8 +32,10 @@ device loses its ``system`` hierarchy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fabric.errors import RenderError
-from fabric.render.junos.tree import Stmt, unquote
+from fabric.render.junos.tree import SLOT, SharedBlock, Stmt, unquote
 
 __all__ = ["NAMESPACE_ROOT", "OUTSIDE_SCHEMA", "to_xml"]
 
@@ -106,8 +108,9 @@ def _value(word: str) -> str:
 class _Writer:
     """Accumulates indented XML lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: Sequence[SharedBlock] = ()) -> None:
         self.out: list[str] = []
+        self.slots = slots
 
     def leaf(self, ind: str, tag: str, value: str | None) -> None:
         if value is None:
@@ -219,6 +222,9 @@ class _Writer:
             if i in done:
                 continue
             kw = c.words[0]
+            if kw == SLOT:
+                self.out.extend(self._slot(c).xml_lines(parent, ind, _block_lines))
+                continue
             if (
                 kw in NESTED
                 and len(c.words) > 1
@@ -236,6 +242,12 @@ class _Writer:
             else:
                 self.stmt(c, parent, ind)
 
+    def _slot(self, s: Stmt) -> SharedBlock:
+        try:
+            return self.slots[int(s.words[1])]
+        except (IndexError, ValueError):
+            raise RenderError(f"placeholder {' '.join(s.words)!r} names no shared block") from None
+
     def _rest(self, rest: tuple[str, ...], s: Stmt, element: str, ind: str) -> None:
         """The body of a list entry: an inline statement after the key (``community X
         members Y;``), or the block's children."""
@@ -249,13 +261,25 @@ class _Writer:
         self.block(s.children or [], element, ind)
 
 
-def to_xml(stmts: list[Stmt], *, outside_schema: bool = False) -> str:
+def _block_lines(stmts: list[Stmt], parent: str, ind: str) -> list[str]:
+    """The XML lines of a shared block's statements inside ``parent`` at ``ind``. Its
+    statements are printed on their own, so none may be one the writer merges with a
+    sibling (``family``, ``then``, ...): those must stay in the device's own text."""
+    for s in stmts:
+        if s.words[0] in NESTED:
+            raise RenderError(f"XML: {s.words[0]!r} cannot start a shared block (it merges with its siblings)")
+    w = _Writer()
+    w.block(stmts, parent, ind)
+    return w.out
+
+
+def to_xml(stmts: list[Stmt], *, outside_schema: bool = False, slots: Sequence[SharedBlock] = ()) -> str:
     """The configuration as Junos XML in Juniper's YANG namespaces.
 
     ``system`` is left out unless ``outside_schema`` (then it is written in the
     ``.../conf/system`` namespace by the same rules; Juniper's QFX schema set used here
-    cannot check it)."""
-    w = _Writer()
+    cannot check it). Placeholders ``__slot__ N;`` print the XML of ``slots[N]``."""
+    w = _Writer(slots)
     w.out.append(f'<configuration xmlns="{NAMESPACE_ROOT}">')
     for s in stmts:
         kw = s.keyword
