@@ -57,7 +57,20 @@ class IdentityCache(Generic[T]):
 
     def __init__(self, limit: int = 200_000) -> None:
         self._items: dict[tuple[tuple[int, ...], Hashable], tuple[tuple[object, ...], T]] = {}
+        self._one: dict[tuple[int, Hashable], tuple[object, T]] = {}
         self._limit = limit
+
+    def get_one(self, obj: object, extra: Hashable, make: Callable[[], T]) -> T:
+        """:meth:`get` for a single object (the hot path: no key tuple to build)."""
+        key = (id(obj), extra)
+        hit = self._one.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        value = make()
+        if len(self._one) >= self._limit:
+            self._one.clear()
+        self._one[key] = (obj, value)
+        return value
 
     def get(self, objs: tuple[object, ...], extra: Hashable, make: Callable[[], T]) -> T:
         """The value for ``objs`` and ``extra``: cached, or ``make()``."""
@@ -72,7 +85,7 @@ class IdentityCache(Generic[T]):
         return value
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) + len(self._one)
 
 
 SLOT = "\x00slot\x00"

@@ -32,12 +32,13 @@ Numbering conventions (decided here so every platform prints the same values):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields, is_dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 from typing import Any, ClassVar, Literal
 
 from fabric.platforms import Platform
+from fabric.speed import SLOT, IdentityCache, fill_slots, split_slots
 
 INTENT_VERSION = 1
 """Bumped when a field is removed or changes meaning (additions keep it)."""
@@ -679,22 +680,24 @@ class FabricSummary:
 
 
 class JsonCache:
-    """Encoded text of shared objects, so a fabric encodes each network once per
-    indent level. Holds the objects it saw: an id is never reused while the cache lives."""
+    """Encoded text of shared objects (and of tuples made only of them), so a fabric
+    encodes each network once per indent level; an :class:`~fabric.speed.IdentityCache`
+    (the intent shares one object among every leaf that has it)."""
 
     SHARED: ClassVar[tuple[type, ...]] = (Network, AnycastGateway, Vrf, FabricInfo, Site, RouteTarget)
 
     def __init__(self) -> None:
-        self._text: dict[tuple[int, int], tuple[object, str]] = {}
+        self._text: IdentityCache[str] = IdentityCache(limit=1_000_000)
+        self._parts: IdentityCache[tuple[str, ...]] = IdentityCache(limit=10_000)
 
     def get(self, obj: object, level: int, make: Callable[[], str]) -> str:
-        key = (id(obj), level)
-        hit = self._text.get(key)
-        if hit is not None and hit[0] is obj:
-            return hit[1]
-        text = make()
-        self._text[key] = (obj, text)
-        return text
+        return self._text.get_one(obj, level, make)
+
+    def slotted(self, objs: tuple[object, ...], extra: Hashable, make: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        return self._parts.get(objs, extra, make)
+
+    def get_all(self, objs: tuple[object, ...], extra: Hashable, make: Callable[[], str]) -> str:
+        return self._text.get(objs, extra, make)
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -728,16 +731,18 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
         if not items:
             return "[]"
         pad = "  " * (level + 1)
-        inner = f",\n{pad}".join(_encode(v, level + 1, cache) for v in items)
-        return f"[\n{pad}{inner}\n{'  ' * level}]"
-    if type(value) is L2Vni:
-        # the one object there are (leaves x networks) of: written out by hand, same text
-        # as the generic path gives (keys sorted; an RD is "<address>:<int>", nothing to escape)
-        pad = "  " * (level + 1)
-        net = value.network
-        net_text = cache.get(net, level + 1, lambda: _encode_fields(net, level + 1, cache))
-        stitched = "true" if value.stitched else "false"
-        return f'{{\n{pad}"network": {net_text},\n{pad}"rd": "{value.rd}",\n{pad}"stitched": {stitched}\n{"  " * level}}}'
+
+        def encode_items() -> str:
+            inner = f",\n{pad}".join(_encode(v, level + 1, cache) for v in items)
+            return f"[\n{pad}{inner}\n{'  ' * level}]"
+
+        first = items[0]
+        if type(value) is tuple and (isinstance(first, JsonCache.SHARED) or type(first) is str):
+            # a leaf's gateways, a VRF's network names: the same objects on many leaves
+            return cache.get_all(value, level, encode_items)
+        if type(first) is L2Vni and type(value) is tuple:
+            return _encode_vnis(value, level, cache)
+        return encode_items()
     if is_dataclass(value):
         json_hook = getattr(value, "__json__", None)
         if json_hook is not None:
@@ -746,6 +751,27 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
             return cache.get(value, level, lambda: _encode_fields(value, level, cache))
         return _encode_fields(value, level, cache)
     raise TypeError(f"cannot encode {type(value).__name__} as intent JSON")
+
+
+def _encode_vnis(vnis: tuple[L2Vni, ...], level: int, cache: JsonCache) -> str:
+    """A leaf's L2 VNIs (leaves x networks of them in a fabric): the text for the same
+    networks is made once with a slot for each RD (:func:`fabric.speed.fill_slots`), then
+    each leaf's RDs go in. Same text as the generic path (keys sorted; an RD is
+    ``"<address>:<int>"``, nothing to escape)."""
+    def make() -> tuple[str, ...]:
+        pad = "  " * (level + 2)
+        items = []
+        for v in vnis:
+            net = v.network
+            net_text = cache.get(net, level + 2, lambda net=net: _encode_fields(net, level + 2, cache))  # type: ignore[misc]
+            stitched = "true" if v.stitched else "false"
+            items.append(f'{{\n{pad}"network": {net_text},\n{pad}"rd": "{SLOT}",\n{pad}"stitched": {stitched}\n'
+                         f'{"  " * (level + 1)}}}')
+        outer = "  " * (level + 1)
+        return split_slots(f"[\n{outer}" + f",\n{outer}".join(items) + f"\n{'  ' * level}]", len(vnis))
+
+    parts = cache.slotted(tuple(v.network for v in vnis), (level, tuple(v.stitched for v in vnis)), make)
+    return fill_slots(parts, [v.rd for v in vnis])
 
 
 def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None) -> str:
