@@ -101,28 +101,107 @@ def line_of(loc: Loc, lines: LineMap) -> int:
     return 0
 
 
-def line_map(text: str) -> dict[Loc, int]:
-    """1-based line of every data path of a YAML document (empty if it does not parse)."""
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[Loc, int] = {}
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings a config file may have (a real one needs < 10)."""
+MAX_ALIAS_NODES = 100_000
+"""How many nodes YAML aliases may add to a file when expanded (an alias bomb adds billions)."""
 
-    def walk(node: yaml.Node, path: Loc) -> None:
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        self.message = message
+
+
+def _check_shape(root: yaml.Node) -> None:
+    """Refuse (before anything is built) nesting deeper than :data:`MAX_DEPTH`, recursive
+    aliases, and aliases expanding to more than :data:`MAX_ALIAS_NODES` extra nodes."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()
+    limit = MAX_ALIAS_NODES + 1
+
+    def walk(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in size:
+            return size[key]
+        if key in open_:
+            raise _Refused(node.start_mark.line + 1, "a YAML alias refers to the node that contains it")
+        if depth > MAX_DEPTH:
+            raise _Refused(node.start_mark.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+        n = 1
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            open_.add(key)
+            children = node.value if isinstance(node, yaml.SequenceNode) else [c for kv in node.value for c in kv]
+            for child in children:
+                n = min(n + walk(child, depth + 1), limit * 4)
+            open_.discard(key)
+        size[key] = n
+        return n
+
+    expanded = walk(root, 0)
+    if expanded - len(size) > MAX_ALIAS_NODES:
+        raise _Refused(root.start_mark.line + 1, f"YAML aliases expand to more than {MAX_ALIAS_NODES} extra nodes")
+
+
+def _build(loader: yaml.SafeLoader, root: yaml.Node, lines: dict[Loc, int]) -> Any:
+    """Python data from the composed nodes, recording the line of every path; refuses
+    duplicate keys and merge keys (``<<``). Aliased nodes are built once and shared."""
+    built: dict[int, Any] = {}
+
+    def walk(node: yaml.Node, path: Loc) -> Any:
         lines.setdefault(path, node.start_mark.line + 1)
+        if id(node) in built:
+            return built[id(node)]
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
+            out: dict[Any, Any] = {}
+            first: dict[Any, int] = {}
+            for knode, vnode in node.value:
+                kline = knode.start_mark.line + 1
+                if knode.tag == "tag:yaml.org,2002:merge":
+                    raise _Refused(kline, "YAML merge keys (<<) are not supported: write the keys out")
+                if not isinstance(knode, yaml.ScalarNode):
+                    raise _Refused(kline, "a mapping key must be a plain value, not a list or mapping")
+                key = walk(knode, (*path, "<key>"))
+                if key in first:
+                    raise _Refused(kline, f"{format_path((*path, key))}: duplicate key {key!r} (first at line {first[key]})")
+                first[key] = kline
+                lines[(*path, key)] = kline
+                out[key] = walk(vnode, (*path, key))
+            value: Any = out
         elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                walk(value, (*path, i))
+            value = [walk(item, (*path, i)) for i, item in enumerate(node.value)]
+        elif node.tag == "tag:yaml.org,2002:str":
+            value = node.value
+        else:
+            value = loader.construct_object(node)
+        built[id(node)] = value
+        return value
 
-    if root is not None:
-        walk(root, ())
-    return lines
+    data = walk(root, ())
+    for key in [k for k in lines if "<key>" in k]:
+        del lines[key]
+    return data
+
+
+def parse_yaml(text: str, display: str) -> tuple[Any, dict[Loc, int]]:
+    """One YAML document: its data and the 1-based line of every data path. Raises
+    :class:`ConfigError` with one problem (syntax, duplicate key, too deep, alias bomb)."""
+    loader = _LOADER(text)
+    lines: dict[Loc, int] = {}
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, lines
+        _check_shape(root)
+        return _build(loader, root, lines), lines
+    except _Refused as e:
+        raise ConfigError([Problem(display, e.line, "", e.message)]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise ConfigError([Problem(display, line, "", f"YAML syntax error: {getattr(e, 'problem', None) or e}")]) from None
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path | str, display: str | None = None) -> tuple[Any, dict[Loc, int]]:
@@ -136,13 +215,7 @@ def read_yaml(path: Path | str, display: str | None = None) -> tuple[Any, dict[L
         raise ConfigError([Problem(display, 0, "", f"cannot read: {e.strerror or e}")]) from None
     except UnicodeDecodeError:
         raise ConfigError([Problem(display, 0, "", "not UTF-8 text")]) from None
-    try:
-        data = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise ConfigError([Problem(display, line, "", f"YAML syntax error: {getattr(e, 'problem', None) or e}")]) from None
-    return data, line_map(text)
+    return parse_yaml(text, display)
 
 
 def control_paths(data: Any, path: Loc = ()) -> list[Loc]:
