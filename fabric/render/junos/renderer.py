@@ -22,9 +22,9 @@ from fabric.design.intent import DeviceIntent, RouteTarget
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_string, junos_word
 from fabric.render.junos.tree import SLOT, SharedBlock, parse, to_set
-from fabric.render.junos.view import BlockCache, JunosNames, JunosView, build_view, route_target
+from fabric.render.junos.view import JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
-from fabric.speed import gc_paused, splice
+from fabric.speed import IdentityCache, gc_paused, splice
 
 __all__ = ["JunosRenderer", "make_environment"]
 
@@ -80,7 +80,7 @@ class JunosRenderer:
         self._vlan = self._env.get_template("vlan.j2")
         self._vni = self._env.get_template("vni_option.j2")
         self._ra = self._env.get_template("router_advertisement.j2")
-        self._cache = BlockCache()
+        self._cache: IdentityCache[str] = IdentityCache()
         self._blocks_by_text: dict[str, SharedBlock] = {}
 
     # ------------------------------------------------------------------ shared blocks
@@ -88,10 +88,10 @@ class JunosRenderer:
     def _blocks(self, d: DeviceIntent) -> tuple[str, str, str, str]:
         cache = self._cache
         irb_render = self._irb.render
-        irb = "".join([cache.get(g, "irb", lambda g=g: irb_render(g=g)) for g in d.gateways])  # type: ignore[misc]
+        irb = "".join([cache.get_one(g, "irb", lambda g=g: irb_render(g=g)) for g in d.gateways])  # type: ignore[misc]
         ra_render = self._ra.render
         ra = "".join(
-            [cache.get(g, "ra", lambda g=g: ra_render(g=g)) for g in d.gateways if g.address6 is not None]  # type: ignore[misc]
+            [cache.get_one(g, "ra", lambda g=g: ra_render(g=g)) for g in d.gateways if g.address6 is not None]  # type: ignore[misc]
         )
         gw_networks = {g.network for g in d.gateways}
         vlan_render = self._vlan.render
@@ -101,8 +101,8 @@ class JunosRenderer:
         for v in d.vnis:
             net = v.network
             has_gw = net.name in gw_networks
-            vlans.append(cache.get(net, has_gw, lambda net=net, has_gw=has_gw: vlan_render(net=net, has_gateway=has_gw)))  # type: ignore[misc]
-            vnis.append(cache.get(net, "vni", lambda net=net: vni_render(net=net)))  # type: ignore[misc]
+            vlans.append(cache.get_one(net, has_gw, lambda net=net, has_gw=has_gw: vlan_render(net=net, has_gateway=has_gw)))  # type: ignore[misc]
+            vnis.append(cache.get_one(net, "vni", lambda net=net: vni_render(net=net)))  # type: ignore[misc]
         return irb, "".join(vlans), "".join(vnis), ra
 
     def view(self, intent: DeviceIntent) -> JunosView:

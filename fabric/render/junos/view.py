@@ -4,7 +4,7 @@ The intent is vendor-neutral; a few things are Junos spellings or groupings of i
 names of policies and groups, which irb units join which VRF, the VLAN names an access
 port lists, the route target of the default switch, and the per-network blocks (irb
 unit, VLAN, ``vni-options`` entry) that are identical on every leaf and therefore
-rendered once and reused (see :class:`BlockCache`).
+rendered once and reused (:class:`fabric.speed.IdentityCache`, in the renderer).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_word
 from fabric.sorting import natural_key
 
-__all__ = ["BlockCache", "JunosNames", "JunosView", "Port", "route_target"]
+__all__ = ["JunosNames", "JunosView", "Port", "route_target"]
 
 
 def route_target(rt: RouteTarget) -> str:
@@ -97,32 +97,6 @@ class Port:
     kind: Literal["routed", "access"]
     port: FabricInterface | AccessInterface
     sort_key: tuple[object, ...]
-
-
-class BlockCache:
-    """Rendered text of blocks that are the same on every leaf, by object identity.
-
-    The intent shares one :class:`~fabric.design.intent.AnycastGateway` /
-    :class:`~fabric.design.intent.Network` object among every leaf that has it, so the
-    identity of the object (plus a small key) says the text is the same. The cache holds
-    the object itself so an id is never reused while its entry lives; it is emptied when
-    it grows past ``limit`` entries so a long-lived process does not keep every fabric
-    it ever rendered."""
-
-    def __init__(self, limit: int = 200_000) -> None:
-        self._entries: dict[tuple[int, object], tuple[object, str]] = {}
-        self._limit = limit
-
-    def get(self, obj: object, extra: object, make: Callable[[], str]) -> str:
-        key = (id(obj), extra)
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] is obj:
-            return hit[1]
-        text = make()
-        if len(self._entries) >= self._limit:
-            self._entries.clear()
-        self._entries[key] = (obj, text)
-        return text
 
 
 @dataclass(slots=True)

@@ -13,17 +13,16 @@ gateway MAC, names of the Kubernetes policies and NX-OS prefix-list ranges.
 
 Speed: a large fabric puts the same networks on hundreds of leaves. The text of the
 shared per-network blocks (VLAN, SVI, NVE member) depends only on shared intent
-objects, so it is rendered once per object and reused by identity (:class:`_BlockCache`).
+objects, so it is rendered once per object and reused by identity (:class:`fabric.speed.IdentityCache`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
-from itertools import chain
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import jinja2
 
@@ -40,12 +39,11 @@ from fabric.design.intent import (
 from fabric.errors import RenderError
 from fabric.render.cli_text import cli_text, cli_word, nxos_mac
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
+from fabric.speed import SLOT, IdentityCache, fill_slots, split_slots
 
 TEMPLATES = Path(__file__).parent / "templates"
-T = TypeVar("T")
 
 #: Stands for a per-device value (the RD) in text rendered once and shared by many leaves.
-SLOT = "\x00slot\x00"
 
 #: NX-OS limits: interface description 254, BGP neighbor description 80, VLAN name 32,
 #: VRF name 32 characters.
@@ -159,28 +157,6 @@ def _dedupe(*groups: Iterable[BgpNeighbor]) -> tuple[BgpNeighbor, ...]:
     return tuple(out)
 
 
-class _BlockCache(Generic[T]):
-    """Rendered text of shared intent objects, keyed by their identity plus a small
-    hashable ``extra`` (parameters the text also depends on). Holds the objects it keys
-    on, so an id is never reused while the cache lives; cleared when it grows past
-    ``limit`` so rendering fabric after fabric does not keep every old one alive."""
-
-    def __init__(self, limit: int = 100_000) -> None:
-        self._items: dict[tuple[tuple[int, ...], Hashable], tuple[tuple[object, ...], T]] = {}
-        self._limit = limit
-
-    def get(self, objs: tuple[object, ...], extra: Hashable, make: Callable[[], T]) -> T:
-        key = (tuple(map(id, objs)), extra)
-        hit = self._items.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], objs, strict=True)):
-            return hit[1]
-        value = make()
-        if len(self._items) >= self._limit:
-            self._items.clear()
-        self._items[key] = (objs, value)
-        return value
-
-
 class NxosRenderer:
     """Renders NX-OS CLI (``<device>.cfg``) for Nexus 93180YC-FX / 9332C switches."""
 
@@ -209,8 +185,8 @@ class NxosRenderer:
         self._svi = self._env.get_template("blocks/svi.j2")
         self._nve = self._env.get_template("blocks/nve_member.j2")
         self._evpn_vni = self._env.get_template("blocks/evpn_vni.j2")
-        self._cache: _BlockCache[str] = _BlockCache()
-        self._parts: _BlockCache[tuple[str, ...]] = _BlockCache()
+        self._cache: IdentityCache[str] = IdentityCache(limit=100_000)
+        self._parts: IdentityCache[tuple[str, ...]] = IdentityCache(limit=100_000)
 
     def render(self, intent: DeviceIntent) -> dict[str, str]:
         """``{"cfg": text}``."""
@@ -303,12 +279,13 @@ class NxosRenderer:
 
         def make() -> tuple[str, ...]:
             text = "".join(self._evpn_vni.render(n=n, rd=SLOT, stitched_rt=stitched_rts.get(n.vni)) for n in nets)
-            return tuple(text.split(SLOT))
+            try:
+                return split_slots(text, len(nets))
+            except ValueError:
+                raise RenderError("evpn block template must print the RD exactly once per VNI") from None
 
         parts = self._parts.get((self._evpn_vni, *nets), extra, make)
-        if len(parts) != len(vnis) + 1:
-            raise RenderError("evpn block template must print the RD exactly once per VNI")
-        return "".join(chain.from_iterable(zip(parts, (v.rd for v in vnis), strict=False))) + parts[-1]
+        return fill_slots(parts, [v.rd for v in vnis])
 
     @staticmethod
     def _vrf_bgp(intent: DeviceIntent, vi: VrfInstance) -> VrfBgp:
