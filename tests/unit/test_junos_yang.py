@@ -2,11 +2,18 @@
 
 All files go to ONE ``yanglint`` run (it validates each data file separately unless told
 to merge them), so the schema is loaded once: a few seconds for every example fabric.
+
+The schema is read from ``../shared/reference`` beside the project (``LEAFSPINE_SHARED``
+names another folder, e.g. ``/work/shared`` for a worktree one level deeper). Where that
+folder is absent the tests skip with the reason, except in CI (``CI=true``), where it is
+always present: there they fail. A folder that is there but broken (no ``.yang`` module in
+it) or a missing ``yanglint`` (installed by ``make setup``) always fails.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +25,9 @@ import fabric
 from fabric.render.junos import JunosRenderer
 
 ROOT = Path(__file__).resolve().parents[2]
-YANG = ROOT.parent / "shared" / "reference" / "junos-yang-qfx-23.4R1"
+SHARED = Path(os.environ.get("LEAFSPINE_SHARED") or ROOT.parent / "shared")
+YANG = SHARED / "reference" / "junos-yang-qfx-23.4R1"
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 INVENTORIES = ["shownet2024", "shownet2024-dci"]
 
 
@@ -54,17 +63,22 @@ def _yanglint(files: list[Path]) -> subprocess.CompletedProcess[str]:
     )
 
 
-needs_yang = pytest.mark.skipif(
-    not YANG.is_dir(), reason=f"Juniper's YANG is not at {YANG} (../shared/reference beside the project)"
-)
-needs_yanglint = pytest.mark.skipif(
-    shutil.which("yanglint") is None, reason="yanglint (Debian package libyang2-tools) is not installed"
-)
+@pytest.fixture
+def yang() -> Path:
+    """The YANG folder: skip where it is absent (fail in CI), fail where it is broken."""
+    if not YANG.exists():
+        why = f"Juniper's YANG is not at {YANG} (../shared/reference beside the project, or LEAFSPINE_SHARED)"
+        if IN_CI:
+            pytest.fail(f"{why}; CI always has it")
+        pytest.skip(why)
+    if not any(YANG.glob("*.yang")):
+        pytest.fail(f"{YANG} is there but holds no .yang module")
+    if shutil.which("yanglint") is None:
+        pytest.fail("yanglint (Debian package libyang2-tools, installed by `make setup`) is missing")
+    return YANG
 
 
-@needs_yang
-@needs_yanglint
-def test_every_junos_xml_validates_against_juniper_yang(tmp_path: Path) -> None:
+def test_every_junos_xml_validates_against_juniper_yang(yang: Path, tmp_path: Path) -> None:
     files: list[Path] = []
     for name in INVENTORIES:
         files += _write_junos_xml(ROOT / "inventories" / name, tmp_path, name)
@@ -78,9 +92,7 @@ def test_every_junos_xml_validates_against_juniper_yang(tmp_path: Path) -> None:
     assert "err" not in result.stderr.lower(), result.stderr
 
 
-@needs_yang
-@needs_yanglint
-def test_yanglint_rejects_xml_off_the_schema(tmp_path: Path) -> None:
+def test_yanglint_rejects_xml_off_the_schema(yang: Path, tmp_path: Path) -> None:
     """The check above can fail: an element the schema lacks is an error."""
     good = _write_junos_xml(ROOT / "inventories" / "shownet2024", tmp_path, "x")[0]
     bad = tmp_path / "bad.xml"

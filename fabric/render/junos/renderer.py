@@ -24,7 +24,7 @@ from fabric.render.junos.escape import junos_string, junos_word
 from fabric.render.junos.tree import SLOT, SharedBlock, parse, to_set
 from fabric.render.junos.view import JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
-from fabric.speed import IdentityCache, gc_paused, splice
+from fabric.speed import IdentityCache, splice
 
 __all__ = ["JunosRenderer", "make_environment"]
 
@@ -133,9 +133,8 @@ class JunosRenderer:
         )
         conf = splice(skeleton, {m: text for m, text in zip(marks, blocks, strict=True) if m})
         slots = [self._shared(text) for text in blocks]
-        with gc_paused():
-            tree = parse(skeleton)
-            return {"conf": conf, "set": to_set(tree, slots), "xml": to_xml(tree, slots=slots)}
+        tree = parse(skeleton)
+        return {"conf": conf, "set": to_set(tree, slots), "xml": to_xml(tree, slots=slots)}
 
     def _shared(self, text: str) -> SharedBlock:
         """The parsed block of ``text`` (by content: equal text, one block)."""

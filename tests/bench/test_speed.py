@@ -1,0 +1,170 @@
+"""Benchmarks that justify each speed trick of ``fabric/speed.py`` (``make bench``).
+
+Every trick is timed against the plain way in the same run, on the benchmark fabric
+(``gen_fabric.py --spines 4 --leaves 256 --svis 500 --vrfs 4 --tenants 2``), in CPU time
+(other work on a shared machine inflates wall time), and must pay for itself: a trick the
+plain way beats by less than :data:`MIN_GAIN` is to be deleted. Where the two ways can give
+text, the test first checks they give the same text.
+
+1. :func:`fabric.speed.gc_paused` in the design stage (around the Junos parse trees it
+   gained nothing once the shared blocks are parsed once: 2.48 s vs 2.51 s, so it went);
+2. :class:`fabric.speed.IdentityCache` for the shared per-network blocks of Junos and NX-OS;
+3. the hand-written intent JSON encoder (:func:`fabric.design.intent.JsonCache` and its
+   cached tuples and RD slots) against ``json.dumps(..., indent=2, sort_keys=True)``;
+4. the Junos shared blocks (:class:`fabric.render.junos.tree.SharedBlock`, spliced
+   placeholders) against parsing every device's whole text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
+from typing import Any
+
+import pytest
+
+import fabric
+from fabric.design import DeviceIntent
+from fabric.design.intent import INTENT_VERSION, JsonCache
+from fabric.design.pipeline import Design
+from fabric.render.junos import JunosRenderer
+from fabric.render.junos.tree import parse, to_set
+from fabric.render.junos.xml import to_xml
+from fabric.render.nxos.renderer import NxosRenderer
+from tests.bench.gen_fabric import write
+
+SHAPE = {"spines": 4, "leaves": 256, "svis": 500, "vrfs": 4, "tenants": 2}
+MIN_GAIN = 1.15
+"""A trick must make its step at least this much faster (plain CPU time / trick CPU time)."""
+
+
+@pytest.fixture(scope="module")
+def fab(tmp_path_factory: pytest.TempPathFactory) -> fabric.Fabric:
+    d = tmp_path_factory.mktemp("speed-4x256")
+    write(d, **SHAPE)
+    f = fabric.load(d)
+    f.write_plan(f.plan())
+    return fabric.load(d)
+
+
+@pytest.fixture(scope="module")
+def designed(fab: fabric.Fabric) -> Design:
+    return fab.designed()
+
+
+def cpu(fn: Callable[[], object], rounds: int = 3) -> float:
+    """The best CPU time of ``rounds`` runs of ``fn``."""
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t)
+    return best
+
+
+def report(capsys: pytest.CaptureFixture[str], benchmark: Any, what: str, trick: float, plain: float) -> None:
+    benchmark.extra_info.update({"trick_cpu_s": round(trick, 3), "plain_cpu_s": round(plain, 3),
+                                 "gain": round(plain / trick, 2)})
+    with capsys.disabled():
+        print(f"\n{what}: {trick:.2f} s CPU with the trick, {plain:.2f} s plain ({plain / trick:.1f}x)")
+    assert plain / trick >= MIN_GAIN, f"{what}: the trick gains only {plain / trick:.2f}x; delete it"
+
+
+class _NoCache:
+    """An IdentityCache that never hits: the plain way."""
+
+    def get(self, objs: tuple[object, ...], extra: object, make: Callable[[], Any]) -> Any:
+        return make()
+
+    def get_one(self, obj: object, extra: object, make: Callable[[], Any]) -> Any:
+        return make()
+
+
+@contextlib.contextmanager
+def _gc_on() -> Iterator[None]:
+    yield
+
+
+def _junos(d: Design) -> list[DeviceIntent]:
+    return [i for i in d.devices.values() if i.device.platform == "junos"]
+
+
+def test_gc_paused_in_the_design(benchmark: Any, fab: fabric.Fabric, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import fabric.design.pipeline as pipeline
+
+    alloc = fab.allocations()
+    trick = benchmark.pedantic(lambda: cpu(lambda: pipeline.design_fabric(fab.inventory, alloc)), rounds=1, iterations=1)
+    monkeypatch.setattr(pipeline, "gc_paused", _gc_on)
+    plain = cpu(lambda: pipeline.design_fabric(fab.inventory, alloc))
+    report(capsys, benchmark, "gc_paused, design stage", trick, plain)
+
+
+@pytest.mark.parametrize("platform", ["junos", "nxos"])
+def test_identity_cache_of_shared_blocks(benchmark: Any, designed: Design, platform: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    devices = [i for i in designed.devices.values() if i.device.platform == platform]
+    cached: JunosRenderer | NxosRenderer = JunosRenderer() if platform == "junos" else NxosRenderer()
+    plain_r: JunosRenderer | NxosRenderer = JunosRenderer() if platform == "junos" else NxosRenderer()
+    plain_r._cache = _NoCache()  # type: ignore[assignment]
+    if isinstance(plain_r, NxosRenderer):
+        plain_r._parts = _NoCache()  # type: ignore[assignment]
+    assert cached.render_main(devices[0]) == plain_r.render_main(devices[0])
+    trick = benchmark.pedantic(lambda: cpu(lambda: [cached.render_main(i) for i in devices]), rounds=1, iterations=1)
+    plain = cpu(lambda: [plain_r.render_main(i) for i in devices], rounds=1)
+    report(capsys, benchmark, f"IdentityCache, {platform} main text", trick, plain)
+
+
+def _plain(value: Any) -> Any:
+    """The intent as plain data for ``json.dumps`` (what the hand-written encoder prints)."""
+    if isinstance(value, IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | IPv4Network | IPv6Network):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, frozenset):
+        return [_plain(v) for v in sorted(value)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        hook = getattr(value, "__json__", None)
+        if hook is not None:
+            return _plain(hook())
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def _json_dumps(intent: DeviceIntent) -> str:
+    data = _plain(intent)
+    data["intent_version"] = INTENT_VERSION
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_hand_written_intent_json(benchmark: Any, designed: Design, capsys: pytest.CaptureFixture[str]) -> None:
+    devices = list(designed.devices.values())
+    for i in (devices[0], devices[-1], _junos(designed)[0]):
+        assert i.to_json() == _json_dumps(i), i.name
+
+    def encode() -> None:
+        cache = JsonCache()
+        for i in devices:
+            i.to_json(cache)
+
+    trick = benchmark.pedantic(lambda: cpu(encode), rounds=1, iterations=1)
+    plain = cpu(lambda: [_json_dumps(i) for i in devices], rounds=1)
+    report(capsys, benchmark, "hand-written intent JSON", trick, plain)
+
+
+def test_junos_shared_blocks(benchmark: Any, designed: Design, capsys: pytest.CaptureFixture[str]) -> None:
+    r, devices = JunosRenderer(), _junos(designed)
+
+    def whole_text(i: DeviceIntent) -> dict[str, str]:
+        conf = r.render_main(i)
+        tree = parse(conf)
+        return {"conf": conf, "set": to_set(tree), "xml": to_xml(tree)}
+
+    assert r.render(devices[0]) == whole_text(devices[0])
+    trick = benchmark.pedantic(lambda: cpu(lambda: [r.render(i) for i in devices]), rounds=1, iterations=1)
+    plain = cpu(lambda: [whole_text(i) for i in devices], rounds=1)
+    report(capsys, benchmark, "Junos shared blocks (set/XML)", trick, plain)
