@@ -1,0 +1,286 @@
+"""The one topology description of a running fabric: what ``fabric lab up`` builds in
+network namespaces and what ``<fabric>.clab.yml`` asks containerlab to build.
+
+:func:`lab_topology` is pure: from the exports' :class:`~fabric.export.view.FabricView` it
+decides every namespace (router, Kubernetes node, test host), every cable with the Linux
+interface names at both ends, and the Linux side of each router as ``ip`` commands (the
+bridge per VLAN with the anycast gateway MAC, the VXLAN device per L2 VNI, access ports in
+their VLAN's bridge). The lab runs those commands with ``ip -batch``; the containerlab export
+writes the same commands as the FRR node's ``exec`` list, so a lab run tests what a
+containerlab user gets.
+
+Devices on ``junos`` or ``nxos`` run here as *FRR twins*: the same addresses, ASNs, VNIs and
+route targets from the same intent, with the hardware port names made Linux names
+(:func:`twin_port`: ``xe-0/0/0`` -> ``xe-0-0-0``, ``Ethernet1/49`` -> ``Ethernet1-49``).
+
+Test hosts: one per (network, leaf carrying it), named ``h-<network>-<leaf>``, cabled to
+the leaf's port ``h<vlan>`` in that VLAN's bridge, addressed from the top of the network
+(IPv4: broadcast - n, IPv6: network + 0xff00 + n, n the leaf's position in the network's
+leaf list; node and gateway addresses skipped), default route via the anycast gateway.
+
+The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
+:func:`dns_service_address`: the first IPv4 service range of the cluster plus 53.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
+
+from fabric.export.view import NODE_PORT, Cluster, FabricView, Segment
+from fabric.platforms import Platform
+
+IFNAME_MAX = 15
+_IFNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,14}$")
+
+HOST_PORT = NODE_PORT
+"""The NIC of a test host or Kubernetes node towards its leaf."""
+
+DNS_PORT = 53
+
+
+class TopologyError(ValueError):
+    """The fabric cannot be laid out as a lab (a name Linux cannot take, no address left)."""
+
+
+def twin_port(port: str) -> str:
+    """The Linux interface name an FRR twin uses for hardware port ``port``."""
+    name = port.replace("/", "-").replace(":", "-")
+    if not _IFNAME_RE.match(name):
+        raise TopologyError(f"port {port!r} gives no Linux interface name ({name!r}: at most {IFNAME_MAX} characters)")
+    return name
+
+
+def host_port(vlan: int) -> str:
+    """The leaf's port towards the test host of VLAN ``vlan``."""
+    return f"h{vlan}"
+
+
+def bridge_name(vlan: int) -> str:
+    """The bridge of VLAN ``vlan``: also the SVI that carries the anycast gateway
+    (the FRR renderer's ``svi_name``)."""
+    return f"vlan{vlan}"
+
+
+def vxlan_name(vni: int) -> str:
+    return f"vxlan{vni}"
+
+
+def dns_service_address(cluster: Cluster) -> IPv4Address | None:
+    """The cluster's anycast DNS address in the lab: its first IPv4 service range + 53
+    (None when the cluster has no IPv4 range large enough)."""
+    for r in cluster.service_ranges:
+        if isinstance(r, IPv4Network) and r.num_addresses > DNS_PORT + 1:
+            return r.network_address + DNS_PORT
+    return None
+
+
+def dns_name(cluster: str) -> str:
+    """The name every resolver of ``cluster`` answers in the lab (with its node's address)."""
+    return f"whoami.{cluster}.lab."
+
+
+@dataclass(frozen=True)
+class TopoLink:
+    """One cable: ``a`` and ``b`` are node names, ``a_if``/``b_if`` Linux interface names."""
+
+    a: str
+    a_if: str
+    b: str
+    b_if: str
+    mtu: int
+    kind: str
+    """``fabric``, ``dci``, ``access`` (a Kubernetes node) or ``host`` (a test host)."""
+
+
+@dataclass(frozen=True)
+class TopoRouter:
+    """A switch: FRR in its own namespace (a twin when ``platform`` is not ``frr``)."""
+
+    name: str
+    role: str
+    platform: Platform
+    ports: dict[str, str]
+    """Hardware port -> Linux interface name (identity for FRR devices)."""
+    setup: tuple[str, ...]
+    """``ip`` commands (without the leading ``ip``) run after the cables exist."""
+    vtep: IPv4Address | None
+
+    @property
+    def twin(self) -> bool:
+        return self.platform != "frr"
+
+
+@dataclass(frozen=True)
+class TopoHost:
+    """A test host: one per (network, leaf)."""
+
+    name: str
+    leaf: str
+    network: str
+    vlan: int
+    address4: IPv4Interface | None
+    address6: IPv6Interface | None
+    gateway4: IPv4Address | None
+    gateway6: IPv6Address | None
+
+
+@dataclass(frozen=True)
+class TopoK8sNode:
+    """A Kubernetes node: bgp-agent, ExaBGP and the cluster's anycast DNS resolver."""
+
+    name: str
+    cluster: str
+    leaf: str
+    address4: IPv4Interface | None
+    address6: IPv6Interface | None
+    gateway4: IPv4Address | None
+    gateway6: IPv6Address | None
+    dns_address: IPv4Address | None
+    dns_name: str
+
+
+@dataclass(frozen=True)
+class LabTopology:
+    """Everything a lab of the fabric consists of, in a fixed order."""
+
+    fabric: str
+    routers: tuple[TopoRouter, ...]
+    k8s_nodes: tuple[TopoK8sNode, ...]
+    hosts: tuple[TopoHost, ...]
+    links: tuple[TopoLink, ...]
+
+    def router(self, name: str) -> TopoRouter:
+        for r in self.routers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts))
+
+
+def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Interface | None, IPv6Interface | None]]:
+    taken4: set[IPv4Address] = set()
+    taken6: set[IPv6Address] = set()
+    if seg.gateway4 is not None:
+        taken4.add(seg.gateway4.ip)
+    if seg.gateway6 is not None:
+        taken6.add(seg.gateway6.ip)
+    for n in view.nodes:
+        taken4.add(n.address)
+        if n.address6 is not None:
+            taken6.add(n.address6)
+    out: dict[str, tuple[IPv4Interface | None, IPv6Interface | None]] = {}
+    c4 = seg.gateway4.network.broadcast_address - 1 if seg.gateway4 is not None else None
+    c6 = seg.gateway6.network.network_address + 0xFF00 if seg.gateway6 is not None else None
+    for leaf in seg.leaves:
+        a4: IPv4Interface | None = None
+        a6: IPv6Interface | None = None
+        if c4 is not None and seg.gateway4 is not None:
+            while c4 in taken4:
+                c4 -= 1
+            if c4 <= seg.gateway4.network.network_address:
+                raise TopologyError(f"network {seg.name}: no address left for the test host of {leaf}")
+            a4 = IPv4Interface(f"{c4}/{seg.gateway4.network.prefixlen}")
+            taken4.add(c4)
+        if c6 is not None and seg.gateway6 is not None:
+            c6 += 1
+            while c6 in taken6:
+                c6 += 1
+            a6 = IPv6Interface(f"{c6}/{seg.gateway6.network.prefixlen}")
+            taken6.add(c6)
+        out[leaf] = (a4, a6)
+    return out
+
+
+def lab_topology(view: FabricView) -> LabTopology:
+    """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take."""
+    ports: dict[str, dict[str, str]] = {}
+
+    def port(device: str, name: str) -> str:
+        dev = view.device(device)
+        mapped = name if dev.platform == "frr" else twin_port(name)
+        if dev.platform == "frr" and not _IFNAME_RE.match(mapped):
+            raise TopologyError(f"{device}: port {name!r} is not a Linux interface name")
+        ports.setdefault(device, {})[name] = mapped
+        return mapped
+
+    links: list[TopoLink] = []
+    for c in view.cables:
+        if c.kind == "access":
+            seg = view.segment_index.get(_node_network(view, c.b))
+            mtu = seg.mtu if seg is not None else view.mtu
+            links.append(TopoLink(c.a, port(c.a, c.a_port), c.b, HOST_PORT, mtu, "access"))
+        else:
+            links.append(TopoLink(c.a, port(c.a, c.a_port), c.b, port(c.b, c.b_port), view.mtu, c.kind))
+    hosts: list[TopoHost] = []
+    for seg in view.segments:
+        addrs = _host_addresses(seg, view)
+        for leaf in seg.leaves:
+            name = f"h-{seg.name}-{leaf}"
+            a4, a6 = addrs[leaf]
+            hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
+                                  seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
+            links.append(TopoLink(leaf, host_port(seg.vlan), name, HOST_PORT, seg.mtu, "host"))
+    routers: list[TopoRouter] = []
+    for d in view.devices:
+        cmds: list[str] = []
+        if d.vtep is not None:
+            for net, _stitched in view.device_vnis.get(d.name, ()):
+                seg = view.segment_index[net]
+                br, vx = bridge_name(seg.vlan), vxlan_name(seg.vni)
+                cmds += [
+                    f"link add {br} type bridge",
+                    f"link set {br} address {view.gateway_mac}",
+                    f"link add {vx} type vxlan id {seg.vni} local {d.vtep} dstport 4789 nolearning",
+                    f"link set {vx} mtu {seg.mtu}",
+                    f"link set {vx} master {br}",
+                    f"link set {vx} up",
+                ]
+                members = [lk.a_if for lk in links if lk.a == d.name and lk.kind in ("access", "host")
+                           and _link_vlan(view, lk, hosts) == seg.vlan]
+                for m in members:
+                    cmds.append(f"link set {m} master {br}")
+                cmds.append(f"link set {br} up")
+        routers.append(TopoRouter(d.name, d.role, d.platform, dict(ports.get(d.name, {})), tuple(cmds), d.vtep))
+    k8s: list[TopoK8sNode] = []
+    for cl in view.clusters:
+        dns = dns_service_address(cl)
+        for n in cl.nodes:
+            k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.prefix4, n.prefix6, n.gateway4, n.gateway6,
+                                   dns, dns_name(cl.name)))
+    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links))
+
+
+def _node_network(view: FabricView, node: str) -> str:
+    for cl in view.clusters:
+        for n in cl.nodes:
+            if n.name == node:
+                return cl.network
+    return ""
+
+
+def _link_vlan(view: FabricView, link: TopoLink, hosts: list[TopoHost]) -> int | None:
+    if link.kind == "host":
+        return next((h.vlan for h in hosts if h.name == link.b), None)
+    return next((n.vlan for n in view.nodes if n.name == link.b), None)
+
+
+def host_setup(address4: IPv4Interface | None, address6: IPv6Interface | None, gateway4: IPv4Address | None,
+               gateway6: IPv6Address | None) -> tuple[str, ...]:
+    """``ip`` commands (without ``ip``) that address a host's or node's NIC and point its
+    default routes at the anycast gateway."""
+    cmds: list[str] = []
+    if address4 is not None:
+        cmds.append(f"addr add {address4} dev {HOST_PORT}")
+    if address6 is not None:
+        cmds.append(f"addr add {address6} dev {HOST_PORT}")
+    cmds.append(f"link set {HOST_PORT} up")
+    if gateway4 is not None and address4 is not None:
+        cmds.append(f"route add default via {gateway4}")
+    if gateway6 is not None and address6 is not None:
+        cmds.append(f"route add ::/0 via {gateway6}")
+    return tuple(cmds)
