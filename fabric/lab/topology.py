@@ -14,7 +14,7 @@ route targets from the same intent, with the hardware port names made Linux name
 (:func:`twin_port`: ``xe-0/0/0`` -> ``xe-0-0-0``, ``Ethernet1/49`` -> ``Ethernet1-49``).
 
 Test hosts: one per (network, leaf carrying it), named ``h-<network>-<leaf>``, cabled to
-the leaf's port ``h<vlan>`` in that VLAN's bridge, addressed from the top of the network
+the leaf's port ``h<n>`` (n: the network's position) in that VLAN's bridge, addressed from the top of the network
 (IPv4: broadcast - n, IPv6: network + 0xff00 + n, n the leaf's position in the network's
 leaf list; node and gateway addresses skipped), default route via the anycast gateway.
 
@@ -52,9 +52,10 @@ def twin_port(port: str) -> str:
     return name
 
 
-def host_port(vlan: int) -> str:
-    """The leaf's port towards the test host of VLAN ``vlan``."""
-    return f"h{vlan}"
+def host_port(index: int) -> str:
+    """The leaf's port towards the test host of the ``index``-th network (1-based,
+    inventory order; not the VLAN, so moving a network to another VLAN keeps its cables)."""
+    return f"h{index}"
 
 
 def bridge_name(vlan: int) -> str:
@@ -95,6 +96,49 @@ class TopoLink:
 
 
 @dataclass(frozen=True)
+class TopoBridge:
+    """The Linux side of one L2 VNI on a leaf: bridge ``vlan<N>`` (the SVI), VXLAN device,
+    and the access / host ports in it."""
+
+    vlan: int
+    vni: int
+    mtu: int
+    members: tuple[str, ...]
+
+
+def bridge_commands(b: TopoBridge, vtep: IPv4Address, gateway_mac: str) -> list[str]:
+    """``ip`` commands creating ``b`` (without the leading ``ip``)."""
+    br, vx = bridge_name(b.vlan), vxlan_name(b.vni)
+    cmds = [
+        f"link add {br} type bridge",
+        f"link set {br} address {gateway_mac}",
+        f"link add {vx} type vxlan id {b.vni} local {vtep} dstport 4789 nolearning",
+        f"link set {vx} mtu {b.mtu}",
+        f"link set {vx} master {br}",
+        f"link set {vx} up",
+    ]
+    cmds += [f"link set {m} master {br}" for m in b.members]
+    cmds.append(f"link set {br} up")
+    return cmds
+
+
+def bridge_changes(old: tuple[TopoBridge, ...], new: tuple[TopoBridge, ...], vtep: IPv4Address,
+                   gateway_mac: str) -> list[str]:
+    """``ip`` commands turning a leaf's bridges ``old`` into ``new`` (pure): bridges that
+    changed are removed with their VXLAN device and made again, members re-enslaved."""
+    olds = {b.vlan: b for b in old}
+    news = {b.vlan: b for b in new}
+    cmds: list[str] = []
+    for vlan, b in olds.items():
+        if news.get(vlan) != b:
+            cmds += [f"link del {vxlan_name(b.vni)}", f"link del {bridge_name(vlan)}"]
+    for vlan, b in news.items():
+        if olds.get(vlan) != b:
+            cmds += bridge_commands(b, vtep, gateway_mac)
+    return cmds
+
+
+@dataclass(frozen=True)
 class TopoRouter:
     """A switch: FRR in its own namespace (a twin when ``platform`` is not ``frr``)."""
 
@@ -106,6 +150,7 @@ class TopoRouter:
     setup: tuple[str, ...]
     """``ip`` commands (without the leading ``ip``) run after the cables exist."""
     vtep: IPv4Address | None
+    bridges: tuple[TopoBridge, ...] = ()
 
     @property
     def twin(self) -> bool:
@@ -217,35 +262,28 @@ def lab_topology(view: FabricView) -> LabTopology:
         else:
             links.append(TopoLink(c.a, port(c.a, c.a_port), c.b, port(c.b, c.b_port), view.mtu, c.kind))
     hosts: list[TopoHost] = []
-    for seg in view.segments:
+    for index, seg in enumerate(view.segments, 1):
         addrs = _host_addresses(seg, view)
         for leaf in seg.leaves:
             name = f"h-{seg.name}-{leaf}"
             a4, a6 = addrs[leaf]
             hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
                                   seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
-            links.append(TopoLink(leaf, host_port(seg.vlan), name, HOST_PORT, seg.mtu, "host"))
+            links.append(TopoLink(leaf, host_port(index), name, HOST_PORT, seg.mtu, "host"))
     routers: list[TopoRouter] = []
     for d in view.devices:
         cmds: list[str] = []
+        bridges: list[TopoBridge] = []
         if d.vtep is not None:
             for net, _stitched in view.device_vnis.get(d.name, ()):
                 seg = view.segment_index[net]
-                br, vx = bridge_name(seg.vlan), vxlan_name(seg.vni)
-                cmds += [
-                    f"link add {br} type bridge",
-                    f"link set {br} address {view.gateway_mac}",
-                    f"link add {vx} type vxlan id {seg.vni} local {d.vtep} dstport 4789 nolearning",
-                    f"link set {vx} mtu {seg.mtu}",
-                    f"link set {vx} master {br}",
-                    f"link set {vx} up",
-                ]
-                members = [lk.a_if for lk in links if lk.a == d.name and lk.kind in ("access", "host")
-                           and _link_vlan(view, lk, hosts) == seg.vlan]
-                for m in members:
-                    cmds.append(f"link set {m} master {br}")
-                cmds.append(f"link set {br} up")
-        routers.append(TopoRouter(d.name, d.role, d.platform, dict(ports.get(d.name, {})), tuple(cmds), d.vtep))
+                members = tuple(lk.a_if for lk in links if lk.a == d.name and lk.kind in ("access", "host")
+                                and _link_vlan(view, lk, hosts) == seg.vlan)
+                b = TopoBridge(seg.vlan, seg.vni, seg.mtu, members)
+                bridges.append(b)
+                cmds += bridge_commands(b, d.vtep, view.gateway_mac)
+        routers.append(TopoRouter(d.name, d.role, d.platform, dict(ports.get(d.name, {})), tuple(cmds), d.vtep,
+                                  tuple(bridges)))
     k8s: list[TopoK8sNode] = []
     for cl in view.clusters:
         dns = dns_service_address(cl)
