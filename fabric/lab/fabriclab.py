@@ -261,17 +261,19 @@ class FabricLab:
         if k.dns_address is not None:
             conf = d / "unbound.conf"
             conf.write_text(unbound_config(k, d))
-            proc = self._spawn(k.name, [UNBOUND, "-d", "-c", str(conf)], d / "unbound.log")
-            procs["unbound"] = [proc.pid, proc_starttime(proc.pid) or 0]
+            procs["unbound"] = self._spawn_recorded(k.name, [UNBOUND, "-d", "-c", str(conf)], d / "unbound.log")
         cfg = dict(agent_config)
         cfg["state_dir"] = str(d / "agent-state")
         cfg["metrics"] = None
         path = d / "agent.yaml"
         path.write_text(yaml.safe_dump(cfg, sort_keys=False))
         agent = shutil.which("bgp-agent") or str(Path(_python()).with_name("bgp-agent"))
-        proc = self._spawn(k.name, [agent, "run", "--config", str(path)], d / "agent.log")
-        procs["bgp-agent"] = [proc.pid, proc_starttime(proc.pid) or 0]
+        procs["bgp-agent"] = self._spawn_recorded(k.name, [agent, "run", "--config", str(path)], d / "agent.log")
         return procs
+
+    def _spawn_recorded(self, node: str, args: list[str], log: Path) -> list[Any]:
+        proc = self._spawn(node, args, log)
+        return [proc.pid, proc_starttime(proc.pid) or 0, args, str(log)]
 
     def _spawn(self, node: str, args: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
         """Start a process that outlives this command (own session, output to ``log``)."""
@@ -294,6 +296,18 @@ class FabricLab:
         rec = self.state().get("processes", {}).get(node, {}).get(process)
         if rec and self.process_alive(node, process):
             kill_all([int(rec[0])], grace=10)
+
+    def start_process(self, node: str, process: str) -> None:
+        """Start a node's process (``unbound``, ``bgp-agent``) again as ``up`` started it,
+        unless it runs."""
+        st = self.state()
+        rec = st.get("processes", {}).get(node, {}).get(process)
+        if not rec:
+            raise LabError(f"lab {self.name}: node {node} has no process {process}")
+        if self.process_alive(node, process):
+            return
+        st["processes"][node][process] = self._spawn_recorded(node, list(rec[2]), Path(rec[3]))
+        self._write_state(st)
 
     def agent_state_dir(self, node: str) -> Path:
         return self.node_dir(node) / "agent-state"

@@ -196,20 +196,25 @@ def deploy(fab: Fabric, name: str | None = None, *, dry_run: bool = False, progr
         res = DeviceResult(device)
         router = topo.router(device)
         try:
+            before: list[str] = []
+            after: list[str] = []
             if router.vtep is not None:
-                res.linux = bridge_changes(_bridges_of(recorded.get(device)), router.bridges,
-                                           IPv4Address(router.vtep), gateway_mac)
+                before, after = bridge_changes(_bridges_of(recorded.get(device)), router.bridges,
+                                               IPv4Address(router.vtep), gateway_mac)
+            res.linux = before + after
             drv = driver_for(DRIVER, conns[device])
             drv.open()
             try:
-                if res.linux and not dry_run:
-                    run([IP, "-n", lab.netns(device), "-batch", "-"], input="\n".join(res.linux) + "\n")
+                if before and not dry_run:
+                    run([IP, "-n", lab.netns(device), "-batch", "-"], input="\n".join(before) + "\n")
                 drv.load_replace_candidate(configs[device])
                 res.diff = drv.compare_config()
                 if res.diff and not dry_run:
                     drv.commit_config(message="fabric deploy --lab")
                 else:
                     drv.discard_config()
+                if after and not dry_run:
+                    run([IP, "-n", lab.netns(device), "-batch", "-"], input="\n".join(after) + "\n")
                 res.changed = bool(res.diff or res.linux)
             finally:
                 drv.close()

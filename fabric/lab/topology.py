@@ -123,19 +123,31 @@ def bridge_commands(b: TopoBridge, vtep: IPv4Address, gateway_mac: str) -> list[
 
 
 def bridge_changes(old: tuple[TopoBridge, ...], new: tuple[TopoBridge, ...], vtep: IPv4Address,
-                   gateway_mac: str) -> list[str]:
-    """``ip`` commands turning a leaf's bridges ``old`` into ``new`` (pure): bridges that
-    changed are removed with their VXLAN device and made again, members re-enslaved."""
+                   gateway_mac: str) -> tuple[list[str], list[str]]:
+    """``ip`` commands turning a leaf's bridges ``old`` into ``new`` (pure), in two parts:
+    what to run before FRR gets its new config (new bridges; VXLAN devices and ports moved
+    into the bridge of their new VLAN: a VNI keeps its device) and what to run after it
+    (bridges and VXLAN devices no longer used), so that FRR always removes an SVI's
+    addresses while the SVI still exists."""
     olds = {b.vlan: b for b in old}
-    news = {b.vlan: b for b in new}
-    cmds: list[str] = []
-    for vlan, b in olds.items():
-        if news.get(vlan) != b:
-            cmds += [f"link del {vxlan_name(b.vni)}", f"link del {bridge_name(vlan)}"]
-    for vlan, b in news.items():
-        if olds.get(vlan) != b:
-            cmds += bridge_commands(b, vtep, gateway_mac)
-    return cmds
+    old_vnis = {b.vni for b in old}
+    new_vnis = {b.vni for b in new}
+    before: list[str] = []
+    for b in new:
+        if olds.get(b.vlan) == b:
+            continue
+        br, vx = bridge_name(b.vlan), vxlan_name(b.vni)
+        if b.vlan not in olds:
+            before += [f"link add {br} type bridge", f"link set {br} address {gateway_mac}"]
+        if b.vni not in old_vnis:
+            before.append(f"link add {vx} type vxlan id {b.vni} local {vtep} dstport 4789 nolearning")
+        before += [f"link set {vx} mtu {b.mtu}", f"link set {vx} master {br}", f"link set {vx} up"]
+        before += [f"link set {m} master {br}" for m in b.members]
+        before.append(f"link set {br} up")
+    news = {b.vlan for b in new}
+    after = [f"link del {vxlan_name(v)}" for v in sorted(old_vnis - new_vnis)]
+    after += [f"link del {bridge_name(b.vlan)}" for b in old if b.vlan not in news]
+    return before, after
 
 
 @dataclass(frozen=True)

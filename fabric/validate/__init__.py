@@ -8,6 +8,8 @@ a named lab.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,5 +62,20 @@ def validate_lab(fab: Fabric, name: str | None = None) -> Report:
     return Report(fab.name, lab.name, tuple(checks), notes)
 
 
+def wait_lab(fab: Fabric, name: str | None = None, timeout: float = 90.0, interval: float = 2.0,
+             progress: Callable[[str], None] | None = None) -> Report:
+    """Validate the lab until every check passes or ``timeout`` seconds passed (sessions and
+    agents need a few seconds after a deploy); returns the last report."""
+    deadline = time.monotonic() + timeout
+    while True:
+        report = validate_lab(fab, name)
+        if report.ok or time.monotonic() >= deadline:
+            return report
+        if progress is not None:
+            counts = report.counts()
+            progress(f"waiting for the fabric to converge: {counts['fail']} check(s) still failing")
+        time.sleep(interval)
+
+
 __all__ = ["Check", "ExpectedState", "LiveState", "Report", "compare", "expected_service_routes", "expected_state",
-           "summary", "validate_lab"]
+           "summary", "validate_lab", "wait_lab"]

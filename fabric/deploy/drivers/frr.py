@@ -141,9 +141,17 @@ def format_diff(lines: Sequence[DiffLine]) -> str:
             for depth, c in enumerate(d.context):
                 if last is None or depth >= len(last) or last[depth] != c:
                     out.append("  " + " " * depth + c)
-            last = d.context
         out.append(f"{d.sign} " + " " * len(d.context) + d.line)
+        last = (*d.context, d.line)  # a line that opens a context is not printed again
     return "\n".join(out) + ("\n" if out else "")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _clean(text: str, limit: int = 2000) -> str:
+    """Tool output fit for an error message: no colour codes, the last ``limit`` characters."""
+    return _ANSI.sub("", text).strip()[-limit:]
 
 
 def strip_running(text: str) -> str:
@@ -233,7 +241,7 @@ class FrrDriver:
             check = self._run([VTYSH, "--config_dir", str(self.confdir), "--dryrun", "-f", str(path)], "vtysh --dryrun")
             if check.returncode != 0 or "% " in check.stdout:
                 path.unlink(missing_ok=True)
-                raise LoadError(f"{self.device}: FRR refuses the candidate: {(check.stdout + check.stderr).strip()[:2000]}")
+                raise LoadError(f"{self.device}: FRR refuses the candidate: {_clean(check.stdout + check.stderr)}")
         self._candidate, self._mode, self._diff = path, mode, None
 
     def load_replace_candidate(self, config: str) -> None:
@@ -251,7 +259,7 @@ class FrrDriver:
                     if ln.strip() and not ln.startswith("!") and ln not in running]
         proc = self._run(self._reload_args("--test", self._candidate), "frr-reload.py --test", timeout=max(self.timeout, 60))
         if proc.returncode != 0:
-            raise LoadError(f"{self.device}: frr-reload.py --test failed: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+            raise LoadError(f"{self.device}: frr-reload.py --test failed: {_clean(proc.stdout + proc.stderr)}")
         return meaningful_diff(parse_reload_test(proc.stdout))
 
     def compare_config(self) -> str:
@@ -293,7 +301,7 @@ class FrrDriver:
                              timeout=max(self.timeout, 120))
             failed = proc.returncode != 0
         if failed:
-            raise CommitError(f"{self.device}: commit failed: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+            raise CommitError(f"{self.device}: commit failed: {_clean(proc.stdout + proc.stderr)}")
         self.discard_config()
         if revert_in is not None:
             self._start_timer(revert_in)
@@ -343,7 +351,7 @@ class FrrDriver:
         proc = self._run(self._reload_args("--reload", self._before), "frr-reload.py --reload (rollback)",
                          timeout=max(self.timeout, 120))
         if proc.returncode != 0:
-            raise CommitError(f"{self.device}: rollback failed: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+            raise CommitError(f"{self.device}: rollback failed: {_clean(proc.stdout + proc.stderr)}")
 
     # -- getters -----------------------------------------------------------------------------
     def get_facts(self) -> Facts:
