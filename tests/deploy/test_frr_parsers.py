@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fabric.deploy.driver import Connection, Driver
 from fabric.deploy.drivers.frr import (
     DiffLine,
     format_diff,
@@ -13,7 +14,6 @@ from fabric.deploy.drivers.frr import (
     strip_running,
 )
 from fabric.deploy.registry import driver_for
-from fabric.deploy.driver import Connection, Driver
 
 RELOAD_TEST = """
 Lines To Delete
