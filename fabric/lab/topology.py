@@ -16,7 +16,8 @@ route targets from the same intent, with the hardware port names made Linux name
 Test hosts: one per (network, leaf carrying it), named ``h-<network>-<leaf>``, cabled to
 the leaf's port ``h<n>`` (n: the network's position) in that VLAN's bridge, addressed from the top of the network
 (IPv4: broadcast - n, IPv6: network + 0xff00 + n, n the leaf's position in the network's
-leaf list; node and gateway addresses skipped), default route via the anycast gateway.
+leaf list; node and gateway addresses skipped; a full network has hosts on its first leaves
+only), default route via the anycast gateway.
 
 The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
 :func:`dns_service_address`: the first IPv4 service range of the cluster plus 53.
@@ -240,7 +241,7 @@ def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Inter
             while c4 in taken4:
                 c4 -= 1
             if c4 <= seg.gateway4.network.network_address:
-                raise TopologyError(f"network {seg.name}: no address left for the test host of {leaf}")
+                break  # the network is full: the remaining leaves get no test host
             a4 = IPv4Interface(f"{c4}/{seg.gateway4.network.prefixlen}")
             taken4.add(c4)
         if c6 is not None and seg.gateway6 is not None:
@@ -278,6 +279,8 @@ def lab_topology(view: FabricView) -> LabTopology:
         addrs = _host_addresses(seg, view)
         for leaf in seg.leaves:
             name = f"h-{seg.name}-{leaf}"
+            if leaf not in addrs:
+                continue
             a4, a6 = addrs[leaf]
             hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
                                   seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
