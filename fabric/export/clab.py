@@ -36,8 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+from fabric.design.intent import Device
 from fabric.export.text import yaml_comment, yaml_str
-from fabric.export.view import NODE_PORT, Device, ExportError, FabricView
+from fabric.export.view import NODE_PORT, ExportError, FabricView, link_end
 from fabric.platforms import Platform
 
 
@@ -213,10 +214,7 @@ def _node_mgmt(view: FabricView, subnet: IPv4Network | None) -> dict[str, IPv4Ad
 
 def device_ports(view: FabricView, name: str) -> list[str]:
     """Ports of ``name`` in cable order (fabric, DCI, access)."""
-    out: list[str] = []
-    for c in view.cables_of(name):
-        out.append(c.a_port if c.a == name else c.b_port)
-    return out
+    return [link_end(k, name)[0] for k in view.links_of(name)] + [n.port for n in view.nodes_on(name)]
 
 
 def _beside(config_dir: str, name: str) -> str:
@@ -311,11 +309,13 @@ def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str
                   "      labels:", "        role: host", f"        network: {yaml_str(h.network)}", "      exec:"]
         lines += [f"        - {yaml_str('ip ' + c)}" for c in host_setup(h.address4, h.address6, h.gateway4, h.gateway6)]
     lines.append("  links:")
-    for c in view.cables:
-        a = _endpoint(view, maps, c.a, c.a_port)
-        b = _endpoint(view, maps, c.b, c.b_port)
-        lines.append(f"    - endpoints: [{yaml_str(a)}, {yaml_str(b)}]  # {c.kind}: "
-                     f"{yaml_comment(c.a)} {yaml_comment(c.a_port)} -- {yaml_comment(c.b)} {yaml_comment(c.b_port)}")
+    cables: list[tuple[str, str, str, str, str]] = [(k.kind, k.a.device, k.a.port, k.b.device, k.b.port) for k in view.links]
+    cables += [("access", n.leaf, n.port, n.name, NODE_PORT) for n in view.access]
+    for kind, a_dev, a_port, b_dev, b_port in cables:
+        a = _endpoint(view, maps, a_dev, a_port)
+        b = _endpoint(view, maps, b_dev, b_port)
+        lines.append(f"    - endpoints: [{yaml_str(a)}, {yaml_str(b)}]  # {kind}: "
+                     f"{yaml_comment(a_dev)} {yaml_comment(a_port)} -- {yaml_comment(b_dev)} {yaml_comment(b_port)}")
     host_names = {h.name for h in hosts}
     for lk in topo.links:
         if lk.kind == "host" and lk.b in host_names:

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from fabric.files import atomic_write
 from fabric.lab.lab import STATE_DIR, Router, missing_requirements
 from fabric.lab.system import IP, LabError, alive, kill_all, list_netns, netns_pids, ns_run, proc_starttime, run
 from fabric.lab.topology import LabTopology, TopoK8sNode, host_setup
@@ -128,10 +128,7 @@ class FabricLab:
 
     def _write_state(self, state: Mapping[str, Any]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".lab.json.")
-        with os.fdopen(fd, "w") as f:
-            json.dump(state, f, indent=1, sort_keys=True)
-        os.replace(tmp, self.state_file)
+        atomic_write(self.state_file, json.dumps(state, indent=1, sort_keys=True))
 
     def exists(self) -> bool:
         return self.state_file.exists() or bool(self._namespaces())

@@ -45,7 +45,7 @@ def fabric_view(fab: Fabric) -> FabricView:
     from fabric.export.view import build_view
 
     fab.require_up_to_date()
-    return build_view(fab, fab.design(), fab.summary())
+    return build_view(fab.designed())
 
 
 def topology(fab: Fabric) -> LabTopology:

@@ -29,7 +29,8 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 
-from fabric.export.view import NODE_PORT, Cluster, FabricView, Segment
+from fabric.design.intent import K8sCluster
+from fabric.export.view import NODE_PORT, FabricView, Segment
 from fabric.platforms import Platform
 
 IFNAME_MAX = 15
@@ -69,7 +70,7 @@ def vxlan_name(vni: int) -> str:
     return f"vxlan{vni}"
 
 
-def dns_service_address(cluster: Cluster) -> IPv4Address | None:
+def dns_service_address(cluster: K8sCluster) -> IPv4Address | None:
     """The cluster's anycast DNS address in the lab: its first IPv4 service range + 53
     (None when the cluster has no IPv4 range large enough)."""
     for r in cluster.service_ranges:
@@ -228,9 +229,9 @@ def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Inter
     if seg.gateway6 is not None:
         taken6.add(seg.gateway6.ip)
     for n in view.nodes:
-        taken4.add(n.address)
+        taken4.add(n.address.ip)
         if n.address6 is not None:
-            taken6.add(n.address6)
+            taken6.add(n.address6.ip)
     out: dict[str, tuple[IPv4Interface | None, IPv6Interface | None]] = {}
     c4 = seg.gateway4.network.broadcast_address - 1 if seg.gateway4 is not None else None
     c6 = seg.gateway6.network.network_address + 0xFF00 if seg.gateway6 is not None else None
@@ -267,13 +268,12 @@ def lab_topology(view: FabricView) -> LabTopology:
         return mapped
 
     links: list[TopoLink] = []
-    for c in view.cables:
-        if c.kind == "access":
-            seg = view.segment_index.get(_node_network(view, c.b))
-            mtu = seg.mtu if seg is not None else view.mtu
-            links.append(TopoLink(c.a, port(c.a, c.a_port), c.b, HOST_PORT, mtu, "access"))
-        else:
-            links.append(TopoLink(c.a, port(c.a, c.a_port), c.b, port(c.b, c.b_port), view.mtu, c.kind))
+    for k in view.links:
+        links.append(TopoLink(k.a.device, port(k.a.device, k.a.port), k.b.device, port(k.b.device, k.b.port),
+                              k.mtu, k.kind))
+    for n in view.access:
+        seg = view.segment_index.get(n.network)
+        links.append(TopoLink(n.leaf, port(n.leaf, n.port), n.name, HOST_PORT, seg.mtu if seg else view.mtu, "access"))
     hosts: list[TopoHost] = []
     for index, seg in enumerate(view.segments, 1):
         addrs = _host_addresses(seg, view)
@@ -302,18 +302,10 @@ def lab_topology(view: FabricView) -> LabTopology:
     k8s: list[TopoK8sNode] = []
     for cl in view.clusters:
         dns = dns_service_address(cl)
-        for n in cl.nodes:
-            k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.prefix4, n.prefix6, n.gateway4, n.gateway6,
+        for n in view.cluster_nodes(cl):
+            k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.address, n.address6, n.gateway4, n.gateway6,
                                    dns, dns_name(cl.name)))
     return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links))
-
-
-def _node_network(view: FabricView, node: str) -> str:
-    for cl in view.clusters:
-        for n in cl.nodes:
-            if n.name == node:
-                return cl.network
-    return ""
 
 
 def _link_vlan(view: FabricView, link: TopoLink, hosts: list[TopoHost]) -> int | None:

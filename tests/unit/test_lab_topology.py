@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def topo(name: str) -> LabTopology:
-    return lab_topology(build_view(fabric.load(REPO / "inventories" / name)))
+    return lab_topology(build_view(fabric.load(REPO / "inventories" / name).designed()))
 
 
 def test_lab_inventory_laid_out() -> None:

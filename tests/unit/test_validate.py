@@ -14,7 +14,7 @@ from fabric.validate import LiveState, compare, expected_service_routes, expecte
 REPO = Path(__file__).resolve().parents[2]
 FAB = fabric.load(REPO / "inventories" / "lab")
 INTENTS = FAB.design()
-TOPO = lab_topology(build_view(FAB))
+TOPO = lab_topology(build_view(FAB.designed()))
 EXPECTED = expected_state(INTENTS, TOPO, tenant_vrfs=False)
 DNS = "198.51.100.53/32"
 NODES = {"node1": "10.1.20.11", "node2": "10.1.20.12", "node3": "10.1.20.13", "node4": "10.1.20.14"}
