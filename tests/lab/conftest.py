@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
-
-import re
 
 from fabric.lab import Lab, cleanup_stale, missing_requirements
 from fabric.lab.fabriclab import FabricLab, list_labs
