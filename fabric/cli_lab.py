@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -19,13 +21,17 @@ from rich.table import Table
 
 from fabric.errors import DesignError, FabricError, InventoryError, LedgerError
 
+if TYPE_CHECKING:
+    from fabric.api import Fabric
+    from fabric.validate import Report
+
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 inventory_arg = click.argument("inventory", type=click.Path(path_type=Path))
 
 
-def _load(inventory: Path):  # type: ignore[no-untyped-def]
+def _load(inventory: Path) -> Fabric:
     from fabric.api import load
 
     return load(inventory)
@@ -49,7 +55,7 @@ def _fail(e: Exception) -> None:
     sys.exit(1)
 
 
-def _progress(start: float) -> object:
+def _progress(start: float) -> Callable[[str], None]:
     def show(msg: str) -> None:
         err.print(f"[{time.perf_counter() - start:5.1f} s] {msg}", markup=False)
 
@@ -74,7 +80,7 @@ def lab_up(inventory: Path, name: str | None, replace: bool) -> None:
     t0 = time.perf_counter()
     try:
         fab = _load(inventory)
-        lab = ops.up(fab, name, replace=replace, progress=_progress(t0))  # type: ignore[arg-type]
+        lab = ops.up(fab, name, replace=replace, progress=_progress(t0))
     except (FabricError, ValueError) as e:
         _fail(e)
         return
@@ -147,7 +153,7 @@ def deploy_cmd(inventory: Path, lab_name: str, dry_run: bool, show_diff: bool) -
     t0 = time.perf_counter()
     try:
         fab = _load(inventory)
-        report = ops.deploy(fab, lab_name, dry_run=dry_run, progress=_progress(t0))  # type: ignore[arg-type]
+        report = ops.deploy(fab, lab_name, dry_run=dry_run, progress=_progress(t0))
     except (FabricError, ValueError) as e:
         _fail(e)
         return
@@ -200,10 +206,8 @@ def validate_cmd(inventory: Path, lab_name: str | None, as_json: bool, only_fail
         sys.exit(1)
 
 
-def print_report(report: object, only_failed: bool = False) -> None:
-    from fabric.validate import Report
-
-    assert isinstance(report, Report)
+def print_report(report: Report, only_failed: bool = False) -> None:
+    """The validation table, the VRF note and the counts."""
     table = Table(title=f"validate {report.fabric} (lab {report.lab})", title_justify="left")
     for col in ("", "area", "device", "check", "expected", "seen"):
         table.add_column(col, overflow="fold")

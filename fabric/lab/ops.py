@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabric.deploy.driver import Connection
@@ -231,5 +230,4 @@ def deploy(fab: Fabric, name: str | None = None, *, dry_run: bool = False, progr
         st = lab.state()
         st["bridges"] = {r.name: [asdict(b) for b in r.bridges] for r in topo.routers}
         lab._write_state(st)
-        Path(lab.dir / "deployed").write_text(str(time.time()))
     return DeployReport(lab.name, results)
