@@ -48,7 +48,7 @@ def collect(lab: FabricLab, connections: Mapping[str, Connection], expected: Exp
             live.pings[(host, target)] = False
 
     def agent(node: str) -> None:
-        from bgp.cli import request  # the agent's control socket; fabric may use bgp, never the reverse
+        from bgp.control import request  # the agent's control socket; fabric may use bgp, never the reverse
 
         try:
             live.agents[node] = request(lab.agent_state_dir(node), {"command": "status"}, timeout=10)
