@@ -1,0 +1,121 @@
+"""Issue 9 (vendor review): each test here fails on the configs rendered before the fix.
+
+Nothing here runs Junos or NX-OS; the rules are the vendors' documented ones (see
+docs/vendor-notes.md), checked on the rendered text and on the intent of every example.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from fabric.api import load
+from fabric.design import DeviceIntent
+from fabric.render.base import RenderedDevice
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ["shownet2024", "shownet2024-dci", "lab"]
+
+
+@cache
+def intents(example: str) -> dict[str, DeviceIntent]:
+    return load(ROOT / "inventories" / example).design()
+
+
+@cache
+def rendered(example: str) -> dict[str, RenderedDevice]:
+    return load(ROOT / "inventories" / example).render()
+
+
+def _nxos_blocks(text: str) -> dict[str, list[str]]:
+    """``interface NAME`` -> its indented lines, from NX-OS CLI text."""
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("interface "):
+            current = out.setdefault(line.split(None, 1)[1], [])
+        elif line.startswith("  ") and current is not None:
+            current.append(line.strip())
+        else:
+            current = None
+    return out
+
+
+@pytest.mark.parametrize("example", ["shownet2024", "shownet2024-dci"])
+def test_nxos_l2_ports_take_only_the_system_jumbo_mtu(example: str) -> None:
+    """NX-OS refuses any MTU on a switchport but the default and ``system jumbomtu``
+    ("MTU on L2 interfaces can only be set to default or system-jumboMTU")."""
+    seen = 0
+    for name, dev in rendered(example).items():
+        if intents(example)[name].device.platform != "nxos":
+            continue
+        text = dev.text
+        jumbo = re.search(r"^system jumbomtu (\d+)$", text, re.M)
+        assert jumbo, f"{name}: no system jumbomtu"
+        for ifname, lines in _nxos_blocks(text).items():
+            if "switchport" in lines:
+                mtus = [line.split()[1] for line in lines if line.startswith("mtu ")]
+                assert mtus in ([], [jumbo.group(1)]), f"{name} {ifname}: L2 port mtu {mtus}"
+                seen += 1
+    if example == "shownet2024":
+        assert seen > 0
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_both_ends_of_a_fabric_link_agree_on_the_ip_mtu(example: str) -> None:
+    ends: dict[str, list[tuple[str, int]]] = {}
+    for name, intent in intents(example).items():
+        for i in intent.interfaces:
+            ends.setdefault(i.link, []).append((name, i.ip_mtu))
+    assert ends
+    for link, both in ends.items():
+        assert len(both) == 2 and both[0][1] == both[1][1], f"{link}: {both}"
+
+
+def test_junos_to_nxos_links_render_the_same_ip_mtu_on_both_sides() -> None:
+    """Junos counts the Ethernet header in ``mtu 9216`` (IP MTU 9202); an NX-OS routed
+    port's ``mtu`` is the IP MTU. The rendered texts must say the same number."""
+    its = intents("shownet2024")
+    texts = {n: d.text for n, d in rendered("shownet2024").items()}
+    checked = 0
+    for name, intent in its.items():
+        if intent.device.platform != "junos":
+            continue
+        for i in intent.interfaces:
+            if its[i.peer].device.platform != "nxos":
+                continue
+            junos = re.search(rf"{re.escape(i.name)} {{.*?family inet {{\s*mtu (\d+);", texts[name], re.S)
+            nxos = _nxos_blocks(texts[i.peer])[i.peer_port]
+            assert junos, f"{name} {i.name}: no family inet mtu"
+            assert f"mtu {junos.group(1)}" in nxos, f"{name} {i.name} vs {i.peer} {i.peer_port}: {nxos}"
+            checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_evpn_next_hop_is_the_vxlan_source_on_every_leaf(example: str) -> None:
+    its = intents(example)
+    for name, intent in its.items():
+        if intent.evpn is None:
+            continue
+        assert intent.evpn.next_hop == intent.evpn.vtep, name
+        # every overlay peer names this leaf by the address its sessions come from
+        for n in intent.overlay.neighbors:
+            peer = its[n.peer]
+            mine = [x for x in peer.overlay.neighbors if x.peer == name]
+            assert [x.address for x in mine] == [intent.overlay.local_address], (name, n.peer)
+
+
+def test_junos_leaves_peer_from_their_vtep_address() -> None:
+    """Junos puts the session's local address as the EVPN next hop: it must be the VTEP."""
+    its = intents("shownet2024")
+    texts = {n: d.text for n, d in rendered("shownet2024").items()}
+    junos_leaves = [n for n, i in its.items() if i.device.platform == "junos" and i.evpn is not None]
+    assert junos_leaves
+    for name in junos_leaves:
+        vtep = its[name].evpn.vtep  # type: ignore[union-attr]
+        group = re.search(r"group overlay {.*?local-address ([0-9.]+);", texts[name], re.S)
+        assert group and group.group(1) == str(vtep), name
