@@ -119,3 +119,20 @@ def test_junos_leaves_peer_from_their_vtep_address() -> None:
         vtep = its[name].evpn.vtep  # type: ignore[union-attr]
         group = re.search(r"group overlay {.*?local-address ([0-9.]+);", texts[name], re.S)
         assert group and group.group(1) == str(vtep), name
+
+
+@pytest.mark.parametrize("example", ["shownet2024", "shownet2024-dci"])
+def test_junos_routes_between_subnets_symmetrically_like_nxos(example: str) -> None:
+    """Junos defaults to asymmetric IRB for type-2 routes; NX-OS and FRR are symmetric (L3
+    VNI). In a mixed fabric both must use one model: every Junos VRF enables symmetric
+    type-2 routing over its L3 VNI."""
+    its = intents(example)
+    sets = {n: set(d.files["set"].splitlines()) for n, d in rendered(example).items() if "set" in d.files}
+    checked = 0
+    for name, lines in sets.items():
+        for vi in its[name].vrfs:
+            assert f"set routing-instances {vi.name} protocols evpn irb-symmetric-routing vni {vi.l3vni}" in lines, (
+                name, vi.name)
+            assert f"set routing-instances {vi.name} protocols evpn ip-prefix-routes vni {vi.l3vni}" in lines
+            checked += 1
+    assert checked > 0
