@@ -525,6 +525,12 @@ class Dci:
     vnis: tuple[int, ...]
     """L2 VNIs stretched to other sites (``interconnected-vni-list``)."""
     vrfs: tuple[DciVrf, ...]
+    site_prefixes: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Loopback and VTEP host routes of this site's switches: all the DCI underlay carries
+    (the site's fabric /31s stay inside the site)."""
+    site_route_targets: tuple[RouteTarget, ...] = ()
+    """The site's own RTs on this border (L2 VNIs, VRFs, the EVPN instance): stripped from
+    what goes over the interconnect sessions, which carry only interconnect RTs."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -609,7 +609,17 @@ def _dci(
     remote = [p for p in devs.values() if p.name in borders and p.site != d.site]
     local = [p for p in devs.values() if p.name in borders and p.site == d.site and p.name != d.name]
     lo = str(d.loopback)
+    site_prefixes: list[IPv4Network | IPv6Network] = []
+    for p in devs.values():
+        if p.site == d.site:
+            site_prefixes += [IPv4Network(a) for a in (p.loopback, p.vtep) if a is not None]
+            if p.loopback6 is not None:
+                site_prefixes.append(IPv6Network(p.loopback6))
+    site_rts = [v.network.route_target for v in vnis] + [v.route_target for v in vrfs]
+    site_rts.append(RouteTarget(admin, EVPN_INSTANCE_RD))
     return Dci(
+        site_prefixes=tuple(dict.fromkeys(site_prefixes)),
+        site_route_targets=tuple(dict.fromkeys(site_rts)),
         site=d.site,
         site_id=site_ids[d.site],
         interfaces=tuple(i.name for i in dci_ifaces),

@@ -136,3 +136,57 @@ def test_junos_routes_between_subnets_symmetrically_like_nxos(example: str) -> N
             assert f"set routing-instances {vi.name} protocols evpn ip-prefix-routes vni {vi.l3vni}" in lines
             checked += 1
     assert checked > 0
+
+
+def _border_sets() -> dict[str, set[str]]:
+    its = intents("shownet2024-dci")
+    return {
+        n: set(d.files["set"].splitlines())
+        for n, d in rendered("shownet2024-dci").items()
+        if "set" in d.files and its[n].dci is not None
+    }
+
+
+def test_dci_borders_apply_their_export_policies_to_evpn_routes() -> None:
+    """Without vpn-apply-export Junos ignores a BGP group's export policy for EVPN routes,
+    so a border leaked its site's routes to the other site and back."""
+    borders = _border_sets()
+    assert borders
+    for name, lines in borders.items():
+        for group in ("overlay", "dci-overlay"):
+            assert f"set protocols bgp group {group} vpn-apply-export" in lines, (name, group)
+
+
+def test_dci_routes_from_one_gateway_never_reach_another() -> None:
+    """Juniper's DCI design: tag on import, reject tagged on export (and never advertise on)."""
+    for name, lines in _border_sets().items():
+        assert "set policy-options policy-statement DCI-EVPN-IN term interconnect then community add DCI-FROM-GATEWAY" in lines
+        assert "set policy-options policy-statement DCI-EVPN-IN term interconnect then community add DCI-NO-ADVERTISE" in lines
+        assert "set policy-options policy-statement DCI-EVPN-OUT term from-gateway from community DCI-FROM-GATEWAY" in lines
+        assert "set policy-options policy-statement DCI-EVPN-OUT term from-gateway then reject" in lines
+        # the tag test comes before the accepting term (policy terms run in order)
+        text = rendered("shownet2024-dci")[name].text
+        out = text[text.index("policy-statement DCI-EVPN-OUT {"):]
+        assert out.index("term from-gateway") < out.index("term interconnect"), name
+
+
+def test_dci_sends_no_site_route_targets_and_only_loopbacks_in_the_underlay() -> None:
+    its = intents("shownet2024-dci")
+    for name, lines in _border_sets().items():
+        dci = its[name].dci
+        assert dci is not None
+        strip = "set policy-options policy-statement DCI-EVPN-OUT term interconnect then community delete DCI-SITE-TARGETS"
+        assert strip in lines
+        for vi in its[name].vrfs:
+            assert any(x.startswith("set policy-options community DCI-SITE-TARGETS members")
+                       and f"target:{vi.route_target.admin}:{vi.route_target.number}" in x for x in lines), vi.name
+        # the fabric /31s of the site never cross the DCI: only its loopbacks and VTEPs
+        assert "set policy-options policy-statement DCI-UNDERLAY-EXPORT term fabric from protocol bgp" not in lines
+        site = {str(p) for p in dci.site_prefixes}
+        for d in its.values():
+            if d.device.site == dci.site:
+                assert f"{d.device.loopback}/32" in site
+                if d.device.vtep is not None:
+                    assert f"{d.device.vtep}/32" in site
+            else:
+                assert f"{d.device.loopback}/32" not in site
