@@ -190,3 +190,23 @@ def test_dci_sends_no_site_route_targets_and_only_loopbacks_in_the_underlay() ->
                     assert f"{d.device.vtep}/32" in site
             else:
                 assert f"{d.device.loopback}/32" not in site
+
+
+def test_junos_leaves_carry_the_production_settings_of_juniper_validated_leaf() -> None:
+    """Adopted from Juniper's validated QFX5120 server leaf (../shared/reference/juniper-jvd):
+    graceful restart (with BFD-down not helped), duplicate-MAC detection, shared tunnels and
+    the VXLAN-routing table sizes of the model."""
+    its = intents("shownet2024")
+    for name, dev in rendered("shownet2024").items():
+        if its[name].device.platform != "junos":
+            continue
+        lines = set(dev.files["set"].splitlines())
+        assert "set routing-options graceful-restart" in lines, name
+        assert "set protocols bgp graceful-restart dont-help-shared-fate-bfd-down" in lines, name
+        for vi in its[name].vrfs:
+            assert f"set routing-instances {vi.name} routing-options graceful-restart" in lines
+        if its[name].evpn is not None:
+            assert "set protocols evpn duplicate-mac-detection auto-recovery-time 9" in lines, name
+            assert "set forwarding-options evpn-vxlan shared-tunnels" in lines, name
+            assert "set forwarding-options vxlan-routing next-hop 45056" in lines, name
+            assert "set forwarding-options vxlan-routing interface-num 8192" in lines, name

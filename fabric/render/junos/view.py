@@ -41,6 +41,21 @@ def route_target(rt: RouteTarget) -> str:
     return rt.community
 
 
+@dataclass(frozen=True)
+class VxlanResources:
+    """``forwarding-options vxlan-routing`` table sizes of a model (Juniper's validated
+    QFX5120 configs; a change takes effect after a reboot)."""
+
+    next_hops: int
+    interfaces: int
+
+
+VXLAN_RESOURCES: dict[str, VxlanResources] = {
+    "qfx5120-48y": VxlanResources(next_hops=45056, interfaces=8192),
+    "qfx5120-32c": VxlanResources(next_hops=45056, interfaces=8192),
+}
+
+
 DCI_FROM_GATEWAY = "65533:1"
 """Standard community a border adds to every EVPN route learned from another site's
 gateway, so that it is never passed on to a third gateway (value from the private range)."""
@@ -161,6 +176,9 @@ class JunosView:
     dci_site_prefixes4: list[IPv4Network]
     dci_site_prefixes6: list[IPv6Network]
     dci_from_gateway_community: str
+    vxlan_resources: VxlanResources | None
+    """Sizes for a VTEP of a known model; ``None`` on spines and unknown models."""
+    bfd_anywhere: bool
     irb_units: str
     vlan_blocks: str
     vni_options: str
@@ -259,6 +277,8 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         intent=d,
         ports=ports,
         mgmt_interface=MGMT_INTERFACE.get(d.device.model, DEFAULT_MGMT_INTERFACE),
+        vxlan_resources=VXLAN_RESOURCES.get(d.device.model) if d.evpn is not None else None,
+        bfd_anywhere="bfd" in d.features(),
         vtep_address=vtep,
         loopbacks4=loopbacks4,
         loopbacks6=loopbacks6,
