@@ -14,5 +14,6 @@ and take faults through ``dev.faults`` (:class:`Faults`) and ``dev.lose_address(
 
 from tests.devices.common import Faults, HostKey, free_loopback
 from tests.devices.junos import JunosDevice
+from tests.devices.nxos import NxosDevice
 
-__all__ = ["Faults", "HostKey", "JunosDevice", "free_loopback"]
+__all__ = ["Faults", "HostKey", "JunosDevice", "NxosDevice", "free_loopback"]

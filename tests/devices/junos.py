@@ -188,10 +188,9 @@ class _Session:
             except _Drop:
                 self.transport.close()
                 return
-            if not self.dev.reach.up:
+            if not self.dev.lose_now() and not self.dev.reach.up:
                 continue
             self.send(reply)
-            self.dev.after_reply()
 
     def handle(self, msg: str) -> str:
         try:
@@ -375,10 +374,14 @@ class JunosDevice:
                 self.lock_owner = None
                 self.candidate = self.running.copy()
 
-    def after_reply(self) -> None:
+    def lose_now(self) -> bool:
+        """After a commit with ``lose_address_after_commit``: lose the address now (the
+        answer to the commit is still sent). True if it happened."""
         if self._lose_after_reply:
             self._lose_after_reply = False
             self.lose_address()
+            return True
+        return False
 
     def _target(self, s: _Session) -> jc.Node:
         return s.private if s.private is not None else self.candidate
@@ -726,8 +729,10 @@ class JunosDevice:
         )
 
     def rpc_get_software_information(self, s: _Session, op: etree._Element) -> str:
+        with self.mu:
+            name = jc.unquote(_value(self.running, ("system", "host-name")) or self.hostname)
         return (
-            f"<software-information><host-name>{self.hostname}</host-name>"
+            f"<software-information><host-name>{_esc(name)}</host-name>"
             f"<product-model>{self.model}</product-model><product-name>{self.model}</product-name>"
             f"<junos-version>{self.version}</junos-version></software-information>"
         )
@@ -756,21 +761,71 @@ class JunosDevice:
         with self.mu:
             peers = "".join(
                 f"<bgp-peer><peer-address>{p.address}</peer-address><peer-as>{p.peer_as}</peer-as>"
-                f"<peer-state>{p.state}</peer-state><description>{_esc(p.description)}</description></bgp-peer>"
+                f"<peer-state>{p.state}</peer-state><description>{_esc(p.description)}</description>"
+                f'<elapsed-time junos:seconds="{int(time.time() - self.booted)}">up</elapsed-time></bgp-peer>'
                 for p in self.bgp_peers()
             )
             return f"<bgp-information><peer-count>{len(self.bgp_peers())}</peer-count>{peers}</bgp-information>"
 
     def rpc_get_bgp_neighbor_information(self, s: _Session, op: etree._Element) -> str:
         with self.mu:
+            rid = _value(self.running, ("routing-options", "router-id")) or "0.0.0.0"
             peers = "".join(
                 f"<bgp-peer><peer-address>{p.address}+179</peer-address><peer-as>{p.peer_as}</peer-as>"
-                f"<local-as>{p.local_as}</local-as><peer-group>{_esc(p.group)}</peer-group>"
-                f"<peer-state>{p.state}</peer-state><description>{_esc(p.description)}</description>"
-                f"<peer-cfg-rti>{_esc(p.instance)}</peer-cfg-rti></bgp-peer>"
+                f"<local-address>{rid}+179</local-address><local-as>{p.local_as}</local-as>"
+                f"<peer-group>{_esc(p.group)}</peer-group><peer-state>{p.state}</peer-state>"
+                f"<description>{_esc(p.description)}</description><peer-cfg-rti>{_esc(p.instance)}</peer-cfg-rti>"
+                f"<peer-fwd-rti>{_esc(p.instance)}</peer-fwd-rti><local-id>{rid}</local-id><peer-id>{p.address}</peer-id>"
+                "<bgp-option-information><bgp-options>Preference</bgp-options></bgp-option-information>"
+                + (
+                    "<bgp-rib><name>inet.0</name><send-state>in sync</send-state><received-prefix-count>0</received-prefix-count>"
+                    "<accepted-prefix-count>0</accepted-prefix-count><advertised-prefix-count>0</advertised-prefix-count></bgp-rib>"
+                    if p.state == "Established"
+                    else ""
+                )
+                + "</bgp-peer>"
                 for p in self.bgp_peers()
             )
             return f"<bgp-information>{peers}</bgp-information>"
+
+    def rpc_get_instance_information(self, s: _Session, op: etree._Element) -> str:
+        with self.mu:
+            names = ["master"]
+            ris = (self.running.children or {}).get(("routing-instances",))
+            names += [ri.words[0] for ri in (ris.children or {}).values()] if ris is not None else []
+            cores = "".join(
+                f"<instance-core><instance-name>{_esc(n)}</instance-name><instance-state>Active</instance-state></instance-core>"
+                for n in names
+            )
+            return f"<instance-information>{cores}</instance-information>"
+
+    def rpc_get_interface_information(self, s: _Session, op: etree._Element) -> str:
+        with self.mu:
+            out = []
+            ifs = (self.running.children or {}).get(("interfaces",))
+            wanted = _child(op, "interface-name")
+            for itf in (ifs.children or {}).values() if ifs is not None else ():
+                name = itf.words[0]
+                if wanted is not None and (wanted.text or "").strip() not in (name, ""):
+                    continue
+                kids = itf.children or {}
+                up = "down" if ("disable",) in kids else "up"
+                desc = jc.unquote(_value(itf, ("description",)) or "")
+                mtu = _value(itf, ("mtu",)) or "1514"
+                units = "".join(
+                    f"<logical-interface><name>{name}.{u.words[1]}</name>"
+                    f"<description>{_esc(jc.unquote(_value(u, ('description',)) or ''))}</description>"
+                    f"<if-config-flags><iff-{'down' if up == 'down' else 'up'}/></if-config-flags></logical-interface>"
+                    for u in kids.values()
+                    if u.words[0] == "unit" and len(u.words) > 1
+                )
+                out.append(
+                    f"<physical-interface><name>{name}</name><admin-status>{up}</admin-status><oper-status>{up}</oper-status>"
+                    f"<description>{_esc(desc)}</description><mtu>{mtu}</mtu><speed>100Gbps</speed>"
+                    f'<current-physical-address>52:54:00:00:00:01</current-physical-address>'
+                    f'<interface-flapped junos:seconds="0">Never</interface-flapped>{units}</physical-interface>'
+                )
+            return f"<interface-information>{''.join(out)}</interface-information>"
 
     def bgp_peers(self) -> list[BgpPeer]:
         """The BGP neighbors of the running configuration; all Established unless the
