@@ -14,7 +14,6 @@ import logging
 import random
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -195,7 +194,6 @@ class SshServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(256)
-        self._sock.settimeout(0.2)
         self.host, self.port = self._sock.getsockname()[:2]
         self._stop = threading.Event()
         self._transports: set[paramiko.Transport] = set()
@@ -207,6 +205,10 @@ class SshServer:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        with self.reach.changed:
+            self.reach.changed.notify_all()
         with self._mu:
             transports = list(self._transports)
         for t in transports:
@@ -230,15 +232,25 @@ class SshServer:
 
     # -- plumbing
     def _accept_loop(self) -> None:
+        held: list[socket.socket] = []  # accepted while the address was lost: never served
         while not self._stop.is_set():
             if not self.reach.up:
-                time.sleep(0.05)  # not answering: connections wait in the kernel's backlog
+                with self.reach.changed:
+                    self.reach.changed.wait(0.5)
                 continue
+            for sock in held:
+                sock.close()
+            held.clear()
             try:
                 sock, _ = self._sock.accept()
-            except (TimeoutError, OSError):
+            except OSError:
+                continue
+            if not self.reach.up:
+                held.append(sock)
                 continue
             threading.Thread(target=self._serve_conn, args=(sock,), name=f"ssh-{self.port}-conn", daemon=True).start()
+        for sock in held:
+            sock.close()
 
     def _serve_conn(self, sock: socket.socket) -> None:
         sock.settimeout(None)

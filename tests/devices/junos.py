@@ -348,6 +348,8 @@ class JunosDevice:
     def restore_address(self) -> None:
         """Answer again; the sessions that were open while unreachable are closed."""
         self.reach.up = True
+        with self.reach.changed:
+            self.reach.changed.notify_all()
         self._server.drop_all()
 
     def set_config(self, config: str) -> None:

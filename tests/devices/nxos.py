@@ -137,7 +137,7 @@ class NxosDevice:
         self.http_port = int(self._http.server_address[1])
         self._ssh = _CliServer(self, self.host, ssh_port)
         self.ssh_port = self._ssh.port
-        self._http_thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+        self._http_thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> NxosDevice:
@@ -297,6 +297,9 @@ class NxosDevice:
         if cmd.startswith("scheduler ") and "feature scheduler" not in self.running.children:
             raise CliError(INVALID)
         if self._rejected(cmd, path) and not internal:
+            raise CliError(INVALID)
+        in_schedule = bool(path) and path[-1].startswith("scheduler schedule name ")
+        if in_schedule and cmd.startswith("time start ") and self._delay(cmd) is None:
             raise CliError(INVALID)
         self._change(b, internal)
         node = nc.apply_line(parent, cmd)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import paramiko
 import pytest
 from jnpr.junos.exception import CommitError
 from napalm import get_network_driver
@@ -213,6 +214,44 @@ def test_unconfirmed_commit_reverts_when_the_timer_expires(fast: JunosDevice) ->
         assert dev.history[0].comment == "confirmed commit rolled back"
     finally:
         drv.close()
+
+
+def test_napalm_private_configuration(dev: JunosDevice) -> None:
+    drv = _napalm(dev, config_private=True)
+    try:
+        drv.load_merge_candidate(config="set interfaces et-0/0/48 mtu 9100")
+        assert dev.candidate.same(dev.running)  # the change is in the session's private copy
+        assert drv.compare_config() == "[edit interfaces et-0/0/48]\n-   mtu 9216;\n+   mtu 9100;"
+        drv.commit_config()
+        assert _mtu(dev) == "9100"
+    finally:
+        drv.close()
+
+
+def test_xml_mode_exec_fallback(dev: JunosDevice) -> None:
+    """ncclient's Junos handler asks for ``exec xml-mode netconf need-trailer`` when the
+    subsystem is refused: the same NETCONF session, ``]]>]]>`` framing."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.get_host_keys().add(f"[{dev.host}]:{dev.port}", dev.host_key.name, dev.host_key.key)
+    client.connect(dev.host, dev.port, dev.username, dev.password, look_for_keys=False, allow_agent=False, timeout=10)
+    try:
+        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        chan.exec_command("xml-mode netconf need-trailer")
+        chan.settimeout(10)
+        got = b""
+        while b"]]>]]>" not in got:
+            got += chan.recv(65536)
+        assert b"urn:ietf:params:netconf:base:1.0" in got and b"base:1.1" not in got
+        chan.sendall(b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>'
+                     b"<capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>]]>]]>"
+                     b'<rpc message-id="7"><get-software-information/></rpc>]]>]]>')
+        got = b""
+        while b"]]>]]>" not in got:
+            got += chan.recv(65536)
+        assert b'message-id="7"' in got and b"<host-name>leaf1</host-name>" in got
+    finally:
+        client.close()
 
 
 def test_rollback_history(dev: JunosDevice) -> None:
