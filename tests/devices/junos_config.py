@@ -62,6 +62,9 @@ LISTS = frozenset({
 })
 #: ... except in these contexts (parent keyword, keyword): there it is an ordinary statement
 NOT_LISTS = frozenset({("from", "family"), ("from", "community"), ("ip-prefix-routes", "vni")})
+#: ``then community add|delete|set NAME``: one entry per (action, name), the XML has
+#: ``<choice-ident>``, an empty ``<choice-value>`` and ``<community-name>``
+THEN_COMMUNITY = ("then", "community")
 #: lists only in one context: (parent keyword, keyword)
 LISTS_IN = frozenset({("vni-options", "vni")})
 #: keywords whose whole statement is the key (route-filter PREFIX MATCH [VALUE])
@@ -71,7 +74,7 @@ NESTED = frozenset({"then", "from", "load-balance", "to"})
 #: leaf-lists (``members [ a b ];``), in any context / only in one context
 LEAF_LISTS = frozenset({
     "members", "allow", "import", "export", "vrf-import", "vrf-export", "extended-vni-list",
-    "vni-list", "apply-groups", "policy", "authentication-order",
+    "vni-list", "apply-groups", "policy", "authentication-order", "interconnected-vni-list",
 })
 LEAF_LISTS_IN = frozenset({("from", "community"), ("from", "protocol"), ("to", "community")})
 #: containers a set line may name with a single word after them (``set system services ssh``)
@@ -84,7 +87,8 @@ CONTAINERS = frozenset({
     "ethernet", "root-authentication", "esi", "router-advertisement", "ntp", "name-server",
     "interfaces", "vlans", "routing-instances", "vxlan", "static", "then", "from", "to",
     "load-balance", "graceful-restart", "authentication", "management-instance", "ether-options",
-    "aggregated-ether-options", "lacp", "firewall", "l2-learning",
+    "aggregated-ether-options", "lacp", "firewall", "l2-learning", "evpn-vxlan", "interconnect",
+    "duplicate-mac-detection", "irb-symmetric-routing",
 })
 #: containers whose children are bare values (``name-server { 192.0.2.53; }``) and the XML
 #: element each child is written as
@@ -237,7 +241,7 @@ def _stmt(parent: Node, s: Stmt, ctx: str) -> None:
         _stmt(node, Stmt(words[1:], s.children, s.values), kw)
         _add(parent, node)
         return
-    if kw in WHOLE_KEY and s.children is None and s.values is None:
+    if (kw in WHOLE_KEY or (ctx, kw) == THEN_COMMUNITY) and s.children is None and s.values is None:
         _add(parent, _container(words, ctx, op))
         return
     if is_list(kw, ctx) and len(words) >= 2:
@@ -322,7 +326,7 @@ def _set_path(tree: Node, words: list[str]) -> list[Node]:
             take = 1
         elif kw in NESTED:
             take = 1
-        elif kw in WHOLE_KEY:
+        elif kw in WHOLE_KEY or (ctx, kw) == THEN_COMMUNITY:
             take = rem
         elif is_list(kw, ctx):
             if rem < 2:
@@ -472,6 +476,11 @@ def _xml_el(parent: Node, el: etree._Element, ctx: str) -> None:
             _add(parent, holder)
         else:
             _add(parent, _container((canon(value),), ctx, op))
+        return
+    if (ctx, tag) == THEN_COMMUNITY and kids:
+        parts = {_local(k.tag): _text(k) for k in kids}
+        words = (parts.get("choice-ident", ""), parts.get("choice-value", ""), parts.get("community-name", ""))
+        _add(parent, _container((tag, *(canon(w) for w in words if w)), ctx, op))
         return
     if tag in WHOLE_KEY and kids:
         words = tuple(canon(_text(k)) for k in kids)
@@ -667,6 +676,12 @@ def _xml_node(parent: etree._Element, node: Node) -> None:
         if fam is None:
             fam = etree.SubElement(parent, "family")
         el = etree.SubElement(fam, node.words[1])
+    elif (ctx, kw) == THEN_COMMUNITY and len(node.words) == 3:
+        el = etree.SubElement(parent, kw)
+        etree.SubElement(el, "choice-ident").text = node.words[1]
+        etree.SubElement(el, "choice-value").text = ""
+        etree.SubElement(el, "community-name").text = unquote(node.words[2])
+        return
     elif kw in WHOLE_KEY and len(node.words) > 1:
         el = etree.SubElement(parent, kw)
         names = ("address", "choice-ident", "choice-value")

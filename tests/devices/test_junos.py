@@ -70,15 +70,20 @@ def _nc(dev: JunosDevice, tmp_path: Path, *, junos: bool = True, timeout: float 
 # ------------------------------------------------------------------ the configuration tree
 
 
-@pytest.mark.parametrize("name", ["leaf1", "leaf5", "border1"])
-def test_set_curly_and_xml_are_one_tree(name: str) -> None:
-    curly = jc.strip(jc.from_text((GOLDEN / f"{name}.conf").read_text()))
+JUNOS_GOLDEN = sorted(
+    p for d in ("shownet2024", "shownet2024-dci") for p in (GOLDEN.parents[1] / d / "configs").glob("*.conf")
+)
+
+
+@pytest.mark.parametrize("conf", JUNOS_GOLDEN, ids=lambda p: f"{p.parents[1].name}/{p.stem}")
+def test_set_curly_and_xml_are_one_tree(conf: Path) -> None:
+    curly = jc.strip(jc.from_text(conf.read_text()))
     assert curly.children is not None
     del curly.children[("system",)]  # the .xml leaves system out (outside the YANG set)
-    xml = jc.strip(jc.from_xml((GOLDEN / f"{name}.xml").read_text()))
+    xml = jc.strip(jc.from_xml(conf.with_suffix(".xml").read_text()))
     assert curly.same(xml), jc.diff(curly, xml)
     setform = jc.root()
-    jc.apply_set(setform, (GOLDEN / f"{name}.set").read_text())
+    jc.apply_set(setform, conf.with_suffix(".set").read_text())
     assert setform.children is not None
     del setform.children[("system",)]
     assert curly.same(setform), jc.diff(curly, setform)
