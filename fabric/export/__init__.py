@@ -89,6 +89,6 @@ def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir:
 
 
 __all__ = [
-    "ExportError", "FabricView", "build_view", "cabling_csv", "clab_name", "clab_yaml", "docs_pages", "lab_config",
+    "ExportError", "FabricView", "build_view", "cabling_csv", "clab_yaml", "docs_pages", "lab_config",
     "lab_config_devices", "render_exports", "topology_svg", "write_all",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
+from netaddr import EUI, mac_unix_expanded
 from pydantic import Field, field_validator
 
 from fabric.model.base import ASN_MAX, AsnRange, RangeIn, StrictModel
@@ -62,6 +63,8 @@ class Pools(StrictModel):
         return v
 
     def gateway_mac(self) -> str:
-        """The anycast gateway MAC in lower-case colon form."""
-        return self.anycast_gateway_mac.lower()
+        """The anycast gateway MAC in lower-case colon form (what Junos and FRR print:
+        netaddr's ``mac_unix_expanded`` dialect; NX-OS's dotted form is
+        :func:`fabric.render.cli_text.nxos_mac`)."""
+        return str(EUI(self.anycast_gateway_mac, dialect=mac_unix_expanded))
 

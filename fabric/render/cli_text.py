@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from netaddr import EUI, AddrFormatError, mac_cisco
+
 from fabric.errors import RenderError
 
 __all__ = ["cli_text", "cli_word", "nxos_mac"]
@@ -48,8 +50,9 @@ def cli_text(value: object, what: str, limit: int, *, nxos: bool) -> str:
 
 
 def nxos_mac(mac: str) -> str:
-    """``00:00:5e:00:01:01`` -> ``0000.5e00.0101`` (the dotted form NX-OS prints)."""
-    digits = mac.replace(":", "").replace("-", "").replace(".", "").lower()
-    if not re.fullmatch(r"[0-9a-f]{12}", digits):
-        raise RenderError(f"{mac!r} is not a MAC address")
-    return f"{digits[0:4]}.{digits[4:8]}.{digits[8:12]}"
+    """``00:00:5e:00:01:01`` -> ``0000.5e00.0101`` (the dotted form NX-OS prints: netaddr's
+    ``mac_cisco`` dialect)."""
+    try:
+        return str(EUI(mac, dialect=mac_cisco))
+    except (AddrFormatError, TypeError, ValueError):
+        raise RenderError(f"{mac!r} is not a MAC address") from None

@@ -85,7 +85,11 @@ def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> In
 
 
 class FreeList:
-    """Hands out the lowest free values of a pool, skipping those in use."""
+    """Hands out the lowest free values of a pool, skipping those in use.
+
+    Plain integers and a cursor, not ``netaddr.IPSet``: taking 5,000 free addresses of a
+    /16 with 10,000 in use costs 5 ms here and 460 ms as ``IPSet(pool) - IPSet(used)``
+    iterated (measured for issue 10), and the ledger plans tens of thousands of values."""
 
     def __init__(self, pool: IntPool, used: Iterable[int]) -> None:
         self.pool = pool
