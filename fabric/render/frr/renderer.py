@@ -29,6 +29,7 @@ from fabric.design.intent import Bfd, BgpNeighbor, DeviceIntent, K8sPeering, Pre
 from fabric.errors import RenderError
 from fabric.render.cli_text import cli_text, cli_word
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
+from fabric.render.shared import dedupe_neighbors, template_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -139,15 +140,7 @@ class FrrRenderer:
 
     def __init__(self, *, tenant_vrfs: bool = True) -> None:
         self.tenant_vrfs = tenant_vrfs
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-            auto_reload=False,
-        )
+        self._env = template_environment(jinja2.FileSystemLoader(TEMPLATES))
         self._env.filters["desc"] = lambda v, what="description": cli_text(v, what, DESCRIPTION_MAX, nxos=False)
         self._env.filters["ndesc"] = lambda v, what="neighbor": cli_text(v, what, NEIGHBOR_DESCRIPTION_MAX, nxos=False)
         self._env.filters["ifname"] = _ifname
@@ -199,9 +192,9 @@ class FrrRenderer:
             bfd_profiles=tuple(profiles.by_timers.values()),
             underlay_profile=underlay_profile,
             overlay_profile=overlay_profile,
-            underlay_neighbors=_dedupe(intent.underlay.neighbors, dci.underlay_neighbors if dci else ()),
-            underlay_neighbors6=_dedupe(intent.underlay.neighbors6, dci.underlay_neighbors6 if dci else ()),
-            overlay_neighbors=_dedupe(intent.overlay.neighbors, dci.overlay_neighbors if dci else ()),
+            underlay_neighbors=dedupe_neighbors(intent.underlay.neighbors, dci.underlay_neighbors if dci else ()),
+            underlay_neighbors6=dedupe_neighbors(intent.underlay.neighbors6, dci.underlay_neighbors6 if dci else ()),
+            overlay_neighbors=dedupe_neighbors(intent.overlay.neighbors, dci.overlay_neighbors if dci else ()),
             networks4=tuple(net4),
             networks6=tuple(net6),
             policies=tuple(policies.values()),
@@ -224,12 +217,3 @@ def _ifname(value: object) -> str:
     return cli_word(value, "interface name", IFNAME_MAX)
 
 
-def _dedupe(*groups: tuple[BgpNeighbor, ...]) -> tuple[BgpNeighbor, ...]:
-    seen: set[object] = set()
-    out: list[BgpNeighbor] = []
-    for group in groups:
-        for n in group:
-            if n.address not in seen:
-                seen.add(n.address)
-                out.append(n)
-    return tuple(out)

@@ -24,6 +24,7 @@ from fabric.render.junos.escape import junos_string, junos_word
 from fabric.render.junos.tree import SLOT, SharedBlock, parse, to_set
 from fabric.render.junos.view import JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
+from fabric.render.shared import template_environment
 from fabric.speed import IdentityCache, splice
 
 __all__ = ["JunosRenderer", "make_environment"]
@@ -47,15 +48,7 @@ renders fabric after fabric does not keep every old one)."""
 
 def make_environment() -> jinja2.Environment:
     """The Jinja2 environment of the Junos templates (strict: an unknown name is an error)."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("fabric.render.junos", "templates"),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        finalize=_finalize,
-    )
+    env = template_environment(jinja2.PackageLoader("fabric.render.junos", "templates"), _finalize)
     env.filters["w"] = junos_word
     env.filters["q"] = junos_string
     env.filters["rt"] = _rt_filter

@@ -18,7 +18,6 @@ objects, so it is rendered once per object and reused by identity (:class:`fabri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -39,6 +38,7 @@ from fabric.design.intent import (
 from fabric.errors import RenderError
 from fabric.render.cli_text import cli_text, cli_word, nxos_mac
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
+from fabric.render.shared import dedupe_neighbors, template_environment
 from fabric.speed import SLOT, IdentityCache, fill_slots, split_slots
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -146,15 +146,6 @@ def _features(intent: DeviceIntent) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _dedupe(*groups: Iterable[BgpNeighbor]) -> tuple[BgpNeighbor, ...]:
-    seen: set[object] = set()
-    out: list[BgpNeighbor] = []
-    for group in groups:
-        for n in group:
-            if n.address not in seen:
-                seen.add(n.address)
-                out.append(n)
-    return tuple(out)
 
 
 class NxosRenderer:
@@ -164,15 +155,7 @@ class NxosRenderer:
     formats: tuple[str, ...] = ("cfg",)
 
     def __init__(self) -> None:
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-            auto_reload=False,
-        )
+        self._env = template_environment(jinja2.FileSystemLoader(TEMPLATES))
         self._env.filters["desc"] = _desc_filter
         self._env.filters["ndesc"] = _neighbor_desc_filter
         self._env.globals.update(
@@ -232,8 +215,8 @@ class NxosRenderer:
             gateway_mac=nxos_mac(intent.fabric.gateway_mac),
             policies=tuple(policies.values()),
             vrf_bgp=vrf_bgp,
-            underlay_neighbors=_dedupe(intent.underlay.neighbors, dci.underlay_neighbors if dci else ()),
-            underlay_neighbors6=_dedupe(intent.underlay.neighbors6, dci.underlay_neighbors6 if dci else ()),
+            underlay_neighbors=dedupe_neighbors(intent.underlay.neighbors, dci.underlay_neighbors if dci else ()),
+            underlay_neighbors6=dedupe_neighbors(intent.underlay.neighbors6, dci.underlay_neighbors6 if dci else ()),
             networks4=tuple(net4),
             networks6=tuple(net6),
             stitched_rts=stitched_rts,
