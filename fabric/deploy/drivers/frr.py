@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 from fabric.deploy.driver import BgpNeighbor, Connection, Facts, Interface, Route, Vni
 from fabric.deploy.errors import CommitError, ConnectError, LoadError
+from fabric.files import atomic_write
 
 VTYSH = shutil.which("vtysh") or "/usr/bin/vtysh"
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
@@ -282,10 +283,7 @@ class FrrDriver:
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
             raise CommitError(f"{self.device}: nothing staged to commit")
-        before = self.get_config()
-        tmp = self._before.with_suffix(".tmp")
-        tmp.write_text(before)
-        os.replace(tmp, self._before)
+        atomic_write(self._before, self.get_config())  # the rollback point survives a crash
         diff = self._diff
         if self._mode == "merge" or (diff is not None and not any(d.sign == "-" for d in diff)):
             # nothing to delete (a merge, or a replace that only adds, as on a fresh router):
