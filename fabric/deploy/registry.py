@@ -14,7 +14,10 @@ DriverFactory = Callable[[Connection], Driver]
 
 # name -> "module:attribute"; imported on first use so that a CLI that never deploys never
 # pays for napalm or ncclient.
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {
+    "napalm": "fabric.deploy.drivers.napalm:NapalmDriver",
+    "netconf": "fabric.deploy.drivers.netconf:NetconfDriver",
+}
 _LOADED: dict[str, DriverFactory] = {}
 
 
