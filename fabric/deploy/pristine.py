@@ -56,6 +56,14 @@ def combine(platform: Platform, pristine: str | None, rendered: str) -> str:
     return _cli_combine(pristine, rendered)
 
 
+def blocks(platform: Platform, text: str) -> list[str]:
+    """``text`` as its sorted top-level blocks (statement with everything under it), so two
+    configs can be compared part by part whatever order a device prints them in."""
+    if platform == "junos":
+        return sorted(to_curly([s]) for s in parse(text))
+    return sorted(_cli_text([b]) for b in cli_blocks(text))
+
+
 # --- junos ---------------------------------------------------------------------------------
 
 
