@@ -227,7 +227,7 @@ class Engine:
 
     # --- phase 2: connect and diff ----------------------------------------------------------
 
-    def _diff_one(self, dev: _Device, keep_open: bool) -> None:
+    def _diff_one(self, dev: _Device, keep_open: bool, check_pending: bool = False) -> None:
         t0 = time.monotonic()
         self._say(dev, "connect")
         drv = self._open(dev.target)
@@ -241,6 +241,10 @@ class Engine:
                 drv.load_merge_candidate(dev.desired)
             dev.result.diff = self.scrub(drv.compare_config())
             dev.result.status = "changed" if dev.result.diff.strip() else "unchanged"
+            if check_pending and dev.result.status == "unchanged" and drv.has_pending_commit():
+                # an interrupted run's commit confirmed: commit and confirm it, or it reverts
+                dev.result.status = "changed"
+                dev.result.diff = "(a commit confirmed of the interrupted run waits for its confirmation)"
             if not keep_open or dev.result.status == "unchanged":
                 drv.discard_config()
                 drv.close()
@@ -253,13 +257,13 @@ class Engine:
             dev.result.seconds += time.monotonic() - t0
         self._say(dev, dev.result.status)
 
-    def _diff_all(self, devices: dict[str, _Device], keep_open: bool) -> list[str]:
+    def _diff_all(self, devices: dict[str, _Device], keep_open: bool, check_pending: bool = False) -> list[str]:
         """Diff every device; return the names that failed (their cause is recorded)."""
         failed: list[str] = []
 
         def work(dev: _Device) -> None:
             try:
-                self._diff_one(dev, keep_open)
+                self._diff_one(dev, keep_open, check_pending)
             except Exception as e:
                 dev.result.status = "failed"
                 dev.result.cause = f"diff: {_cause(e, self.scrub)}"
@@ -315,7 +319,7 @@ class Engine:
         t0 = time.monotonic()
         t = dev.target
         dev.result.wave = wave
-        step = "commit"
+        step = "pre-check"
         try:
             if stop.is_set():
                 dev.result.status = "not-deployed"
@@ -328,6 +332,7 @@ class Engine:
             self.journal.write("before", device=t.device, config=dev.before)
             up_before = {n.address for n in dev.driver.get_bgp_neighbors() if n.up}
             revert_in = self._revert_in(t)
+            step = "commit"
             self._step(dev, "commit", f"commit confirmed, revert in {revert_in} s")
             dev.driver.commit_config(message=f"leafspine {self.run_id}", revert_in=revert_in)
             self._step(dev, "committed")
@@ -408,7 +413,7 @@ class Engine:
         devices = self._devices(desired)
         failed = self._diff_all(devices, keep_open=False)
         status: RunStatus = "failed" if failed else "diffed"
-        cause = f"could not diff {', '.join(failed)}" if failed else ""
+        cause = "; ".join(f"{n}: {devices[n].result.cause}" for n in failed)
         return self._report("diff", status, devices, [], cause, t0)
 
     def deploy(self, resume: bool = False) -> DeployReport:
@@ -425,12 +430,13 @@ class Engine:
                 raise DeployError(f"the interrupted run covered {', '.join(missing)}, not in this scope")
             self.run_id = prior.run
         devices = self._devices(desired)
-        failed = self._diff_all(devices, keep_open=True)
+        failed = self._diff_all(devices, keep_open=True, check_pending=prior is not None)
         if failed:
             for d in devices.values():
                 if d.driver is not None:
                     d.driver.close()
-            return self._report("deploy", "failed", devices, [], f"diff failed on {', '.join(failed)}: nothing was sent", t0)
+            why = "; ".join(f"{n}: {devices[n].result.cause}" for n in failed)
+            return self._report("deploy", "failed", devices, [], f"nothing was sent: {why}", t0)
         changed = [d.target for d in devices.values() if d.result.status == "changed"]
         touched_before: list[str] = prior.touched() if prior else []
         if not changed:

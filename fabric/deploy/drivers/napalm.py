@@ -254,6 +254,12 @@ class NapalmDriver:
                      uptime_s=float(f.get("uptime", 0) or 0))
 
     def get_bgp_neighbors(self) -> list[BgpNeighbor]:
+        if self.platform == "junos":
+            # one RPC (napalm's getter also asks get-instance-information and the uptime table)
+            from fabric.deploy.drivers.netconf import junos_bgp_neighbors
+
+            reply = self._call(ConnectError, "BGP neighbors", lambda: self._dev.device.rpc.get_bgp_neighbor_information())
+            return junos_bgp_neighbors(reply)
         data = self._call(ConnectError, "BGP neighbors", self._dev.get_bgp_neighbors)
         out = []
         for vrf, body in (data or {}).items():

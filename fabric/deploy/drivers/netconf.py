@@ -72,6 +72,22 @@ def _find_text(reply: Any, name: str) -> list[str]:
     return [(e.text or "") for e in _root(reply).iter() if _local(e.tag) == name]
 
 
+def junos_bgp_neighbors(root: Any) -> list[BgpNeighbor]:
+    """``<get-bgp-neighbor-information/>``'s answer as typed records (any namespace)."""
+    out = []
+    for peer in (e for e in root.iter() if _local(e.tag) == "bgp-peer"):
+        vals = {_local(c.tag): (c.text or "").strip() for c in peer}
+        state = vals.get("peer-state", "")
+        rti = vals.get("peer-cfg-rti", "master")
+        out.append(BgpNeighbor(
+            vrf="default" if rti == "master" else rti, address=vals.get("peer-address", "").split("+")[0],
+            remote_as=int(vals.get("peer-as", "0") or 0), local_as=int(vals.get("local-as", "0") or 0),
+            state="established" if state.lower() == "established" else "down",
+            description=vals.get("description", ""),
+        ))
+    return out
+
+
 class NetconfDriver:
     """Junos over NETCONF (ncclient) for one device."""
 
@@ -181,6 +197,10 @@ class NetconfDriver:
         self._call(LoadError, "validate", lambda: self._m.validate(source="candidate"))
 
     def _load_one(self, action: str, fmt: str, body: str) -> None:
+        if fmt == "xml":  # the whole <configuration> element in Juniper's YANG namespaces
+            rpc = f'<load-configuration action="{action}" format="xml">{body}</load-configuration>'
+            self._call(LoadError, f"load ({action}, xml)", lambda: self._m.rpc(rpc))
+            return
         self._call(LoadError, f"load ({action}, {fmt})",
                    lambda: self._m.load_configuration(action=action, format=fmt, config=body))
 
@@ -241,19 +261,7 @@ class NetconfDriver:
                      os_version=first("junos-version"))
 
     def get_bgp_neighbors(self) -> list[BgpNeighbor]:
-        r = self._rpc("BGP neighbors", "<get-bgp-neighbor-information/>")
-        out = []
-        for peer in (e for e in _root(r).iter() if _local(e.tag) == "bgp-peer"):
-            vals = {_local(c.tag): (c.text or "").strip() for c in peer}
-            addr = vals.get("peer-address", "").split("+")[0]
-            state = vals.get("peer-state", "")
-            out.append(BgpNeighbor(
-                vrf=vals.get("peer-cfg-rti", "master").replace("master", "default"), address=addr,
-                remote_as=int(vals.get("peer-as", "0") or 0), local_as=int(vals.get("local-as", "0") or 0),
-                state="established" if state.lower() == "established" else "down",
-                description=vals.get("description", ""),
-            ))
-        return out
+        return junos_bgp_neighbors(_root(self._rpc("BGP neighbors", "<get-bgp-neighbor-information/>")))
 
     def get_interfaces(self) -> list[Interface]:
         r = self._rpc("interfaces", "<get-interface-information><terse/></get-interface-information>")

@@ -1,0 +1,241 @@
+"""Rollouts with real napalm and ncclient against the test devices (``tests.devices``).
+
+Every fault test checks the acceptance rule: the fabric ends exactly as before the run
+(every device's running config compared) and the report names the cause. With the NX-API
+test device present, the whole of shownet2024 runs (one device per switch); without it the
+Junos switches of shownet2024 do (``--device`` scope), and the nxos cases skip with that
+reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fabric.deploy.engine import DeployReport
+from fabric.deploy.journal import read_journal
+from fabric.deploy.pristine import blocks, extract, read_pristine
+from tests.deploy.testbed import PASSWORD, Testbed, nxos_available, testbed, write_deploy_yaml
+
+JUNOS = ["leaf1", "leaf2", "leaf5", "border1", "border2"]
+pytestmark = pytest.mark.slow
+
+
+def _scope() -> list[str] | None:
+    return None if nxos_available() else JUNOS
+
+
+def _deploy(bed: Testbed, **kw: object) -> DeployReport:
+    scope = _scope()
+    args: dict[str, object] = {"parallel": 10, "canary": 1}
+    if scope is not None:
+        args["devices"] = scope
+    args.update(kw)
+    return bed.fab().deploy(**args)
+
+
+def _onboarded(bed: Testbed) -> None:
+    rep = bed.fab().onboard(devices=list(bed.devices))
+    assert rep.ok, rep.devices
+
+
+def _no_password(*texts: str) -> None:
+    for t in texts:
+        assert PASSWORD not in t
+
+
+@pytest.fixture(params=["napalm", "netconf"])
+def bed(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Testbed:
+    cm = testbed(tmp_path, monkeypatch, driver_junos=request.param, only=_scope())
+    b = cm.__enter__()
+    request.addfinalizer(lambda: cm.__exit__(None, None, None))
+    return b
+
+
+def test_full_rollout_idempotent_and_pristine_survives(bed: Testbed) -> None:
+    factory = bed.running()
+    _onboarded(bed)
+    rep = _deploy(bed)
+    assert rep.status == "deployed", rep.cause or {n: d.cause for n, d in rep.devices.items()}
+    assert all(d.status == "deployed" for d in rep.devices.values())
+    assert rep.waves[0] == ["leaf1"] and len(rep.waves) >= 2
+    after_first = bed.running()
+    assert all("STALE-FABRIC-VLAN" not in t for t in after_first.values())
+    commits = bed.commits()
+    rep2 = _deploy(bed)
+    assert rep2.status == "unchanged" and bed.commits() == commits and bed.running() == after_first
+    # pristine parts byte for byte (part by part) after onboarding and two deploys
+    fab = bed.fab()
+    for name, text in bed.running().items():
+        platform = bed.platforms[name]
+        pristine = read_pristine(fab.path, name, platform)  # type: ignore[arg-type]
+        assert pristine is not None and pristine.strip()
+        assert blocks(platform, extract(platform, text)) == blocks(platform, pristine)  # type: ignore[arg-type]
+        assert blocks(platform, pristine) == blocks(platform, extract(platform, factory[name]))  # type: ignore[arg-type]
+    # a fabric object removed from the inventory is gone from the device
+    tenants = (bed.inv / "tenants.yaml").read_text(encoding="utf-8")
+    assert all("exh-vm" in t for n, t in bed.running().items() if n.startswith("leaf"))
+    import yaml
+
+    doc = yaml.safe_load(tenants)
+    removed = None
+    for tenant in doc["tenants"]:
+        for net in tenant.get("networks", []):
+            if net["name"] == "exh-vm":
+                removed = net
+                tenant["networks"].remove(net)
+                break
+    assert removed is not None
+    (bed.inv / "tenants.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "fabric.cli", "plan", str(bed.inv)], check=True, capture_output=True)
+    rep3 = _deploy(bed)
+    assert rep3.status == "deployed", rep3.cause
+    assert all("exh-vm" not in t for t in bed.running().values())
+    _no_password(json.dumps(rep.to_dict()), json.dumps(rep3.to_dict()), (bed.inv / ".deploy/journal.jsonl").read_text())
+
+
+def _fault_case(bed: Testbed, arm: object, expect: str, device: str = "leaf2") -> DeployReport:
+    _onboarded(bed)
+    before = bed.running()
+    arm(bed.devices[device])  # type: ignore[operator]
+    rep = _deploy(bed)
+    for d in bed.devices.values():
+        d.faults.clear()
+    assert rep.status in ("rolled-back", "failed"), rep.status
+    assert bed.running() == before
+    assert expect in rep.cause or expect in rep.devices[device].cause, (rep.cause, rep.devices[device])
+    _no_password(json.dumps(rep.to_dict()), *(
+        (bed.inv / ".deploy/journal.jsonl").read_text(),) if (bed.inv / ".deploy/journal.jsonl").exists() else ())
+    return rep
+
+
+def test_commit_refused_in_wave_two(bed: Testbed) -> None:
+    def arm(d: object) -> None:
+        d.faults.refuse_commit = "commit failed: (statement refused by test)"  # type: ignore[attr-defined]
+
+    rep = _fault_case(bed, arm, "statement refused by test")
+    assert rep.devices["leaf2"].wave == 2 and rep.devices["leaf1"].status == "rolled-back"
+    assert rep.devices["leaf2"].status == "failed"
+
+
+def test_connection_dropped_mid_commit(bed: Testbed) -> None:
+    def arm(d: object) -> None:
+        d.faults.drop_on_commit = "after"  # type: ignore[attr-defined]
+
+    rep = _fault_case(bed, arm, "commit")
+    assert rep.devices["leaf2"].status == "failed"
+
+
+def test_lock_held_sends_nothing(bed: Testbed) -> None:
+    commits = bed.commits()
+
+    def arm(d: object) -> None:
+        d.faults.hold_lock = True  # type: ignore[attr-defined]
+
+    rep = _fault_case(bed, arm, "lock")
+    assert rep.waves == [] and bed.commits() == commits
+    assert "nothing was sent" in rep.cause
+
+
+def test_postcheck_failure(bed: Testbed) -> None:
+    def arm(d: object) -> None:
+        d.faults.sessions_down_after_commit = True  # type: ignore[attr-defined]
+
+    rep = _fault_case(bed, arm, "post-check failed")
+    assert "BGP sessions down that were up before the commit" in rep.devices["leaf2"].cause or (
+        "expected new BGP sessions" in rep.devices["leaf2"].cause)
+
+
+def test_management_address_lost_confirm_never_arrives(bed: Testbed) -> None:
+    dev = bed.devices["leaf2"]
+
+    def comes_back() -> None:  # the device's own timer rolls it back; then it answers again
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not dev.reach.up and not dev.pending_confirm and dev.commits >= 2:
+                dev.restore_address()
+                return
+            time.sleep(0.1)
+
+    def arm(d: object) -> None:
+        d.faults.lose_address_after_commit = True  # type: ignore[attr-defined]
+        threading.Thread(target=comes_back, daemon=True).start()
+
+    rep = _fault_case(bed, arm, "leaf2")
+    assert rep.devices["leaf2"].status == "failed"
+
+
+def test_host_key_mismatch_refuses(bed: Testbed) -> None:
+    from tests.devices import HostKey
+
+    lines = bed.known_hosts.read_text().splitlines()
+    leaf1 = bed.devices["leaf1"]
+    other = HostKey.generate().known_hosts_line(leaf1.host, leaf1.port)
+    bed.known_hosts.write_text("\n".join([other, *lines[1:]]) + "\n")
+    assert lines[0].startswith(f"[{leaf1.host}]:{leaf1.port} ")
+    rep = bed.fab().diff(devices=["leaf1"])
+    assert rep.devices["leaf1"].status == "failed"
+    assert "HOST KEY MISMATCH" in rep.devices["leaf1"].cause and "refusing to connect" in rep.devices["leaf1"].cause
+    assert leaf1.rpcs == []  # nothing was asked of the impostor
+
+
+def _journal_steps(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(line))
+    return out
+
+
+def test_controller_sigkilled_mid_wave_then_resume_and_rollback(bed: Testbed) -> None:
+    _onboarded(bed)
+    before = bed.running()
+    for d in bed.devices.values():
+        d.faults.latency = 0.05
+    journal = bed.inv / ".deploy/journal.jsonl"
+    scope = [arg for n in (_scope() or []) for arg in ("--device", n)]
+    cmd = [sys.executable, "-m", "fabric.cli", "deploy", str(bed.inv), "--parallel", "10", *scope]
+    proc = subprocess.Popen(cmd, env=bed.subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        recs = _journal_steps(journal)
+        if any(r.get("step") == "committed" and r.get("device") != "leaf1" for r in recs):
+            proc.send_signal(signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=30)
+    assert killed, (out.decode(), err.decode())
+    state = read_journal(journal)
+    assert not state.finished and state.touched()
+    for d in bed.devices.values():
+        d.faults.latency = 0.0
+    res = subprocess.run([*cmd, "--resume", "--json"], env=bed.subprocess_env(), capture_output=True, text=True,
+                         timeout=300)
+    report = json.loads(res.stdout)
+    assert res.returncode == 0 and report["status"] == "deployed", (res.stdout, res.stderr)
+    assert all(not d.pending_confirm for d in bed.devices.values())
+    desired = bed.running()
+    assert desired != before
+    rb = subprocess.run([sys.executable, "-m", "fabric.cli", "rollback", str(bed.inv), "--json"],
+                        env=bed.subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert rb.returncode == 0, (rb.stdout, rb.stderr)
+    assert json.loads(rb.stdout)["status"] == "rolled-back"
+    assert bed.running() == before
+    _no_password(res.stdout, res.stderr, rb.stdout, rb.stderr, out.decode(), err.decode(), journal.read_text())
+
+
+def test_write_deploy_yaml_is_reusable(bed: Testbed) -> None:
+    write_deploy_yaml(bed, "netconf", {"timeout": 4})
+    assert bed.fab().inventory.deploy.timeout == 4
