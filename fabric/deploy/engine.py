@@ -89,6 +89,9 @@ class DeployReport:
 
     @property
     def ok(self) -> bool:
+        """Whether the run did what was asked (a rollback run: every device restored)."""
+        if self.action == "rollback":
+            return self.status == "rolled-back"
         return self.status in ("unchanged", "deployed", "diffed")
 
     def to_dict(self) -> dict[str, Any]:

@@ -123,7 +123,7 @@ def test_commit_refused_in_wave_two(bed: Testbed) -> None:
 
     rep = _fault_case(bed, arm, "statement refused by test")
     assert rep.devices["leaf2"].wave == 2 and rep.devices["leaf1"].status == "rolled-back"
-    assert rep.devices["leaf2"].status == "failed"
+    assert rep.devices["leaf2"].status == "failed", rep.devices["leaf2"].cause
 
 
 def test_connection_dropped_mid_commit(bed: Testbed) -> None:
@@ -176,15 +176,17 @@ def test_management_address_lost_confirm_never_arrives(bed: Testbed) -> None:
 def test_host_key_mismatch_refuses(bed: Testbed) -> None:
     from tests.devices import HostKey
 
+    _onboarded(bed)
     lines = bed.known_hosts.read_text().splitlines()
     leaf1 = bed.devices["leaf1"]
+    asked = len(leaf1.rpcs)
     other = HostKey.generate().known_hosts_line(leaf1.host, leaf1.port)
     bed.known_hosts.write_text("\n".join([other, *lines[1:]]) + "\n")
     assert lines[0].startswith(f"[{leaf1.host}]:{leaf1.port} ")
     rep = bed.fab().diff(devices=["leaf1"])
     assert rep.devices["leaf1"].status == "failed"
     assert "HOST KEY MISMATCH" in rep.devices["leaf1"].cause and "refusing to connect" in rep.devices["leaf1"].cause
-    assert leaf1.rpcs == []  # nothing was asked of the impostor
+    assert len(leaf1.rpcs) == asked  # nothing was asked of the impostor (no login either)
 
 
 def _journal_steps(path: Path) -> list[dict[str, object]]:

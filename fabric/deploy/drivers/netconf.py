@@ -101,6 +101,7 @@ class NetconfDriver:
         self.port = connection.port or 830
         self._m: Any = None
         self._locked = False
+        self._dirty = False  # a candidate was loaded and not committed or discarded
 
     def _call(self, kind: type[DeployError], what: str, fn: Callable[[], T]) -> T:
         if self._m is None:
@@ -149,12 +150,14 @@ class NetconfDriver:
         try:
             if m.connected:
                 if self._locked:
+                    if self._dirty:  # an unlock alone would leave the changes in the shared candidate
+                        m.discard_changes()
                     m.unlock("candidate")
                 m.close_session()
         except Exception:  # a dead session: nothing left to close
             pass
         finally:
-            self._locked = False
+            self._locked = self._dirty = False
             with contextlib.suppress(Exception):
                 m._session.close()
 
@@ -175,6 +178,7 @@ class NetconfDriver:
 
     def _load(self, config: str, replace: bool) -> None:
         self._lock()
+        self._dirty = True
         try:
             text, xml = split_for_xml(config)
         except RenderError as e:
@@ -218,6 +222,7 @@ class NetconfDriver:
 
     def discard_config(self) -> None:
         self._call(LoadError, "discard", self._m.discard_changes)
+        self._dirty = False
         self._unlock()
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
@@ -226,8 +231,10 @@ class NetconfDriver:
             seconds = math.ceil(revert_in / 60) * 60
             self._call(CommitError, "commit confirmed", lambda: self._m.commit(
                 confirmed=True, timeout=str(seconds), comment=message or None))
+            self._dirty = False
         else:
             self._call(CommitError, "commit", lambda: self._m.commit(comment=message or None))
+            self._dirty = False
             self._unlock()
 
     def confirm_commit(self) -> None:
