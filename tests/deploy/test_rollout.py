@@ -54,6 +54,9 @@ def _no_password(*texts: str) -> None:
 
 @pytest.fixture(params=["napalm", "netconf"])
 def bed(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Testbed:
+    """The testbed with the Junos switches on the ``napalm`` or the ``netconf`` driver (the
+    fault tests pick one driver each through ``indirect`` parametrization, to keep the suite
+    short; the full rollout and the host-key test run both)."""
     cm = testbed(tmp_path, monkeypatch, driver_junos=request.param, only=_scope())
     b = cm.__enter__()
     request.addfinalizer(lambda: cm.__exit__(None, None, None))
@@ -117,6 +120,7 @@ def _fault_case(bed: Testbed, arm: object, expect: str, device: str = "leaf2") -
     return rep
 
 
+@pytest.mark.parametrize("bed", ["napalm"], indirect=True)
 def test_commit_refused_in_wave_two(bed: Testbed) -> None:
     def arm(d: object) -> None:
         d.faults.refuse_commit = "commit failed: (statement refused by test)"  # type: ignore[attr-defined]
@@ -126,6 +130,7 @@ def test_commit_refused_in_wave_two(bed: Testbed) -> None:
     assert rep.devices["leaf2"].status == "failed", rep.devices["leaf2"].cause
 
 
+@pytest.mark.parametrize("bed", ["netconf"], indirect=True)
 def test_connection_dropped_mid_commit(bed: Testbed) -> None:
     def arm(d: object) -> None:
         d.faults.drop_on_commit = "after"  # type: ignore[attr-defined]
@@ -134,6 +139,7 @@ def test_connection_dropped_mid_commit(bed: Testbed) -> None:
     assert rep.devices["leaf2"].status == "failed"
 
 
+@pytest.mark.parametrize("bed", ["netconf"], indirect=True)
 def test_lock_held_sends_nothing(bed: Testbed) -> None:
     commits = bed.commits()
 
@@ -145,6 +151,7 @@ def test_lock_held_sends_nothing(bed: Testbed) -> None:
     assert "nothing was sent" in rep.cause
 
 
+@pytest.mark.parametrize("bed", ["napalm"], indirect=True)
 def test_postcheck_failure(bed: Testbed) -> None:
     def arm(d: object) -> None:
         d.faults.sessions_down_after_commit = True  # type: ignore[attr-defined]
@@ -154,6 +161,7 @@ def test_postcheck_failure(bed: Testbed) -> None:
         "expected new BGP sessions" in rep.devices["leaf2"].cause)
 
 
+@pytest.mark.parametrize("bed", ["netconf"], indirect=True)
 def test_management_address_lost_confirm_never_arrives(bed: Testbed) -> None:
     dev = bed.devices["leaf2"]
 
@@ -199,6 +207,7 @@ def _journal_steps(path: Path) -> list[dict[str, object]]:
     return out
 
 
+@pytest.mark.parametrize("bed", ["napalm"], indirect=True)
 def test_controller_sigkilled_mid_wave_then_resume_and_rollback(bed: Testbed) -> None:
     _onboarded(bed)
     before = bed.running()
@@ -238,6 +247,7 @@ def test_controller_sigkilled_mid_wave_then_resume_and_rollback(bed: Testbed) ->
     _no_password(res.stdout, res.stderr, rb.stdout, rb.stderr, out.decode(), err.decode(), journal.read_text())
 
 
+@pytest.mark.parametrize("bed", ["napalm"], indirect=True)
 def test_write_deploy_yaml_is_reusable(bed: Testbed) -> None:
     write_deploy_yaml(bed, "netconf", {"timeout": 4})
     assert bed.fab().inventory.deploy.timeout == 4

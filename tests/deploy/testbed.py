@@ -114,6 +114,8 @@ vrf context management
 
 @dataclass
 class Testbed:
+    __test__ = False  # not a test class (pytest would try to collect it)
+
     inv: Path
     devices: dict[str, Any]
     known_hosts: Path
@@ -192,3 +194,6 @@ def testbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inventory: str = "s
         bed = Testbed(inv, devices, kh, platforms, env)
         write_deploy_yaml(bed, driver_junos)
         yield bed
+
+
+testbed.__test__ = False  # type: ignore[attr-defined]
