@@ -13,21 +13,17 @@ they come from the inventory's ``deploy`` section and the credentials.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from fabric.deploy.engine import DeployReport, Engine, Options, Progress, _cause, _Scrubber
+from fabric.deploy.engine import DeployReport, Engine, Fabric, Options, Progress, _cause, _Scrubber
 from fabric.deploy.pristine import extract, pristine_path
 from fabric.deploy.registry import driver_for
 from fabric.deploy.targets import Target, resolve_targets, select
-
-if TYPE_CHECKING:
-    from fabric.api import Fabric
+from fabric.files import atomic_write
 
 
 def targets_for(
@@ -116,21 +112,6 @@ class OnboardReport:
         return all(r.status != "failed" for r in self.devices.values())
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def onboard(
     fab: Fabric,
     *,
@@ -161,7 +142,7 @@ def onboard(
         finally:
             drv.close()
         text = extract(t.platform, running)
-        _write_atomic(path, text)
+        atomic_write(path, text)
         return OnboardResult(t.device, "written", str(path), lines=len(text.splitlines()))
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(scope) or 1))) as pool:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from fabric.deploy.driver import Driver
 from fabric.deploy.journal import Journal, JournalState, default_journal, read_journal
@@ -42,8 +42,9 @@ from fabric.errors import DeployError, FabricError
 from fabric.platforms import DEPLOY
 
 if TYPE_CHECKING:
-    from fabric.api import Fabric
     from fabric.design.intent import DeviceIntent
+    from fabric.model import Inventory
+    from fabric.render.base import RenderedDevice
 
 DeviceStatus = Literal[
     "unchanged", "changed", "deployed", "failed", "rolled-back", "not-deployed", "unreachable", "restore-failed",
@@ -52,6 +53,26 @@ RunStatus = Literal["unchanged", "deployed", "rolled-back", "failed", "diffed"]
 
 Progress = Callable[[str, str, str], None]
 """``(device, step, detail)``: called from worker threads as each step starts or ends."""
+
+
+class Fabric(Protocol):
+    """What the engine needs of a loaded fabric (:class:`fabric.api.Fabric` is one); a
+    protocol so that the deploy package never imports the API module that calls it."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def inventory(self) -> Inventory: ...
+
+    def require_up_to_date(self) -> object: ...
+
+    def render(self) -> dict[str, RenderedDevice]: ...
+
+    def design(self) -> dict[str, DeviceIntent]: ...
 
 
 class PostCheckError(DeployError):
