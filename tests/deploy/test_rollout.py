@@ -181,6 +181,44 @@ def test_management_address_lost_confirm_never_arrives(bed: Testbed) -> None:
     assert rep.devices["leaf2"].status == "failed"
 
 
+@pytest.mark.parametrize("bed", ["napalm"], indirect=True)
+def test_nxos_unreachable_switch_rolls_itself_back(bed: Testbed) -> None:
+    """The on-device safety net: the switch loses its address after the commit, the confirm
+    never arrives, its scheduler rolls it back to the checkpoint; the run reports why."""
+    if not nxos_available():
+        pytest.skip("tests.devices.nxos (the NX-API test device) is not in this tree yet")
+    dev = bed.devices["leaf3"]
+
+    def comes_back() -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if not dev.reach.up and dev.scheduler_log:
+                dev.restore_address()
+                return
+            time.sleep(0.1)
+
+    def arm(d: object) -> None:
+        d.faults.lose_address_after_commit = True  # type: ignore[attr-defined]
+        threading.Thread(target=comes_back, daemon=True).start()
+
+    rep = _fault_case(bed, arm, "leaf3", device="leaf3")
+    assert rep.devices["leaf3"].status == "failed"
+    assert dev.scheduler_log and all("-> ok" in line for line in dev.scheduler_log), dev.scheduler_log
+    assert rep.devices["leaf3"].steps[-1] == "reverted"  # it had rolled itself back before the restore
+
+
+@pytest.mark.parametrize("bed", ["netconf"], indirect=True)
+def test_nxos_commit_refused(bed: Testbed) -> None:
+    if not nxos_available():
+        pytest.skip("tests.devices.nxos (the NX-API test device) is not in this tree yet")
+
+    def arm(d: object) -> None:
+        d.faults.refuse_commit = "Rollback failed. (refused by test)"  # type: ignore[attr-defined]
+
+    rep = _fault_case(bed, arm, "refused by test", device="leaf4")
+    assert rep.devices["leaf4"].wave == 3 and rep.devices["leaf4"].status == "failed"
+
+
 def test_host_key_mismatch_refuses(bed: Testbed) -> None:
     from tests.devices import HostKey
 

@@ -138,11 +138,11 @@ class Testbed:
 def write_deploy_yaml(bed: Testbed, driver_junos: str, extra: dict[str, Any] | None = None) -> None:
     devices: dict[str, Any] = {}
     for name, dev in bed.devices.items():
-        access: dict[str, Any] = {"host": dev.host, "port": dev.port}
-        if bed.platforms[name] == "nxos":
-            access["options"] = {"transport": "http", "ssh_port": str(getattr(dev, "ssh_port", 22))}
-            access["host"] = getattr(dev, "http_host", dev.host)
-            access["port"] = getattr(dev, "http_port", dev.port)
+        if bed.platforms[name] == "nxos":  # NX-API over http, SCP on the device's SSH port
+            access: dict[str, Any] = {"host": dev.host, "port": dev.http_port,
+                                      "options": {"transport": "http", "ssh_port": str(dev.ssh_port)}}
+        else:
+            access = {"host": dev.host, "port": dev.port}
         devices[name] = access
     doc: dict[str, Any] = {
         "known_hosts": str(bed.known_hosts), "timeout": 5, "revert_in": 60,

@@ -51,7 +51,7 @@ def nxos_safety_net(when: datetime) -> str:
     return (
         "feature scheduler\n"
         f"scheduler job name {NX_JOB}\n"
-        f"rollback running-config file {NX_CHECKPOINT}\n"
+        f"  rollback running-config file {NX_CHECKPOINT}\n"
         "end-job\n"
         f"scheduler schedule name {NX_JOB}\n"
         f"  job name {NX_JOB}\n"
@@ -218,8 +218,10 @@ class NapalmDriver:
         if not self._replace or self._candidate is None:
             raise CommitError(f"{self.label}: commit confirmed on nxos needs a replace candidate")
         candidate = self._candidate
-        # a whole minute after the timer: the scheduler counts minutes
-        when = self._nx_clock() + timedelta(seconds=revert_in + 60 - (revert_in % 60 or 60))
+        # the scheduler counts whole minutes: round up, never fire before revert_in has passed
+        when = self._nx_clock() + timedelta(seconds=revert_in)
+        if when.second or when.microsecond:
+            when = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
         self._call(CommitError, "checkpoint", lambda: self._dev._send_command_list(
             ["terminal dont-ask", f"checkpoint file {NX_CHECKPOINT}", "no terminal dont-ask"]))
         self._call(LoadError, "load candidate with the revert timer",
