@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -63,7 +64,8 @@ def bed(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     return b
 
 
-def test_full_rollout_idempotent_and_pristine_survives(bed: Testbed) -> None:
+def test_full_rollout_idempotent_and_pristine_survives(bed: Testbed, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every library's debug log too: no password in any of it
     factory = bed.running()
     _onboarded(bed)
     rep = _deploy(bed)
@@ -102,7 +104,10 @@ def test_full_rollout_idempotent_and_pristine_survives(bed: Testbed) -> None:
     rep3 = _deploy(bed)
     assert rep3.status == "deployed", rep3.cause
     assert all("exh-vm" not in t for t in bed.running().values())
-    _no_password(json.dumps(rep.to_dict()), json.dumps(rep3.to_dict()), (bed.inv / ".deploy/journal.jsonl").read_text())
+    pristine_files = [p.read_text() for p in (bed.inv / "pristine").iterdir()]
+    _no_password(json.dumps(rep.to_dict()), json.dumps(rep3.to_dict()), (bed.inv / ".deploy/journal.jsonl").read_text(),
+                 caplog.text, *pristine_files)
+    assert len(caplog.text) > 10_000  # the debug logs were captured
 
 
 def _fault_case(bed: Testbed, arm: object, expect: str, device: str = "leaf2") -> DeployReport:
@@ -297,3 +302,17 @@ def test_controller_sigkilled_mid_wave_then_resume_and_rollback(bed: Testbed) ->
 def test_write_deploy_yaml_is_reusable(bed: Testbed) -> None:
     write_deploy_yaml(bed, "netconf", {"timeout": 4})
     assert bed.fab().inventory.deploy.timeout == 4
+
+
+@pytest.mark.parametrize("bed", ["netconf"], indirect=True)
+def test_cli_diff_changes_nothing_and_refuses_before_onboarding(bed: Testbed) -> None:
+    before = bed.running()
+    cmd = [sys.executable, "-m", "fabric.cli", "diff", str(bed.inv), "--device", "leaf1"]
+    res = subprocess.run(cmd, env=bed.subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and "leaf1: not onboarded" in res.stderr and "nothing" not in res.stdout
+    _onboarded(bed)
+    res = subprocess.run(cmd, env=bed.subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("--- leaf1 (junos, netconf)") and "STALE-FABRIC-VLAN" in res.stdout
+    assert bed.running() == before and bed.commits() == dict.fromkeys(bed.devices, 0)
+    _no_password(res.stdout, res.stderr)
