@@ -445,6 +445,13 @@ class Engine:
         t0 = time.monotonic()
         desired = desired_configs(self.fab, self.targets)  # raises before anything is sent
         prior: JournalState | None = None
+        if not resume and self.journal_path.exists():
+            last = read_journal(self.journal_path)
+            if not last.finished and last.touched():
+                raise DeployError(
+                    f"the last run ({last.run}) was interrupted after committing to {', '.join(last.touched())}: "
+                    "finish it with `fabric deploy --resume` or undo it with `fabric rollback` first"
+                )
         if resume:
             prior = read_journal(self.journal_path)
             if prior.finished:

@@ -283,6 +283,8 @@ def test_controller_sigkilled_mid_wave_then_resume_and_rollback(bed: Testbed) ->
     assert not state.finished and state.touched()
     for d in bed.devices.values():
         d.faults.latency = 0.0
+    again = subprocess.run(cmd, env=bed.subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "was interrupted" in again.stderr and "--resume" in again.stderr
     res = subprocess.run([*cmd, "--resume", "--json"], env=bed.subprocess_env(), capture_output=True, text=True,
                          timeout=300)
     report = json.loads(res.stdout)
