@@ -168,7 +168,7 @@ DEPLOY: dict[Platform, DeployProfile] = {
             "version", "username", "role", "aaa", "tacacs-server", "radius-server", "ip tacacs", "ip radius",
             "feature tacacs+", "feature scp-server", "feature nxapi", "feature ssh", "ssh", "snmp-server",
             "license", "interface mgmt0", "vrf context management", "nxapi", "boot",
-            "copp", "system", "line", "callhome", "logging",
+            "copp", "line", "callhome", "logging",
         ),
     ),
     "frr": DeployProfile(
