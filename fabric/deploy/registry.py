@@ -17,6 +17,7 @@ DriverFactory = Callable[[Connection], Driver]
 _BUILTIN: dict[str, str] = {
     "napalm": "fabric.deploy.drivers.napalm:NapalmDriver",
     "netconf": "fabric.deploy.drivers.netconf:NetconfDriver",
+    "frr": "fabric.deploy.drivers.frr:driver",
 }
 _LOADED: dict[str, DriverFactory] = {}
 
