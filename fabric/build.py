@@ -4,6 +4,7 @@ Layout of the build directory::
 
     DIR/configs/<device>.<ext>     one file per format (.conf .set .xml, .cfg, .frr.conf)
     DIR/intent/<device>.json       the design stage's intent
+    DIR/agents/<cluster>/<node>.yaml, configmap.yaml   bgp-agent configs (fabric.export.agents)
     DIR/docs/ DIR/cabling.csv DIR/topology.svg DIR/<fabric>.clab.yml   (fabric.export)
 
 Writes are deterministic and minimal: a file is replaced (atomically: temp file in the
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from fabric.design.intent import DeviceIntent, FabricSummary, JsonCache
 from fabric.errors import RenderError
+from fabric.export.agents import agent_files, stale_agent_files
 from fabric.render.base import (
     RENDERERS,
     RenderedDevice,
@@ -59,6 +61,9 @@ class BuildResult:
     unchanged: int = 0
     removed: list[Path] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    kept: list[Path] = field(default_factory=list)
+    """Agent configs of nodes no longer in the fabric, kept because their user section
+    holds something (delete them by hand once it is not needed)."""
     exports: str = ""
     """``"written"`` or why the exports did not run."""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -198,8 +203,10 @@ def write_build(
     result = BuildResult(out, devices=len(intents))
     t0 = time.perf_counter()
 
-    # 1. every capability problem of every device, before anything is rendered or written
+    # 1. every capability problem of every device, and every problem of the agent configs
+    #    (user sections included), before anything is rendered or written
     renderers, result.skipped = select_renderers(intents, reg)
+    agents = agent_files(intents, summary, out)
 
     # 2. render and stage device by device; 3. rename everything into place
     staging = _Staging()
@@ -220,6 +227,9 @@ def write_build(
                 keep.add(path)
                 result.files += 1
                 result.lines += text.count("\n")
+        for rel, text in agents.items():
+            staging.add(out / rel, text)
+            keep.add(out / rel)
     except BaseException:
         staging.discard()
         raise
@@ -229,6 +239,10 @@ def write_build(
     result.unchanged = staging.unchanged
     for sub in (CONFIG_DIR, INTENT_DIR):
         result.removed += _remove_stale(out / sub, keep)
+    stale, result.kept = stale_agent_files(out, keep)
+    for p in stale:
+        p.unlink()
+    result.removed += stale
     t2 = time.perf_counter()
     result.seconds["commit"] = t2 - t1
 

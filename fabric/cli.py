@@ -110,7 +110,7 @@ def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: boo
 @main.command()
 @inventory_arg
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="build directory (configs/, intent/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
+              help="build directory (configs/, intent/, agents/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
 @_fail_on_input
 def build(inventory: Path, out_dir: Path) -> None:
     """Check INVENTORY, design and render every device, write the build directory.
@@ -124,6 +124,9 @@ def build(inventory: Path, out_dir: Path) -> None:
         err.print(f"warning: {device}: not rendered ({why})", markup=False)
     if result.exports != "written":
         err.print(f"warning: exports {result.exports}", markup=False)
+    for path in result.kept:
+        err.print(f"warning: {path}: node no longer in the fabric; kept for its user section (delete it when done)",
+                  markup=False)
     per_platform = ", ".join(f"{n} {p}" for p, n in sorted(result.platforms.items())) or "none rendered"
     secs = sum(result.seconds.values())
     out.print(

@@ -1,4 +1,7 @@
-"""The containerlab topologies committed under ``labs/``, one per example inventory.
+"""Generated files committed in the repository: the containerlab topologies under ``labs/``,
+one per example inventory, and the example ConfigMap ``deploy/configmap.yaml`` (the
+bgp-agent configs of ``inventories/lab``'s nodes, as ``fabric build`` writes them; the
+user sections of its entries are kept from the committed file).
 
 ``make labs`` (or ``python -c "from fabric.export.labs import write_labs; write_labs()"``)
 regenerates them; a unit test fails when a committed file differs from what this module
@@ -13,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fabric.api import load
+from fabric.export.agents import agent_files
 from fabric.export.clab import clab_yaml
 from fabric.export.view import build_view
 
@@ -33,10 +37,27 @@ def lab_files(root: Path = ROOT) -> dict[Path, str]:
     return out
 
 
+DEPLOY_INVENTORY = "lab"
+"""The inventory whose (only) cluster's ConfigMap is ``deploy/configmap.yaml``."""
+DEPLOY_CONFIGMAP = "deploy/configmap.yaml"
+
+
+def deploy_files(root: Path = ROOT) -> dict[Path, str]:
+    """``{deploy/configmap.yaml: text}``: the ConfigMap of :data:`DEPLOY_INVENTORY`'s
+    cluster, keeping the user sections of the committed file (InventoryError if one is
+    broken)."""
+    fab = load(root / "inventories" / DEPLOY_INVENTORY)
+    summary = fab.summary()
+    (cluster,) = [c.name for c in summary.clusters]
+    files = agent_files(fab.design(), summary, root, configmaps={cluster: DEPLOY_CONFIGMAP}, node_files=False,
+                        source=f"`make labs` from inventories/{DEPLOY_INVENTORY}")
+    return {root / DEPLOY_CONFIGMAP: files[DEPLOY_CONFIGMAP]}
+
+
 def write_labs(root: Path = ROOT) -> list[Path]:
-    """Write the committed topologies; returns the files that changed."""
+    """Write the committed topologies and the deploy ConfigMap; returns the files that changed."""
     changed: list[Path] = []
-    for path, text in lab_files(root).items():
+    for path, text in {**lab_files(root), **deploy_files(root)}.items():
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
