@@ -28,7 +28,7 @@ from bgp.config import AgentConfig, load_config
 from fabric.cli import main
 from fabric.errors import InventoryError
 from fabric.export.agents import FABRIC_KEYS, USER_MARKER, split_user
-from fabric.export.labs import deploy_files
+from tests.golden.labs import deploy_files
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORIES = ROOT / "inventories"
