@@ -21,7 +21,7 @@ from pathlib import Path
 from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
-from fabric.errors import LedgerError, RenderError
+from fabric.errors import LedgerError, Problem, RenderError
 from fabric.export import lab_config_devices
 from fabric.export import write_all as write_exports
 from fabric.export.agents import agent_files
@@ -68,6 +68,13 @@ class Fabric:
     def ledger(self) -> Ledger:
         """The ledger as it is on disk (empty when there is none yet)."""
         return Ledger.read(self.ledger_path)
+
+    def advisories(self) -> list[Problem]:
+        """Valid but probably wrong values (:mod:`fabric.advisories`), e.g. a VRRP MAC as
+        the anycast gateway MAC; nothing refuses them, the CLI prints them as warnings."""
+        from fabric.advisories import advisories
+
+        return advisories(self.inventory, self.source)
 
     def plan(self, prune: bool = False) -> Plan:
         """Plan allocations against the ledger on disk. Writes nothing."""

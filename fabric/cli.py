@@ -52,6 +52,11 @@ def _fail_on_input(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _warn(fab: Fabric) -> None:
+    for p in fab.advisories():
+        err.print(f"warning: {p}", markup=False)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leafspine")
 def main() -> None:
@@ -68,6 +73,7 @@ def check(inventory: Path) -> None:
     """Validate INVENTORY: schema and cross-checks, every problem at once."""
     fab = load(inventory)
     inv = fab.inventory
+    _warn(fab)
     out.print(
         f"{inventory}: ok - fabric {inv.fabric.name}: {len(inv.spines)} spines, {len(inv.leaves)} leaves, "
         f"{len(inv.networks())} networks, {len(inv.vrfs())} VRFs, {len(inv.kubernetes.clusters)} clusters",
@@ -119,6 +125,7 @@ def build(inventory: Path, out_dir: Path) -> None:
     the inventory is invalid or a device cannot be rendered. Only changed files are
     rewritten; files of devices no longer in the fabric are removed."""
     fab = load(inventory)
+    _warn(fab)
     result = fab.build(out_dir)
     for device, why in result.skipped.items():
         err.print(f"warning: {device}: not rendered ({why})", markup=False)

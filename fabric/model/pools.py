@@ -53,7 +53,11 @@ class Pools(StrictModel):
     l2vni: RangeIn
     l3vni: RangeIn
     vlan: RangeIn
-    anycast_gateway_mac: Annotated[str, Field(pattern=MAC_RE)] = "00:00:5e:00:01:01"
+    anycast_gateway_mac: Annotated[str, Field(pattern=MAC_RE)] = Field(
+        default="02:00:00:00:01:01",
+        description="the anycast gateway MAC of every leaf; the default is locally administered (02:...), "
+        "so it never collides with a VRRP group (00:00:5e:00:01:xx warns)",
+    )
     route_targets: RouteTargets = Field(default_factory=RouteTargets)
     dci_vni_offset: int = Field(default=0, ge=0, description="reserved for translated DCI VNIs")
 

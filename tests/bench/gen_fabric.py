@@ -185,7 +185,7 @@ def generate(
         f"  l2vni: {L2VNI}\n",
         f"  l3vni: {L3VNI}\n",
         f"  vlan: {VLAN_FIRST}-{vlan_last}\n",
-        "  anycast_gateway_mac: \"00:00:5e:00:01:01\"\n",
+        "  anycast_gateway_mac: \"02:00:00:00:01:01\"\n",
         "\n",
         "spines:\n",
     ]

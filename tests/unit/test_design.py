@@ -182,9 +182,7 @@ def test_route_target_admin_from_pools(tmp_path: Path) -> None:
     inv = tmp_path / "lab"
     shutil.copytree(INVENTORIES / "lab", inv)
     text = (inv / "fabric.yaml").read_text()
-    (inv / "fabric.yaml").write_text(text.replace('  anycast_gateway_mac: "00:00:5e:00:01:01"\n',
-                                                  '  anycast_gateway_mac: "00:00:5e:00:01:01"\n'
-                                                  "  route_targets: {admin: 64999}\n"))
+    (inv / "fabric.yaml").write_text(text.replace("  vlan: 100-3999\n", "  vlan: 100-3999\n  route_targets: {admin: 64999}\n"))
     lf = fabric.load(inv).design()["leaf1"]
     assert lf.vnis[0].route_target.admin == 64999
 
@@ -229,7 +227,7 @@ def test_every_leaf_has_the_anycast_gateway_of_each_of_its_networks() -> None:
         gws = {g.network: g for g in lf.gateways}
         assert set(gws) == {v.name for v in lf.vnis if not v.stitched and (nets[v.name].gateway4 or nets[v.name].gateway6)}
         for name, g in gws.items():
-            assert g.mac == "00:00:5e:00:01:01" == lf.fabric.gateway_mac
+            assert g.mac == "02:00:00:00:01:01" == lf.fabric.gateway_mac
             assert g.address4 == nets[name].gateway4 and g.address6 == nets[name].gateway6
             assert g.vlan == next(v.vlan for v in lf.vnis if v.name == name)
             assert g.vrf == nets[name].vrf and g.mtu == nets[name].mtu

@@ -115,7 +115,8 @@ def test_underlay_exports_only_own_loopbacks_on_leaves_and_fabric_routes_on_spin
     d = leaf("leaf1")
     lines = lines_of(d)
     for prefix in d.underlay.advertise:
-        assert f"set policy-options prefix-list LOOPBACKS {prefix}" in lines
+        name = "LOOPBACKS" if prefix.version == 4 else "LOOPBACKS-V6"
+        assert f"set policy-options prefix-list {name} {prefix}" in lines
     p = "set policy-options policy-statement UNDERLAY-EXPORT"
     assert f"{p} term loopbacks from prefix-list LOOPBACKS" in lines
     assert f"{p} term reject then reject" in lines
