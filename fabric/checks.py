@@ -16,7 +16,7 @@ from typing import Any
 from fabric.errors import Problem
 from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
 from fabric.model.base import ASN_MAX
-from fabric.model.kubernetes import Kubernetes
+from fabric.model.kubernetes import BFD_SPEAKERS, Kubernetes
 from fabric.platforms import GENERIC_MODELS, MODELS
 from fabric.resources.ledger import RESERVED_VNIS
 from fabric.yamlsrc import PathT, SourceMap
@@ -483,6 +483,15 @@ def _gateways_outside_pools(ctx: Ctx) -> Iterator[Problem]:
 
 
 # ---------------------------------------------------------------- kubernetes
+
+
+@check("kubernetes")
+def _bfd_needs_a_bfd_speaker(ctx: Ctx) -> Iterator[Problem]:
+    for ci, c in enumerate(ctx.clusters):
+        if c.bfd and c.speaker not in BFD_SPEAKERS:
+            yield ctx.at(("kubernetes", "clusters", ci, "bfd"),
+                         f"speaker {c.speaker} has no BFD (ExaBGP implements none): the leaves' BFD sessions "
+                         "would never come up; remove bfd (failures are then detected by the hold time)")
 
 
 @check("kubernetes")

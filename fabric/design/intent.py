@@ -643,7 +643,11 @@ class K8sCluster:
     service_ranges: tuple[IPv4Network | IPv6Network, ...]
     max_prefixes: int
     """Per node."""
+    speaker: str
+    """What speaks BGP on the nodes (``bgp-agent``, ``frr``, ``bird``); agent configs are
+    written for ``bgp-agent`` clusters."""
     bfd: bool
+    """BFD on the leaves' sessions to the nodes (only for speakers that run BFD)."""
     hold_time: int
     keepalive: int
     nodes: tuple[str, ...]

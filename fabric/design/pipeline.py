@@ -368,7 +368,7 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
                 allow6=tuple(IPv6Network(p.address6) for p in nodes if p.address6 is not None),
                 accept=accept,
                 max_prefixes=c.max_prefixes,
-                bfd=NODE_BFD if c.bfd else None,
+                bfd=NODE_BFD if c.bfd_enabled else None,
                 hold_time=c.hold_time,
                 keepalive=c.keepalive,
                 graceful_shutdown=GRACEFUL_SHUTDOWN,
@@ -663,7 +663,8 @@ def summary(
         k8s.append(K8sCluster(
             name=c.name, description=_text(c.description), network=c.network, vrf=net.vrf, vlan=net.vlan,
             asn_first=c.asn.first, asn_last=c.asn.last, service_ranges=tuple(c.service_ranges),
-            max_prefixes=c.max_prefixes, bfd=c.bfd, hold_time=c.hold_time, keepalive=c.keepalive,
+            max_prefixes=c.max_prefixes, speaker=c.speaker, bfd=c.bfd_enabled, hold_time=c.hold_time,
+            keepalive=c.keepalive,
             nodes=tuple(n.name for n in c.nodes), leaves=tuple(d for d in devs if d in on),
         ))
     return FabricSummary(

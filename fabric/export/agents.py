@@ -43,6 +43,8 @@ from fabric.design.intent import DeviceIntent, FabricSummary, K8sNodePeer, K8sPe
 from fabric.errors import DesignError, InventoryError, Problem
 from fabric.export.text import yaml_comment, yaml_str
 
+AGENT_SPEAKER = "bgp-agent"
+"""Agent configs are written for the clusters whose nodes run this speaker."""
 AGENT_DIR = "agents"
 CONFIGMAP = "configmap.yaml"
 CONFIGMAP_NAME = "bgp-agent"
@@ -97,7 +99,8 @@ def _lengths(p: K8sPeering, version: int) -> tuple[int, ...]:
 
 
 def node_agents(intents: Mapping[str, DeviceIntent], summary: FabricSummary) -> tuple[NodeAgent, ...]:
-    """The fabric's part of every node's config, clusters and nodes in inventory order.
+    """The fabric's part of every node's config, clusters and nodes in inventory order
+    (clusters whose speaker is bgp-agent; other speakers have their own configs).
 
     Built from each leaf's :class:`K8sPeering` (the sessions the leaf renders), so a peer
     here is exactly a neighbor there. Raises :class:`DesignError` if a value is one the
@@ -123,7 +126,9 @@ def node_agents(intents: Mapping[str, DeviceIntent], summary: FabricSummary) -> 
                     what = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
                     raise DesignError(f"cluster {p.cluster}: node {n.name}: bgp-agent would refuse its config: {what}") from None
                 found[n.name] = NodeAgent(n.name, p.cluster, summary.fabric.name, leaf, config)
-    return tuple(found[name] for c in summary.clusters for name in c.nodes if name in found)
+    return tuple(
+        found[name] for c in summary.clusters if c.speaker == AGENT_SPEAKER for name in c.nodes if name in found
+    )
 
 
 def _addr(value: IPv4Address | IPv6Address | IPv4Network | IPv6Network) -> str:

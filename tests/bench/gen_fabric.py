@@ -247,6 +247,7 @@ def generate(
         f"      asn: {K8S_ASN}\n",
         f"      service_ranges: [{SERVICE_RANGES[0]}, \"{SERVICE_RANGES[1]}\"]\n",
         "      max_prefixes: 100\n",
+        "      speaker: frr\n",  # a BFD-capable speaker, so the leaves render BFD toward the nodes
         "      bfd: true\n",
         "      nodes:\n",
     ]

@@ -418,8 +418,8 @@ def test_summary_links_have_both_ends() -> None:
     assert str(node.address) == "10.10.53.11/24" and str(node.gateway4) == "10.10.53.1"
     assert json.loads(s.to_json())["fabric"]["name"] == "shownet2024-dci"
     (dns,) = s.clusters
-    assert (dns.name, dns.vrf, dns.asn_first, dns.asn_last, dns.max_prefixes, dns.bfd) == (
-        "anycast-dns", "noc", 64653, 64660, 16, True)
+    assert (dns.name, dns.vrf, dns.asn_first, dns.asn_last, dns.max_prefixes, dns.speaker, dns.bfd) == (
+        "anycast-dns", "noc", 64653, 64660, 16, "bgp-agent", False)
     assert dns.leaves == ("dc1-leaf1", "dc1-leaf2", "dc2-leaf1", "dc2-leaf2") and len(dns.nodes) == 4
 
 

@@ -339,7 +339,7 @@ def test_k8s_service_policy() -> None:
                 if addr is None:
                     continue
                 nb = block(text, f"neighbor {addr}")
-                assert f"remote-as {node.asn}" in nb and "bfd" in nb
+                assert f"remote-as {node.asn}" in nb and ("bfd" in nb) == (p.bfd is not None)
                 assert f"timers {p.keepalive} {p.hold_time}" in nb
                 assert nb[nb.index(f"address-family {fam} unicast") + 1:] == [
                     f"route-map {name}-{rm} in", "route-map DENY-ALL out", f"maximum-prefix {p.max_prefixes}",

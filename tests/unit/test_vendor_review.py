@@ -3,6 +3,7 @@ each failing on the output before the fix.
 
 - item 3: ``bestpath as-path multipath-relax`` in every tenant VRF on NX-OS and FRR;
 - item 9: the anycast gateway MAC defaults to a locally administered MAC; a VRRP MAC warns;
+- item 7: BFD toward Kubernetes nodes only for clusters whose speaker runs BFD;
 - item 10: IPv6 underlay sessions exist only to carry IPv6 loopbacks (none: not rendered).
 """
 
@@ -170,3 +171,64 @@ def test_ipv6_underlay_without_ipv6_loopbacks_renders_no_sessions_and_warns(tmp_
     assert adv.path == "fabric.underlay_ipv6" and adv.line > 0 and "not rendered" in adv.message
     leaf1 = fab.render()["leaf1"].text
     assert "UNDERLAY6" not in leaf1 and "fd00:0:0:2::" in leaf1
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+def _k8s_bfd_lines(platform: str, text: str, node_addrs: set[str], groups: set[str]) -> list[str]:
+    """Lines of a rendered leaf that switch BFD on toward Kubernetes nodes."""
+    out: list[str] = []
+    if platform == "frr":
+        out = [ln for ln in text.splitlines() if re.match(r"^ neighbor (\S+) bfd", ln) and ln.split()[1] in groups]
+    elif platform == "nxos":
+        current = None
+        for ln in text.splitlines():
+            if m := re.match(r"^    neighbor (\S+)$", ln):
+                current = m.group(1)
+            elif ln.startswith("      bfd") and current in node_addrs:
+                out.append(f"{current}: {ln.strip()}")
+            elif not ln.startswith("      "):
+                current = None
+    elif platform == "junos":
+        out = [ln for ln in text.splitlines() if re.search(r"protocols bgp group (\S+) bfd-liveness-detection", ln)
+               and re.search(r"group (\S+) ", ln).group(1) in groups]  # type: ignore[union-attr]
+    return out
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_bfd_toward_nodes_only_for_bfd_capable_speakers(name: str) -> None:
+    fab = fabric.load(INVENTORIES / name)
+    intents = fab.design()
+    speakers = {c.name: c for c in fab.inventory.kubernetes.clusters}
+    seen: dict[bool, int] = {True: 0, False: 0}
+    for device, r in rendered(name).items():
+        for p in intents[device].kubernetes:
+            c = speakers[p.cluster]
+            wants = c.speaker in ("frr", "bird")
+            assert (p.bfd is not None) == wants, f"{device} cluster {p.cluster} (speaker {c.speaker})"
+            addrs = {str(a) for n in p.nodes for a in (n.address, n.address6) if a is not None}
+            base = "K8S-" + p.cluster.upper()
+            groups = {base, base + "-V6", f"k8s-{p.cluster}", f"k8s-{p.cluster}-v6"}
+            text = r.files["set"] if r.platform == "junos" else r.text
+            found = _k8s_bfd_lines(r.platform, text, addrs, groups)
+            assert bool(found) == wants, f"{name} {device} {p.cluster}: {found[:3]}"
+            seen[wants] += 1
+    assert seen[False] > 0  # every example has bgp-agent clusters
+    if name == "shownet2024":
+        assert seen[True] > 0  # and its OpenShift cluster runs MetalLB (FRR): BFD stays
+
+
+def test_bfd_with_bgp_agent_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    inv = tmp_path / "lab"
+    shutil.copytree(INVENTORIES / "lab", inv)
+    k8s = inv / "kubernetes.yaml"
+    k8s.write_text(k8s.read_text().replace("      max_prefixes: 100\n", "      max_prefixes: 100\n      bfd: true\n"))
+    line = k8s.read_text().splitlines().index("      bfd: true") + 1
+    r = CliRunner().invoke(main, ["check", str(inv)])
+    assert r.exit_code == 2
+    assert f"{k8s}:{line}: kubernetes.clusters[0].bfd: speaker bgp-agent has no BFD" in r.stderr
+    # with a BFD-capable speaker the same line is fine, and the leaves render BFD
+    k8s.write_text(k8s.read_text().replace("      bfd: true\n", "      speaker: frr\n      bfd: true\n"))
+    lf = fabric.load(inv).render()["leaf1"].text
+    assert " neighbor K8S-LAB bfd profile K8S-LAB" in lf
