@@ -35,10 +35,11 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from bgp.config import AgentConfig, ConfigError, GuardConfig, PeerConfig, line_map, validate_config
+from bgp.config import AgentConfig, GuardConfig, PeerConfig, validate_config
+from bgp.configfile import ConfigError, Loc, parse_yaml
+from bgp.configfile import Problem as AgentProblem
 from fabric.design.intent import DeviceIntent, FabricSummary, K8sNodePeer, K8sPeering
 from fabric.errors import DesignError, InventoryError, Problem
 from fabric.export.text import yaml_comment, yaml_str
@@ -64,7 +65,6 @@ METRICS = "0.0.0.0:9179"
 """Metrics address of a new node's user section: the DaemonSet's liveness probe and the
 Prometheus annotations reach the pod on the node's address (hostNetwork), port 9179."""
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,10 +264,9 @@ def _read_configmap(path: Path, display: str, problems: list[Problem]) -> _Confi
         problems.append(_problem(display, 0, "", f"cannot read: {e}"))
         return none
     try:
-        doc = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problems.append(_problem(display, mark.line + 1 if mark else 0, "", f"YAML syntax error: {getattr(e, 'problem', e)}"))
+        doc, lines = parse_yaml(text, display)
+    except ConfigError as e:
+        problems.extend(_problems(e))
         return none
     data = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(data, dict):
@@ -280,7 +279,6 @@ def _read_configmap(path: Path, display: str, problems: list[Problem]) -> _Confi
             written = {str(k): str(v) for k, v in recorded.items()}
     except (KeyError, TypeError, ValueError):
         pass  # no record: an entry that differs from its node file is then a conflict
-    lines = line_map(text)
     out: dict[str, _UserPart] = {}
     unmarked: dict[str, int] = {}
     for key, value in data.items():
@@ -336,15 +334,14 @@ def _read_node(path: Path, display: str, problems: list[Problem]) -> _UserPart |
 def _check_user(part: _UserPart, problems: list[Problem]) -> None:
     """The user's part alone: a mapping (or nothing) that sets none of :data:`FABRIC_KEYS`."""
     try:
-        data = yaml.load(part.text, Loader=_LOADER)
-    except yaml.YAMLError:
+        data, lines = parse_yaml(part.text, part.file)
+    except ConfigError:
         return  # reported with its line when the whole file is validated
     if data is None:
         return
     if not isinstance(data, dict):
         problems.append(_problem(part.file, part.line, "", "the user section must be a mapping (checks, services, ...)"))
         return
-    lines = line_map(part.text)
     for key in data:
         if key in FABRIC_KEYS:
             line = lines.get((str(key),), 1) + part.line - 1
@@ -353,46 +350,38 @@ def _check_user(part: _UserPart, problems: list[Problem]) -> None:
                                      "remove it from the user section"))
 
 
-_WHERE = re.compile(r"^(?P<file>.*?)(?::(?P<line>[0-9]+))?: (?P<rest>.*)$")
-
-
-def _config_problems(e: ConfigError, display: str, offset: int) -> list[Problem]:
-    """bgp.config's ``file[:line]: path: message`` lines as problems; ``offset`` moves the
-    line numbers of a text that sits inside a bigger file (a ConfigMap entry)."""
-    out: list[Problem] = []
-    for text in e.problems:
-        m = _WHERE.match(text)
-        if m is None or m.group("file") != display:
-            out.append(_problem(display, 0, "", text))
-            continue
-        line = int(m.group("line") or 0)
-        path, sep, msg = m.group("rest").partition(": ")
-        if not sep:
-            path, msg = "", path
-        out.append(_problem(display, line + offset if line else 0, path, msg))
-    return out
+def _problems(e: ConfigError, offset: int = 0) -> list[Problem]:
+    """bgp.config's problems as the fabric's; ``offset`` moves their lines (a text that
+    sits further down in its file)."""
+    return [_problem(p.file, p.line + offset if p.line else 0, p.path, p.message) for p in e.problems]
 
 
 def validate_node_file(text: str, display: str) -> AgentConfig:
-    """:func:`bgp.config.validate_config` on a node file's text, as the agent loads it;
-    raises :class:`ConfigError`.
+    """Validate a node file's text with the agent's own loader and models
+    (:func:`bgp.configfile.parse_yaml`, :func:`bgp.config.validate_config`); raises
+    :class:`bgp.configfile.ConfigError`.
 
-    Where the user's part repeats a key of the fabric's part (reported on its own), the
-    fabric's value is validated, so the user's other mistakes still show."""
-    try:
-        data: Any = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError([f"{display}{where}: YAML syntax error: {getattr(e, 'problem', e)}"]) from None
-    lines = line_map(text)
+    The two parts are parsed apart and merged, the fabric's keys winning: a fabric key
+    repeated in the user's part (reported on its own by the build) hides none of the user's
+    other mistakes."""
     user = split_user(text)
-    if user is not None and isinstance(data, dict):
-        head = text[: len(text) - len(user)]
-        ours = yaml.load(head, Loader=_LOADER)
-        if isinstance(ours, dict):
-            data.update({k: v for k, v in ours.items() if k in FABRIC_KEYS})
-            lines.update({k: v for k, v in line_map(head).items() if k and k[0] in FABRIC_KEYS})
+    if user is None:
+        whole, whole_lines = parse_yaml(text, display)
+        return validate_config(whole, display, whole_lines)
+    head = text[: len(text) - len(user)]
+    offset = head.count("\n")
+    ours, our_lines = parse_yaml(head, display)
+    try:
+        theirs, their_lines = parse_yaml(user, display)
+    except ConfigError as e:
+        raise ConfigError([AgentProblem(p.file, p.line + offset if p.line else 0, p.path, p.message)
+                           for p in e.problems]) from None
+    if theirs is not None and not isinstance(theirs, dict):
+        raise ConfigError([AgentProblem(display, offset + 1, "", "the user section must be a mapping")])
+    data: dict[Any, Any] = {k: v for k, v in (theirs or {}).items() if k not in FABRIC_KEYS}
+    data.update(ours if isinstance(ours, dict) else {})
+    lines: dict[Loc, int] = {k: v + offset for k, v in their_lines.items() if k and k[0] not in FABRIC_KEYS}
+    lines.update(our_lines)
     return validate_config(data, display, lines)
 
 
@@ -442,7 +431,7 @@ def agent_files(
             # a problem in the user's part is reported where the user wrote it
             head = len(text) - len(user)
             user_line0 = text[:head].count("\n") + 1
-            for p in _config_problems(e, rel, 0):
+            for p in _problems(e):
                 if part is not None and p.line >= user_line0:
                     problems.append(_problem(part.file, p.line - user_line0 + part.line, p.path, p.message))
                 else:
