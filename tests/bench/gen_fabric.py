@@ -204,7 +204,9 @@ def generate(
         pair = f", pair: leaf{partner + 1}" if partner < leaves else ""
         f.append(
             f"  - {{name: leaf{i + 1}, platform: {platform}, model: {leaf_models[platform]}, "
-            f"mgmt: {_ip(mgmt)}/{MGMT_PREFIX}, site: dc1, rack: r{i // 2 + 1}{pair}}}\n"
+            f"mgmt: {_ip(mgmt)}/{MGMT_PREFIX}, site: dc1, rack: r{i // 2 + 1}{pair}, "
+            # an IPv6 loopback for the IPv6 underlay to carry (without one it renders no sessions)
+            f"loopback6: \"fd00:fe::{i + 1:x}\"}}\n"
         )
         mgmt += 1
 
