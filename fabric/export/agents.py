@@ -66,7 +66,6 @@ METRICS = "0.0.0.0:9179"
 Prometheus annotations reach the pod on the node's address (hostNetwork), port 9179."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class NodeAgent:
     """The fabric's part of one node's agent config, and where it comes from."""
