@@ -346,8 +346,6 @@ def test_the_v6_session_exists_only_where_node_and_network_have_ipv6(builds: dic
     tanzu = configs["tanzu/tanzu-1.yaml"]
     assert [p.families for p in tanzu.peers] == [("ipv4",), ("ipv6",)]
     assert {type(r) for r in tanzu.guard.allowed_ranges} == {IPv4Network, IPv6Network}
-    # the OpenShift cluster runs MetalLB (speaker frr): no bgp-agent configs for it
-    assert not any(k.startswith("ocp/") for k in configs)
     # per-node ASNs of a range cluster come from the ledger, a pinned one is honoured
     assert nke2.asn != configs["nke/nke-1.yaml"].asn == 64630
 
