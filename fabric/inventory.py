@@ -7,6 +7,9 @@ in one :class:`~fabric.errors.InventoryError`.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
 from fabric.model.tenants import Tenant
-from fabric.yamlsrc import PathT, SourceMap, YamlSyntaxError, read_yaml_file
+from fabric.yamlsrc import PathT, SourceError, SourceMap, read_yaml_file
 
 LEDGER_FILE = "allocations.yaml"
 
@@ -102,14 +105,37 @@ def _schema_problems(data: dict[str, Any], smap: SourceMap, exc: ValidationError
     return out
 
 
+def _check_folder(folder: Path) -> None:
+    """The inventory is a folder of YAML files; say so when given anything else."""
+    try:
+        st = os.stat(folder)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            why = "symlink loop: the inventory folder cannot be read"
+        elif e.errno == errno.ENOENT:
+            why = "inventory folder does not exist"
+        else:
+            why = f"cannot read the inventory folder: {e.strerror}"
+        raise InventoryError([Problem(str(folder), 0, "", why)]) from None
+    if stat.S_ISDIR(st.st_mode):
+        return
+    if stat.S_ISREG(st.st_mode):
+        parent = str(folder.parent) if str(folder.parent) else "."
+        raise InventoryError([Problem(str(folder), 0, "", f"is a file: give the inventory folder that holds it "
+                                                          f"(e.g. `{parent}`); every YAML file there is read")])
+    raise InventoryError([Problem(str(folder), 0, "", "not a folder: give the inventory folder")])
+
+
 def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
     """Read and merge every YAML file of ``folder`` (except the ledger)."""
     smap = SourceMap()
     problems: list[Problem] = []
     merged: dict[str, Any] = {}
-    if not folder.is_dir():
-        raise InventoryError([Problem(str(folder), 0, "", "inventory folder does not exist")])
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
+    _check_folder(folder)
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
+    except OSError as e:
+        raise InventoryError([Problem(str(folder), 0, "", f"cannot list the inventory folder: {e.strerror}")]) from None
     if not files:
         raise InventoryError([Problem(str(folder), 0, "", "no YAML files in the inventory folder")])
     smap.where[()] = (str(files[0]), 0)
@@ -117,7 +143,7 @@ def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Proble
         display = str(f)
         try:
             doc = read_yaml_file(f, smap, display)
-        except YamlSyntaxError as e:
+        except SourceError as e:
             problems.append(Problem(e.file, e.line, "", e.message))
             continue
         if doc is None:
