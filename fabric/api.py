@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fabric.errors import LedgerError, RenderError
+from fabric.errors import LedgerError, LedgerInputError, RenderError
 from fabric.inventory import LEDGER_FILE, LoadedInventory, load_inventory
 from fabric.model import Inventory
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
@@ -64,7 +64,7 @@ class Fabric:
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger as it is on disk (empty when there is none yet)."""
-        return Ledger.read(self.ledger_path)
+        return Ledger.read(self.ledger_path, strict=False)
 
     def plan(self, prune: bool = False) -> Plan:
         """Plan allocations against the ledger on disk. Writes nothing."""
@@ -72,6 +72,8 @@ class Fabric:
 
     def write_plan(self, plan: Plan) -> bool:
         """Write ``plan``'s ledger if it differs from the file; return whether it wrote."""
+        if self.ledger.problems:  # planning refused it already; never write over a damaged ledger
+            raise LedgerInputError(self.ledger.problems)
         text = plan.ledger.dump()
         if self.ledger_path.exists() and self.ledger_path.read_text(encoding="utf-8") == text:
             return False

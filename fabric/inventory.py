@@ -144,7 +144,7 @@ def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Proble
         try:
             doc = read_yaml_file(f, smap, display)
         except SourceError as e:
-            problems.append(Problem(e.file, e.line, "", e.message))
+            problems.append(Problem(e.file, e.line, format_path(e.path), e.message))
             continue
         if doc is None:
             continue

@@ -62,11 +62,13 @@ class SourceMap:
 class SourceError(Exception):
     """A file cannot be used as YAML input; carries the file and line (0: the whole file)."""
 
-    def __init__(self, file: str, line: int, message: str) -> None:
+    def __init__(self, file: str, line: int, message: str, path: PathT = ()) -> None:
         super().__init__(message)
         self.file = file
         self.line = line
         self.message = message
+        self.path = path
+        """The data path the problem is at, where there is one (a duplicate key's)."""
 
 
 YamlSyntaxError = SourceError
@@ -128,8 +130,8 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
     result: Any = None
     documents = 0
 
-    def fail(line: int, message: str) -> SourceError:
-        return SourceError(fname, line, message)
+    def fail(line: int, message: str, path: PathT = ()) -> SourceError:
+        return SourceError(fname, line, message, path)
 
     def child_path(line: int) -> PathT:
         if not stack:
@@ -157,7 +159,7 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
                 raise fail(line, "mapping keys must be plain strings or numbers")
             if value in top.value:
                 first = smap.where.get((*top.path, value), (fname, 0))[1]
-                raise fail(line, f"duplicate key {value!r} (first at line {first})")
+                raise fail(line, f"duplicate key {value!r} (first at line {first})", (*top.path, value))
             top.key, top.has_key = value, True
             smap.where[(*top.path, value)] = (fname, line)
             return
