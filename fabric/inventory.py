@@ -7,9 +7,13 @@ in one :class:`~fabric.errors.InventoryError`.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import os
 import stat
+import types
+import typing
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,19 +94,83 @@ def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
 def _message(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "invalid value"))
     if err.get("type") == "extra_forbidden":
-        return "unknown key (typo?)"
+        return "unknown key"
     if err.get("type") == "missing":
         return "required key is missing"
     return msg.removeprefix("Value error, ")
 
 
-def _schema_problems(data: dict[str, Any], smap: SourceMap, exc: ValidationError, root: PathT) -> list[Problem]:
+def _unwrap(tp: Any) -> list[Any]:
+    """The types a field annotation may hold: Optional, Annotated and unions opened up."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that holds the keys at ``loc`` (a pydantic loc under ``model``)."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            for t in _unwrap(tp):
+                origin = typing.get_origin(t)
+                if isinstance(part, int) and origin in (list, tuple):
+                    nxt.extend(_unwrap(typing.get_args(t)[0]))
+                elif isinstance(part, str) and isinstance(t, type) and issubclass(t, BaseModel):
+                    f = t.model_fields.get(part)
+                    if f is not None:
+                        nxt.extend(_unwrap(f.annotation))
+        current = nxt
+    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def unknown_key_message(
+    key: object, valid: list[str], missing: set[str] | frozenset[str] = frozenset()
+) -> tuple[str, str | None]:
+    """The message for an unknown ``key`` among ``valid`` keys, and the valid key it most
+    likely meant (preferring a required key that is missing)."""
+    guess = difflib.get_close_matches(str(key), sorted(missing), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+    meant = guess[0] if guess else None
+    hint = f"did you mean {meant!r}? " if meant else ""
+    return f"unknown key {key!r}; {hint}valid keys here: {', '.join(valid)}", meant
+
+
+def _schema_problems(
+    data: dict[str, Any], smap: SourceMap, exc: ValidationError, root: PathT, model: type[BaseModel]
+) -> list[Problem]:
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+    # a misspelled key is reported once, at the misspelling, with the key it meant; the
+    # "required key is missing" of that key is not reported again
+    missing: dict[tuple[str | int, ...], set[str]] = defaultdict(set)
+    for err in errors:
+        eloc: tuple[str | int, ...] = tuple(err["loc"])
+        if err.get("type") == "missing" and eloc and isinstance(eloc[-1], str):
+            missing[eloc[:-1]].add(eloc[-1])
+    replaced: set[tuple[str | int, ...]] = set()
     out = []
-    for err in exc.errors():
-        loc = (*root, *err["loc"])
-        path = _real_path(data, loc)
-        out.append(problem_at(smap, path, _message(dict(err))))
-    return out
+    for err in errors:
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        if err.get("type") == "extra_forbidden" and loc:
+            owner = model_at(model, loc[:-1])
+            if owner is not None:
+                msg, meant = unknown_key_message(loc[-1], list(owner.model_fields), missing.get(loc[:-1], set()))
+                if meant is not None and meant in missing.get(loc[:-1], set()):
+                    replaced.add((*loc[:-1], meant))
+                out.append((loc, msg))
+                continue
+        out.append((loc, _message(err)))
+    problems = []
+    for loc, msg in out:
+        if msg == "required key is missing" and loc in replaced:
+            continue
+        problems.append(problem_at(smap, _real_path(data, (*root, *loc)), msg))
+    return problems
 
 
 def _check_folder(folder: Path) -> None:
@@ -170,6 +238,8 @@ def _names_in(item: Any) -> set[str]:
     if isinstance(item, dict):
         if isinstance(item.get("name"), str):
             out.add(item["name"])
+        elif "name" not in item:  # a misspelled `nmae:` still names the object
+            out |= {v for k, v in item.items() if isinstance(v, str) and difflib.get_close_matches(str(k), ["name"])}
         for sub in ("vrfs", "networks"):
             if isinstance(item.get(sub), list):
                 out |= {x["name"] for x in item[sub] if isinstance(x, dict) and isinstance(x.get("name"), str)}
@@ -177,7 +247,7 @@ def _names_in(item: Any) -> set[str]:
 
 
 def validate_sections(
-    data: dict[str, Any], smap: SourceMap
+    data: dict[str, Any], smap: SourceMap, folder_name: str = "<inventory>"
 ) -> tuple[dict[str, Any], list[Problem], frozenset[str]]:
     """Validate each top-level section; return the valid ones, the problems, and the
     names of list items that failed (a list section keeps its valid items, so the
@@ -185,13 +255,18 @@ def validate_sections(
     problems: list[Problem] = []
     good: dict[str, Any] = {}
     broken: set[str] = set()
+    absent = {k for k in _SECTIONS if k not in data}
+    meant_for: set[str] = set()
     for key in data:
         if key not in _SECTIONS:
-            problems.append(problem_at(smap, (key,), f"unknown top-level key; expected one of {', '.join(_SECTIONS)}"))
+            msg, meant = unknown_key_message(key, list(_SECTIONS), absent & set(_REQUIRED))
+            if meant is not None and meant in absent:
+                meant_for.add(meant)
+            problems.append(problem_at(smap, (key,), msg.replace("unknown key", "unknown top-level key", 1)))
     for key in _REQUIRED:
-        if key not in data:
-            fname = smap.where.get((), ("<inventory>", 0))[0]
-            problems.append(Problem(fname, 0, key, "required top-level key is missing"))
+        if key not in data and key not in meant_for:
+            problems.append(Problem(folder_name, 0, key, "required top-level key is missing: no file of the "
+                                    f"inventory folder has `{key}:`"))
     for key, (model, is_list) in _SECTIONS.items():
         if key not in data:
             continue
@@ -208,7 +283,7 @@ def validate_sections(
                     items.append(model.model_validate(item))
                 except ValidationError as e:
                     broken |= _names_in(item)
-                    problems.extend(_schema_problems(data, smap, e, (key, i)))
+                    problems.extend(_schema_problems(data, smap, e, (key, i), model))
             if key in ("spines", "leaves") and not raw:
                 problems.append(problem_at(smap, (key,), "at least one is required"))
             elif items or not raw:
@@ -217,7 +292,7 @@ def validate_sections(
             try:
                 good[key] = model.model_validate(raw)
             except ValidationError as e:
-                problems.extend(_schema_problems(data, smap, e, (key,)))
+                problems.extend(_schema_problems(data, smap, e, (key,), model))
     return good, problems, frozenset(broken)
 
 
@@ -229,9 +304,12 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
 
     path = Path(folder)
     data, smap, problems = read_documents(path)
-    good, schema_problems, broken = validate_sections(data, smap)
+    good, schema_problems, broken = validate_sections(data, smap, str(path))
     problems.extend(schema_problems)
-    problems.extend(cross_check(good, smap, frozenset(data), broken))
+    # a misspelled section (`leafs:`) counts as written: checks treat it as broken, not absent
+    present = set(data) | {m for k in data if k not in _SECTIONS
+                           for m in difflib.get_close_matches(str(k), list(_SECTIONS), n=1) if m not in data}
+    problems.extend(cross_check(good, smap, frozenset(present), broken))
     if problems:
         raise InventoryError(problems)
     inv = Inventory.model_construct(**{k: v for k, v in good.items()})
