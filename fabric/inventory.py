@@ -194,11 +194,32 @@ def _check_folder(folder: Path) -> None:
     raise InventoryError([Problem(str(folder), 0, "", "not a folder: give the inventory folder")])
 
 
+@dataclass
+class Documents:
+    """The merged top-level keys of an inventory folder, where they were written, the
+    problems of reading them, and the keys written in more than one file (with every
+    copy: they are not validated, but the names in them count as known)."""
+
+    data: dict[str, Any]
+    smap: SourceMap
+    problems: list[Problem]
+    twice: dict[str, list[Any]]
+
+
 def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
     """Read and merge every YAML file of ``folder`` (except the ledger)."""
+    d = read_folder(folder)
+    return d.data, d.smap, d.problems
+
+
+def read_folder(folder: Path) -> Documents:
+    """Read and merge every YAML file of ``folder`` (except the ledger). A top-level key
+    written in two files is one problem naming both places; neither copy is used."""
     smap = SourceMap()
     problems: list[Problem] = []
     merged: dict[str, Any] = {}
+    twice: dict[str, list[Any]] = {}
+    first_at: dict[str, tuple[str, int]] = {}
     _check_folder(folder)
     try:
         files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
@@ -220,16 +241,20 @@ def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Proble
             problems.append(Problem(display, 1, "", "the file must be a mapping of top-level keys"))
             continue
         for key, value in doc.items():
-            if key in merged:
-                first = smap.where.get(("__first__", key), ("?", 0))
+            if key in first_at:
+                first = first_at[key]
                 problems.append(
                     Problem(display, smap.where[(key,)][1], str(key),
-                            f"top-level key also defined in {first[0]}:{first[1]}")
+                            f"top-level key also defined in {first[0]}:{first[1]}; a section is written in one "
+                            "file only (neither copy was checked)")
                 )
+                twice.setdefault(key, [merged[key]]).append(value)
                 continue
             merged[key] = value
-            smap.where[("__first__", key)] = smap.where[(key,)]
-    return merged, smap, problems
+            first_at[key] = smap.where[(key,)]
+    for key in twice:
+        del merged[key]
+    return Documents(merged, smap, problems, twice)
 
 
 def _names_in(item: Any) -> set[str]:
@@ -303,12 +328,19 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
     from fabric.checks import cross_check
 
     path = Path(folder)
-    data, smap, problems = read_documents(path)
-    good, schema_problems, broken = validate_sections(data, smap, str(path))
+    docs = read_folder(path)
+    data, smap, problems = docs.data, docs.smap, docs.problems
+    # a section written twice counts as written but broken: reported once, no follow-on errors
+    good, schema_problems, broken = validate_sections({**data, **{k: None for k in docs.twice}}, smap, str(path))
+    for key in docs.twice:
+        good.pop(key, None)
+        schema_problems = [p for p in schema_problems if not (p.path == key or p.path.startswith(f"{key}."))]
+        broken |= {n for copy in docs.twice[key] if isinstance(copy, list) for item in copy for n in _names_in(item)}
     problems.extend(schema_problems)
     # a misspelled section (`leafs:`) counts as written: checks treat it as broken, not absent
-    present = set(data) | {m for k in data if k not in _SECTIONS
-                           for m in difflib.get_close_matches(str(k), list(_SECTIONS), n=1) if m not in data}
+    present = set(data) | set(docs.twice) | {
+        m for k in data if k not in _SECTIONS
+        for m in difflib.get_close_matches(str(k), list(_SECTIONS), n=1) if m not in data}
     problems.extend(cross_check(good, smap, frozenset(present), broken))
     if problems:
         raise InventoryError(problems)
