@@ -168,7 +168,7 @@ def _sites_and_pairs(ctx: Ctx) -> Iterator[Problem]:
         elif other is None:
             if not ctx.known(lf.pair, leaves):
                 yield ctx.at(("leaves", i, "pair"), f"pair names unknown leaf {lf.pair!r}")
-        elif other.pair != lf.name:
+        elif other.pair != lf.name and other.pair != other.name:  # paired with itself: reported there
             yield ctx.at(("leaves", i, "pair"), f"{lf.pair} does not name {lf.name} as its pair")
         elif other.role != lf.role:
             yield ctx.at(("leaves", i, "pair"), f"{lf.name} ({lf.role}) and {lf.pair} ({other.role}) differ in role")

@@ -204,6 +204,8 @@ class Documents:
     smap: SourceMap
     problems: list[Problem]
     twice: dict[str, list[Any]]
+    unread: list[str]
+    """Files that could not be read or parsed: any section may be in them."""
 
 
 def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
@@ -220,6 +222,7 @@ def read_folder(folder: Path) -> Documents:
     merged: dict[str, Any] = {}
     twice: dict[str, list[Any]] = {}
     first_at: dict[str, tuple[str, int]] = {}
+    unread: list[str] = []
     _check_folder(folder)
     try:
         files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
@@ -234,6 +237,7 @@ def read_folder(folder: Path) -> Documents:
             doc = read_yaml_file(f, smap, display)
         except SourceError as e:
             problems.append(Problem(e.file, e.line, format_path(e.path), e.message))
+            unread.append(display)
             continue
         if doc is None:
             continue
@@ -254,7 +258,7 @@ def read_folder(folder: Path) -> Documents:
             first_at[key] = smap.where[(key,)]
     for key in twice:
         del merged[key]
-    return Documents(merged, smap, problems, twice)
+    return Documents(merged, smap, problems, twice, unread)
 
 
 def _names_in(item: Any) -> set[str]:
@@ -332,13 +336,15 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
     data, smap, problems = docs.data, docs.smap, docs.problems
     # a section written twice counts as written but broken: reported once, no follow-on errors
     good, schema_problems, broken = validate_sections({**data, **{k: None for k in docs.twice}}, smap, str(path))
+    if docs.unread:  # a file that could not be read may hold the "missing" sections: no follow-on errors
+        schema_problems = [p for p in schema_problems if not p.message.startswith("required top-level key is missing")]
     for key in docs.twice:
         good.pop(key, None)
         schema_problems = [p for p in schema_problems if not (p.path == key or p.path.startswith(f"{key}."))]
         broken |= {n for copy in docs.twice[key] if isinstance(copy, list) for item in copy for n in _names_in(item)}
     problems.extend(schema_problems)
     # a misspelled section (`leafs:`) counts as written: checks treat it as broken, not absent
-    present = set(data) | set(docs.twice) | {
+    present = set(data) | set(docs.twice) | (set(_SECTIONS) if docs.unread else set()) | {
         m for k in data if k not in _SECTIONS
         for m in difflib.get_close_matches(str(k), list(_SECTIONS), n=1) if m not in data}
     problems.extend(cross_check(good, smap, frozenset(present), broken))

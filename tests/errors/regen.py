@@ -4,7 +4,8 @@ their ``expected.txt`` from what the command prints now. Review the diff before 
 A case folder holds files that replace the base files of the same name, the expected
 lines, and optionally:
 
-- ``command.txt``: the ``fabric`` command to run on the inventory (default ``check``);
+- ``command.txt``: the ``fabric`` command to run (default ``check``); ``inv`` (the
+  inventory's folder) is appended unless the command names it;
 - ``setup.txt``: one action a line for files git cannot hold or that must be made at run
   time: ``remove NAME``, ``mkdir NAME``, ``fifo NAME``, ``symlink NAME TARGET``,
   ``unreadable NAME`` (opening it raises PermissionError: as root, ``chmod 000`` does
@@ -80,7 +81,8 @@ def prepare(name: str, workdir: Path) -> tuple[Path, list[str], set[str]]:
         assert r.exit_code == 0, r.output
         ledger = inv / "allocations.yaml"
         text = ledger.read_text()
-        for edit in (case / "ledger-edit.txt").read_text().splitlines():
+        edits = case / "ledger-edit.txt"
+        for edit in edits.read_text().splitlines() if edits.exists() else []:
             if " => " in edit:
                 old, new = edit.split(" => ", 1)
                 assert old.replace("\\n", "\n") in text, f"{name}: {old!r} not in the ledger"
@@ -109,6 +111,8 @@ def prepare(name: str, workdir: Path) -> tuple[Path, list[str], set[str]]:
         else:
             raise ValueError(f"{name}/setup.txt: unknown action {line!r}")
     cmd = (case / "command.txt").read_text().split() if (case / "command.txt").exists() else ["check"]
+    if not any(arg == "inv" or arg.startswith("inv/") for arg in cmd):
+        cmd.append("inv")
     return inv, cmd, unreadable
 
 
@@ -122,7 +126,7 @@ def run_case(name: str, workdir: Path) -> str:
     os.chdir(workdir)
     try:
         with _unreadable(unreadable):
-            r = CliRunner().invoke(fabric_main, [*cmd, "inv"])
+            r = CliRunner().invoke(fabric_main, cmd)
     finally:
         os.chdir(old)
     if r.exit_code == 0:
