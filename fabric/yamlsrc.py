@@ -75,14 +75,20 @@ YamlSyntaxError = SourceError
 """The older name of :class:`SourceError`."""
 
 
-@dataclass
 class _Frame:
-    value: dict[Any, Any] | list[Any]
-    path: PathT
-    anchor: str | None
-    nodes: int = 1
-    key: str | int | None = None
-    has_key: bool = False
+    """A mapping or list being built: its value, data path, anchor, node count, and (for
+    a mapping) the key waiting for its value."""
+
+    __slots__ = ("anchor", "has_key", "is_map", "key", "nodes", "path", "value")
+
+    def __init__(self, value: dict[Any, Any] | list[Any], path: PathT, anchor: str | None) -> None:
+        self.value = value
+        self.path = path
+        self.anchor = anchor
+        self.is_map = isinstance(value, dict)
+        self.nodes = 1
+        self.key: str | int | None = None
+        self.has_key = False
 
 
 def _syntax_error(e: yaml.MarkedYAMLError, fname: str) -> SourceError:
@@ -104,14 +110,34 @@ def _syntax_error(e: yaml.MarkedYAMLError, fname: str) -> SourceError:
     return SourceError(fname, line, f"YAML syntax error: {problem}")
 
 
-def _scalar(loader: yaml.SafeLoader, ev: yaml.ScalarEvent) -> Any:
+# A plain scalar starting with none of these is a string in YAML 1.1 (bools start with
+# y/n/t/f/o, nulls with ~/n, numbers with a digit, sign or dot, timestamps with a digit).
+_MAYBE_TYPED = frozenset("0123456789+-.~:<=yYnNtTfFoO")
+
+
+def _scalar(loader: yaml.SafeLoader, ev: yaml.ScalarEvent, memo: dict[str, Any]) -> Any:
     """Resolve and construct a plain scalar the way SafeLoader does (ints, bools, nulls,
-    floats, strings)."""
+    floats, strings); ``memo`` caches resolved plain scalars by their text."""
     tag = ev.tag
+    value = ev.value
     if tag is None or tag == "!":
-        tag = loader.resolve(yaml.ScalarNode, ev.value, ev.implicit)  # type: ignore[no-untyped-call]
+        if not ev.implicit[0]:
+            return value  # quoted: a string
+        if value and value[0] not in _MAYBE_TYPED:
+            return value
+        if value in memo:
+            return memo[value]
+        tag = loader.resolve(yaml.ScalarNode, value, ev.implicit)  # type: ignore[no-untyped-call]
+        if tag in (_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+                   "tag:yaml.org,2002:float"):
+            memo[value] = out = value if tag == _STR else _construct(loader, tag, ev)
+            return out
     if tag == _STR:
-        return ev.value
+        return value
+    return _construct(loader, tag, ev)
+
+
+def _construct(loader: yaml.SafeLoader, tag: str, ev: yaml.ScalarEvent) -> Any:
     ctor = loader.yaml_constructors.get(tag)
     if ctor is None or tag.startswith("tag:yaml.org,2002:python"):
         raise ValueError(f"unsupported YAML tag {tag}")
@@ -124,85 +150,88 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
     Raises :class:`SourceError` (with the line) for anything that is not a plain YAML
     document of mappings, lists and scalars within the bounds above."""
     loader = _Loader(text)
+    where = smap.where
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}
+    memo: dict[str, Any] = {}
     aliased = 0
-    result: Any = None
     documents = 0
+    result: Any = None
+    done = False
 
     def fail(line: int, message: str, path: PathT = ()) -> SourceError:
         return SourceError(fname, line, message, path)
 
-    def child_path(line: int) -> PathT:
+    def place(value: Any, nodes: int, line: int, is_scalar: bool, start: bool) -> None:
+        """Put a finished value (or, with ``start``, record the path of a collection
+        about to be built) into the collection on top of the stack."""
+        nonlocal result, done
         if not stack:
-            return root
-        top = stack[-1]
-        if isinstance(top.value, list):
-            return (*top.path, len(top.value))
-        if not top.has_key:
-            raise fail(line, "mapping keys must be plain strings or numbers")
-        assert top.key is not None
-        return (*top.path, top.key)
-
-    def add(value: Any, line: int, nodes: int, is_scalar: bool) -> None:
-        nonlocal result
-        if not stack:
-            result = value
+            if not start:
+                result, done = value, True
+            else:
+                where[root] = (fname, line)
             return
         top = stack[-1]
+        if top.is_map:
+            if not top.has_key:
+                if start or not is_scalar or isinstance(value, bool) or not isinstance(value, str | int):
+                    raise fail(line, "mapping keys must be plain strings or numbers")
+                if value in top.value:
+                    first = where.get((*top.path, value), (fname, 0))[1]
+                    raise fail(line, f"duplicate key {value!r} (first at line {first})", (*top.path, value))
+                top.key, top.has_key = value, True
+                where[(*top.path, value)] = (fname, line)  # a value's line is its key's line
+                return
+            if start:
+                return
+            top.value[top.key] = value  # type: ignore[index]
+            top.key, top.has_key = None, False
+        else:
+            if start:
+                where[(*top.path, len(top.value))] = (fname, line)
+                return
+            where.setdefault((*top.path, len(top.value)), (fname, line))
+            top.value.append(value)  # type: ignore[union-attr]
         top.nodes += nodes
-        if isinstance(top.value, list):
-            top.value.append(value)
-            return
-        if not top.has_key:
-            if not is_scalar or isinstance(value, bool) or not isinstance(value, str | int):
-                raise fail(line, "mapping keys must be plain strings or numbers")
-            if value in top.value:
-                first = smap.where.get((*top.path, value), (fname, 0))[1]
-                raise fail(line, f"duplicate key {value!r} (first at line {first})", (*top.path, value))
-            top.key, top.has_key = value, True
-            smap.where[(*top.path, value)] = (fname, line)
-            return
-        top.value[top.key] = value
-        top.key, top.has_key = None, False
 
     try:
         while loader.check_event():
             ev = loader.get_event()  # type: ignore[no-untyped-call]
-            line = ev.start_mark.line + 1 if ev.start_mark is not None else 0
-            if isinstance(ev, yaml.ScalarEvent):
-                if stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key and ev.value == "<<" \
-                        and ev.implicit[0]:
+            cls = type(ev)
+            if cls is yaml.ScalarEvent:
+                line = ev.start_mark.line + 1
+                if stack and stack[-1].is_map and not stack[-1].has_key and ev.value == "<<" and ev.implicit[0]:
                     raise fail(line, "YAML merge keys (<<) are not supported")
                 try:
-                    value = _scalar(loader, ev)
+                    value = _scalar(loader, ev, memo)
                 except (ValueError, yaml.YAMLError) as e:
                     raise fail(line, f"YAML value error: {e}") from None
-                keyed = bool(stack) and isinstance(stack[-1].value, dict) and stack[-1].has_key
-                if not (stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key):
-                    path = child_path(line)
-                    if not keyed:  # a key's own line is already recorded for its value
-                        smap.where[path] = (fname, line)
                 if ev.anchor:
                     anchors[ev.anchor] = (value, 1)
-                add(value, line, 1, True)
-            elif isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                is_map = isinstance(ev, yaml.MappingStartEvent)
+                place(value, 1, line, True, False)
+            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                line = ev.start_mark.line + 1
+                is_map = cls is yaml.MappingStartEvent
                 if ev.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
                     raise fail(line, f"unsupported YAML tag {ev.tag}")
                 if len(stack) >= MAX_DEPTH:
                     raise fail(line, f"nested deeper than {MAX_DEPTH} levels")
-                path = child_path(line)
-                keyed = bool(stack) and isinstance(stack[-1].value, dict)
-                if not keyed:
-                    smap.where[path] = (fname, line)
+                place(None, 0, line, False, True)
+                if stack:
+                    top = stack[-1]
+                    path = (*top.path, top.key if top.key is not None else "") if top.is_map \
+                        else (*top.path, len(top.value))
+                else:
+                    path = root
                 stack.append(_Frame({} if is_map else [], path, ev.anchor))
-            elif isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
                 frame = stack.pop()
                 if frame.anchor:
                     anchors[frame.anchor] = (frame.value, frame.nodes)
-                add(frame.value, line, frame.nodes, False)
-            elif isinstance(ev, yaml.AliasEvent):
+                place(frame.value, frame.nodes, ev.start_mark.line + 1, False, False)
+            elif cls is yaml.AliasEvent:
+                line = ev.start_mark.line + 1
                 hit = anchors.get(ev.anchor or "")
                 if hit is None:
                     raise fail(line, f"unknown alias *{ev.anchor} (an anchor must be defined before its use)")
@@ -211,21 +240,19 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
                 if aliased > MAX_ALIAS_NODES:
                     raise fail(line, f"aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?); "
                                      "write the values out instead")
-                if not (stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key):
-                    path = child_path(line)
-                    if not (stack and isinstance(stack[-1].value, dict)):
-                        smap.where[path] = (fname, line)
-                add(value, line, nodes, not isinstance(value, dict | list))
-            elif isinstance(ev, yaml.DocumentStartEvent):
+                place(value, nodes, line, not isinstance(value, dict | list), False)
+            elif cls is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise fail(line, "more than one YAML document (---) in the file")
+                    raise fail(ev.start_mark.line + 1, "more than one YAML document (---) in the file")
     except yaml.MarkedYAMLError as e:
         raise _syntax_error(e, fname) from None
     except yaml.YAMLError as e:  # pragma: no cover - unmarked libyaml errors
         raise fail(0, f"YAML syntax error: {e}") from None
     finally:
         loader.dispose()
+    if not done and result is None and root not in where:
+        return None
     return result
 
 
