@@ -11,22 +11,20 @@ import difflib
 import errno
 import os
 import stat
-import types
-import typing
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from fabric.checks import cross_check
 from fabric.errors import InventoryError, Problem
 from fabric.model import Inventory
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
 from fabric.model.tenants import Tenant
-from fabric.yamlsrc import PathT, SourceError, SourceMap, read_yaml_file
+from fabric.yamlsrc import SourceError, SourceMap, format_path, read_yaml_file, schema_problems, unknown_key_message
 
 LEDGER_FILE = "allocations.yaml"
 
@@ -52,125 +50,6 @@ class LoadedInventory:
     inventory: Inventory
     source: SourceMap
     path: Path
-
-
-def format_path(path: PathT) -> str:
-    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def problem_at(smap: SourceMap, path: PathT, message: str) -> Problem:
-    """A problem located at ``path`` (or its nearest written ancestor)."""
-    fname, line = smap.locate(path)
-    return Problem(fname, line, format_path(path), message)
-
-
-def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
-    """Map a pydantic ``loc`` onto the data path, dropping union-member tags."""
-    out: list[str | int] = []
-    cur = data
-    for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, dict | list):
-            # pydantic names a missing key or a union member: keep names of missing keys
-            if isinstance(part, str) and not any(c in part for c in "[]'(,"):
-                out.append(part)
-            cur = None
-        # else: beyond a scalar: union tags; ignore
-    return tuple(out)
-
-
-def _message(err: dict[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid value"))
-    if err.get("type") == "extra_forbidden":
-        return "unknown key"
-    if err.get("type") == "missing":
-        return "required key is missing"
-    return msg.removeprefix("Value error, ")
-
-
-def _unwrap(tp: Any) -> list[Any]:
-    """The types a field annotation may hold: Optional, Annotated and unions opened up."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
-    return [tp]
-
-
-def model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The model class that holds the keys at ``loc`` (a pydantic loc under ``model``)."""
-    current: list[Any] = [model]
-    for part in loc:
-        nxt: list[Any] = []
-        for tp in current:
-            for t in _unwrap(tp):
-                origin = typing.get_origin(t)
-                if isinstance(part, int) and origin in (list, tuple):
-                    nxt.extend(_unwrap(typing.get_args(t)[0]))
-                elif isinstance(part, str) and isinstance(t, type) and issubclass(t, BaseModel):
-                    f = t.model_fields.get(part)
-                    if f is not None:
-                        nxt.extend(_unwrap(f.annotation))
-        current = nxt
-    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
-    return models[0] if len(models) == 1 else None
-
-
-def unknown_key_message(
-    key: object, valid: list[str], missing: set[str] | frozenset[str] = frozenset()
-) -> tuple[str, str | None]:
-    """The message for an unknown ``key`` among ``valid`` keys, and the valid key it most
-    likely meant (preferring a required key that is missing)."""
-    guess = difflib.get_close_matches(str(key), sorted(missing), n=1, cutoff=0.6) or \
-        difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-    meant = guess[0] if guess else None
-    hint = f"did you mean {meant!r}? " if meant else ""
-    return f"unknown key {key!r}; {hint}valid keys here: {', '.join(valid)}", meant
-
-
-def _schema_problems(
-    data: dict[str, Any], smap: SourceMap, exc: ValidationError, root: PathT, model: type[BaseModel]
-) -> list[Problem]:
-    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
-    # a misspelled key is reported once, at the misspelling, with the key it meant; the
-    # "required key is missing" of that key is not reported again
-    missing: dict[tuple[str | int, ...], set[str]] = defaultdict(set)
-    for err in errors:
-        eloc: tuple[str | int, ...] = tuple(err["loc"])
-        if err.get("type") == "missing" and eloc and isinstance(eloc[-1], str):
-            missing[eloc[:-1]].add(eloc[-1])
-    replaced: set[tuple[str | int, ...]] = set()
-    out = []
-    for err in errors:
-        loc: tuple[str | int, ...] = tuple(err["loc"])
-        if err.get("type") == "extra_forbidden" and loc:
-            owner = model_at(model, loc[:-1])
-            if owner is not None:
-                msg, meant = unknown_key_message(loc[-1], list(owner.model_fields), missing.get(loc[:-1], set()))
-                if meant is not None and meant in missing.get(loc[:-1], set()):
-                    replaced.add((*loc[:-1], meant))
-                out.append((loc, msg))
-                continue
-        out.append((loc, _message(err)))
-    problems = []
-    for loc, msg in out:
-        if msg == "required key is missing" and loc in replaced:
-            continue
-        problems.append(problem_at(smap, _real_path(data, (*root, *loc)), msg))
-    return problems
 
 
 def _check_folder(folder: Path) -> None:
@@ -291,7 +170,7 @@ def validate_sections(
             msg, meant = unknown_key_message(key, list(_SECTIONS), absent & set(_REQUIRED))
             if meant is not None and meant in absent:
                 meant_for.add(meant)
-            problems.append(problem_at(smap, (key,), msg.replace("unknown key", "unknown top-level key", 1)))
+            problems.append(smap.problem((key,), msg.replace("unknown key", "unknown top-level key", 1)))
     for key in _REQUIRED:
         if key not in data and key not in meant_for:
             problems.append(Problem(folder_name, 0, key, "required top-level key is missing: no file of the "
@@ -304,7 +183,7 @@ def validate_sections(
             if raw is None:
                 raw = []
             if not isinstance(raw, list):
-                problems.append(problem_at(smap, (key,), "expected a list"))
+                problems.append(smap.problem((key,), "expected a list"))
                 continue
             items = []
             for i, item in enumerate(raw):
@@ -312,16 +191,16 @@ def validate_sections(
                     items.append(model.model_validate(item))
                 except ValidationError as e:
                     broken |= _names_in(item)
-                    problems.extend(_schema_problems(data, smap, e, (key, i), model))
+                    problems.extend(schema_problems(data, smap, e, (key, i), model))
             if key in ("spines", "leaves") and not raw:
-                problems.append(problem_at(smap, (key,), "at least one is required"))
+                problems.append(smap.problem((key,), "at least one is required"))
             elif items or not raw:
                 good[key] = items
         else:
             try:
                 good[key] = model.model_validate(raw)
             except ValidationError as e:
-                problems.extend(_schema_problems(data, smap, e, (key,), model))
+                problems.extend(schema_problems(data, smap, e, (key,), model))
     return good, problems, frozenset(broken)
 
 
@@ -329,8 +208,6 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
     """Load, validate and cross-check the inventory in ``folder``.
 
     Raises :class:`InventoryError` listing every problem found."""
-    from fabric.checks import cross_check
-
     path = Path(folder)
     docs = read_folder(path)
     data, smap, problems = docs.data, docs.smap, docs.problems

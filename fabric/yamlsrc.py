@@ -11,18 +11,30 @@ line, where there is one): not UTF-8, not YAML, a duplicate key, nesting deeper 
 "alias bomb": a 1 KB file that would expand to millions), and, in
 :func:`read_yaml_file`, a path that is a directory, a FIFO or device, a symlink loop, or
 a file that cannot be opened. None of them blocks (a FIFO is never opened) or recurses.
+
+:meth:`SourceMap.problem` locates a message at a data path; :func:`schema_problems`
+turns a pydantic :class:`~pydantic.ValidationError` into located problems (as data:
+:class:`~fabric.errors.Problem`, never strings parsed back), naming the closest valid
+key for an unknown one.
 """
 
 from __future__ import annotations
 
+import difflib
 import errno
 import os
 import stat
+import types
+import typing
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
+from fabric.errors import Problem
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -57,6 +69,124 @@ class SourceMap:
                 return hit
             p = p[:-1]
         return self.where.get((), ("<inventory>", 0))
+
+    def problem(self, path: PathT, message: str) -> Problem:
+        """A problem located at ``path`` (or its nearest written ancestor)."""
+        fname, line = self.locate(path)
+        return Problem(fname, line, format_path(path), message)
+
+
+def format_path(path: PathT) -> str:
+    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
+    """Map a pydantic ``loc`` onto the data path, dropping union-member tags."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict | list):
+            # pydantic names a missing key or a union member: keep names of missing keys
+            if isinstance(part, str) and not any(c in part for c in "[]'(,"):
+                out.append(part)
+            cur = None
+        # else: beyond a scalar: union tags; ignore
+    return tuple(out)
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    if err.get("type") == "extra_forbidden":
+        return "unknown key"
+    if err.get("type") == "missing":
+        return "required key is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The types a field annotation may hold: Optional, Annotated and unions opened up."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that holds the keys at ``loc`` (a pydantic loc under ``model``)."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            for t in _unwrap(tp):
+                origin = typing.get_origin(t)
+                if isinstance(part, int) and origin in (list, tuple):
+                    nxt.extend(_unwrap(typing.get_args(t)[0]))
+                elif isinstance(part, str) and isinstance(t, type) and issubclass(t, BaseModel):
+                    f = t.model_fields.get(part)
+                    if f is not None:
+                        nxt.extend(_unwrap(f.annotation))
+        current = nxt
+    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def unknown_key_message(
+    key: object, valid: list[str], missing: set[str] | frozenset[str] = frozenset()
+) -> tuple[str, str | None]:
+    """The message for an unknown ``key`` among ``valid`` keys, and the valid key it most
+    likely meant (preferring a required key that is missing)."""
+    guess = difflib.get_close_matches(str(key), sorted(missing), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+    meant = guess[0] if guess else None
+    hint = f"did you mean {meant!r}? " if meant else ""
+    return f"unknown key {key!r}; {hint}valid keys here: {', '.join(valid)}", meant
+
+
+def schema_problems(
+    data: Any, smap: SourceMap, exc: ValidationError, root: PathT = (), model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """Every error of ``exc`` (validating the value at ``root`` of ``data``) as a located
+    problem: pydantic's ``loc`` mapped onto the data path, its message made plain.
+
+    With the ``model`` that was validated, an unknown key names the closest valid key and
+    lists the valid keys at that place; a misspelled required key is one problem, at the
+    misspelling (its "required key is missing" is not reported beside it)."""
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+    missing: dict[tuple[str | int, ...], set[str]] = defaultdict(set)
+    for err in errors:
+        eloc: tuple[str | int, ...] = tuple(err["loc"])
+        if err.get("type") == "missing" and eloc and isinstance(eloc[-1], str):
+            missing[eloc[:-1]].add(eloc[-1])
+    replaced: set[tuple[str | int, ...]] = set()
+    out = []
+    for err in errors:
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        owner = model_at(model, loc[:-1]) if model is not None and loc and err.get("type") == "extra_forbidden" \
+            else None
+        if owner is not None:
+            msg, meant = unknown_key_message(loc[-1], list(owner.model_fields), missing.get(loc[:-1], set()))
+            if meant is not None and meant in missing.get(loc[:-1], set()):
+                replaced.add((*loc[:-1], meant))
+            out.append((loc, msg))
+            continue
+        out.append((loc, _message(err)))
+    return [smap.problem(_real_path(data, (*root, *loc)), msg) for loc, msg in out
+            if not (msg == "required key is missing" and loc in replaced)]
 
 
 class SourceError(Exception):
