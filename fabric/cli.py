@@ -24,8 +24,8 @@ from fabric.errors import DesignError, FabricError, InventoryError, LedgerError,
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 EXIT_CODES = """\b
@@ -191,6 +191,25 @@ def build(inventory: Path, out_dir: Path, as_json: bool) -> None:
         f"{len(result.removed)} removed ({secs:.2f} s)",
         markup=False,
     )
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="write the schema to this file instead of stdout")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of an inventory file (for editors: completion and checking).
+
+    Put `# yaml-language-server: $schema=PATH` as the first line of each inventory file
+    and the YAML language server (VS Code's YAML extension, yamlls) completes keys and
+    flags unknown ones as you type. docs/inventory.schema.json is the same schema and
+    docs/inventory.md the reference of every key."""
+    from fabric.reference import schema_text
+
+    if output is None:
+        click.echo(schema_text(), nl=False)
+    else:
+        output.write_text(schema_text())
+        err.print(f"wrote {output}", markup=False)
 
 
 def _print_plan(fab: Fabric, p: Any, show_all: bool, wrote: bool) -> None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import difflib
 import errno
+import json
 import os
+import re
 import stat
 import types
 import typing
@@ -76,12 +78,18 @@ class SourceMap:
         return Problem(fname, line, format_path(path), message)
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/-]*$|^[A-Za-z0-9_][A-Za-z0-9_./-]*[A-Za-z0-9_]$")
+
+
 def format_path(path: PathT) -> str:
-    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
+    """``("leaves", 3, "name")`` -> ``leaves[3].name``; a key with spaces, quotes or other
+    odd characters is written ``["a key"]`` (JSON-quoted), so a path never holds ": "."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part) and not (out == "" and part == "<root>"):
+            out += f"[{json.dumps(part)}]"
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -377,8 +385,12 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
                     raise fail(ev.start_mark.line + 1, "more than one YAML document (---) in the file")
     except yaml.MarkedYAMLError as e:
         raise _syntax_error(e, fname) from None
-    except yaml.YAMLError as e:  # pragma: no cover - unmarked libyaml errors
-        raise fail(0, f"YAML syntax error: {e}") from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (a control character)
+        line = text.count("\n", 0, max(0, e.position)) + 1
+        raise fail(line, f"YAML syntax error: character {ord(e.character) if isinstance(e.character, str) else e.character:#04x}"
+                         " is not allowed in YAML") from None
+    except yaml.YAMLError as e:  # pragma: no cover - other unmarked libyaml errors
+        raise fail(0, "YAML syntax error: " + " ".join(str(e).split())) from None
     finally:
         loader.dispose()
     if not done and result is None and root not in where:

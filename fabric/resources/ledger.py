@@ -15,7 +15,9 @@ the folder).
 from __future__ import annotations
 
 import difflib
+import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
@@ -27,9 +29,13 @@ from fabric.files import atomic_write
 from fabric.model import Inventory
 from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, subnet_pool
 from fabric.sorting import natural_key
-from fabric.yamlsrc import SourceError, SourceMap, load_yaml_with_lines, read_source
+from fabric.yamlsrc import SourceError, SourceMap, format_path, load_yaml_with_lines, read_source
 
 LEDGER_VERSION = 1
+
+#: what a ledger key may be: a name (fabric.model.base.NAME_RE), NAME--NAME[--N] for links,
+#: network/NAME, vrf/NAME or site/NAME
+_LEDGER_KEY = re.compile(r"^(?:(?:network|vrf|site)/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}(?:--[A-Za-z0-9][A-Za-z0-9._-]{0,62})*$")
 
 # Section order in the file and in plans.
 SECTIONS: tuple[str, ...] = (
@@ -114,14 +120,14 @@ class Ledger:
         try:
             data = load_yaml_with_lines(read_source(path, name), name, smap)
         except SourceError as e:
-            raise LedgerInputError([Problem(e.file, e.line, ".".join(map(str, e.path)), e.message)]) from None
+            raise LedgerInputError([Problem(e.file, e.line, format_path(e.path), e.message)]) from None
         if data is None:
             return cls(source=smap)
         problems: list[Problem] = []
 
         def at(where: tuple[str | int, ...], message: str) -> None:
             fname, line = smap.locate(where)
-            problems.append(Problem(fname, line, ".".join(str(p) for p in where), message))
+            problems.append(Problem(fname, line, format_path(where), message))
 
         if not isinstance(data, dict):
             at((), "not an allocation ledger: expected a mapping of sections")
@@ -152,6 +158,10 @@ class Ledger:
                     at((name_, key), f"expected a number or an address, got {v!r}")
                     continue
                 skey = str(key)
+                if not _LEDGER_KEY.match(skey):
+                    at((name_, key), f"{skey!r} is not a ledger key (names, NAME--NAME, network/NAME, vrf/NAME, "
+                                     "site/NAME)")
+                    continue
                 if skey in section:  # 1: and "1": the same key once written back
                     at((name_, key), f"key {skey!r} appears twice")
                     continue
@@ -183,8 +193,8 @@ class Ledger:
             lines.append(f"{name}:  # {SECTION_HELP[name]}")
             for key in sorted(entries, key=natural_key):
                 v = entries[key]
-                val = str(v) if isinstance(v, int) else f'"{v}"'
-                lines.append(f'  "{key}": {val}')
+                val = str(v) if isinstance(v, int) else json.dumps(str(v))
+                lines.append(f"  {json.dumps(key)}: {val}")
         return "\n".join(lines) + "\n"
 
     def write(self, path: Path) -> None:
@@ -310,7 +320,7 @@ def _plan_section(
 
     def bad(key: str, message: str) -> None:
         fname, line = ledger.locate(section, key)
-        mine.append(Problem(fname, line, f"{section}.{key}", message))
+        mine.append(Problem(fname, line, format_path((section, key)), message))
 
     for key, raw in existing.items():
         pool = by_key[key].pool if key in by_key else anypool
