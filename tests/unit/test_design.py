@@ -270,7 +270,7 @@ def test_k8s_peering_policy_ranges() -> None:
     assert ocp.local_address == IPv4Address("10.30.1.1")  # the anycast gateway
     assert ocp.local_asn == leaf1.device.asn
     assert ocp.shared_asn and ocp.peer_asns == (64601,) and not ocp.multipath_multiple_as
-    assert ocp.max_prefixes == 200 and ocp.bfd is not None and ocp.multipath
+    assert ocp.max_prefixes == 200 and ocp.bfd is None and ocp.multipath  # bgp-agent: no BFD
     assert ocp.graceful_shutdown.community == GRACEFUL_SHUTDOWN_COMMUNITY == "65535:0"
     assert ocp.graceful_shutdown.local_preference == 0
     assert {a.name: a.vlan for a in leaf1.access_ports} == {
