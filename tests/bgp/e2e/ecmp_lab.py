@@ -104,9 +104,13 @@ def _route_map_family(policy: list[str], name: str) -> str:
     return ""
 
 
-def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafPolicy | None = None) -> str:
+def leaf_config(
+    nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafPolicy | None = None, dual_family: bool = False
+) -> str:
     """The leaf's frr.conf: eBGP to every node (v4 and v6 sessions), the service import
-    ``policy`` (default: :func:`handwritten_policy`), multipath, graceful-restart."""
+    ``policy`` (default: :func:`handwritten_policy`), multipath, graceful-restart.
+    ``dual_family``: the IPv4 sessions carry IPv6 unicast too (one session per node can
+    then carry both families; the IPv6 sessions stay configured for the other layouts)."""
     pol = policy or handwritten_policy()
     lines = ["hostname leaf", pol.text.rstrip("\n")]
     lines += [
@@ -126,16 +130,18 @@ def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafP
         lines.append(f" neighbor {n.v4} peer-group NODES4")
         lines.append(f" neighbor {n.v6} peer-group NODES6")
     for fam, group, other, rmap in (("ipv4", "NODES4", "NODES6", pol.route_map4), ("ipv6", "NODES6", "NODES4", pol.route_map6)):
-        lines += [
-            f" address-family {fam} unicast",
-            "  maximum-paths 64",
-            f"  neighbor {group} activate",
-            f"  no neighbor {other} activate",
-            f"  neighbor {group} route-map {rmap} in",
-            f"  neighbor {group} soft-reconfiguration inbound",  # so tests can see what was refused
-            f"  neighbor {group} maximum-prefix {max_prefixes}",
-            " exit-address-family",
-        ]
+        groups = [group, other] if dual_family and fam == "ipv6" else [group]
+        lines += [f" address-family {fam} unicast", "  maximum-paths 64"]
+        if len(groups) == 1:
+            lines.append(f"  no neighbor {other} activate")
+        for g in groups:
+            lines += [
+                f"  neighbor {g} activate",
+                f"  neighbor {g} route-map {rmap} in",
+                f"  neighbor {g} soft-reconfiguration inbound",  # so tests can see what was refused
+                f"  neighbor {g} maximum-prefix {max_prefixes}",
+            ]
+        lines.append(" exit-address-family")
     return "\n".join(lines) + "\n"
 
 
@@ -179,6 +185,7 @@ class AgentNode:
         services: list[dict[str, Any]] | None = None,
         *,
         ipv6: bool = True,
+        dual_family: bool = False,
         allowed: tuple[str, ...] = (*LEAF_RANGES_V4, *LEAF_RANGES_V6),
         interval: float = 0.2,
         rise: int = 2,
@@ -189,11 +196,14 @@ class AgentNode:
         batch: int = 500,
     ) -> dict[str, Any]:
         """An agent.yaml as a dict: v4 (and v6) session to the leaf, an exec check on
-        ``flag``, the given static services."""
+        ``flag``, the given static services. ``dual_family``: one IPv4 session carrying
+        both families (next_hop.ipv6 is the node's IPv6 address), no IPv6 session."""
         peers: list[dict[str, Any]] = [
             {"address": self.leaf_v4, "asn": LEAF_ASN, "name": "leaf-v4", "local_address": self.v4, "hold_time": 9}
         ]
-        if ipv6:
+        if dual_family:
+            peers[0]["families"] = ["ipv4", "ipv6"]
+        elif ipv6:
             peers.append({"address": self.leaf_v6, "asn": LEAF_ASN, "name": "leaf-v6", "local_address": self.v6, "hold_time": 9})
         cfg: dict[str, Any] = {
             "asn": NODE_ASN,
@@ -220,6 +230,8 @@ class AgentNode:
             "exabgp": {"batch": batch},
             "log": {"level": "info", "format": "text"},
         }
+        if dual_family:
+            cfg["next_hop"] = {"ipv6": self.v6}
         if directory:
             cfg["sources"] = {"directory": {"path": str(self.services_dir), "poll_interval": 0.05}}
         return cfg
@@ -287,7 +299,14 @@ class EcmpLab:
         self.nodes: list[AgentNode] = []
 
     @classmethod
-    def build(cls, workdir: Path, n_nodes: int = 3, max_prefixes: int = 20000, policy: LeafPolicy | None = None) -> EcmpLab:
+    def build(
+        cls,
+        workdir: Path,
+        n_nodes: int = 3,
+        max_prefixes: int = 20000,
+        policy: LeafPolicy | None = None,
+        dual_family: bool = False,
+    ) -> EcmpLab:
         lab = Lab("e2e")
         try:
             self = cls(lab, workdir)
@@ -303,7 +322,7 @@ class EcmpLab:
                 node = AgentNode(host, i, node_v4, node_v6, leaf_v4, str(ipaddress.ip_address(leaf_v6)), wd)
                 node.set_healthy(True)
                 self.nodes.append(node)
-            self.leaf.start(leaf_config(self.nodes, max_prefixes, policy))
+            self.leaf.start(leaf_config(self.nodes, max_prefixes, policy, dual_family))
         except BaseException:
             lab.close()
             raise
