@@ -172,13 +172,22 @@ class NextHop(_Model):
     ipv6: IPv6Address | Literal["self"] = "self"
 
 
+RESTART_TIME = 15
+"""Default graceful-restart time (s): how long a leaf keeps a node's paths, unchecked, after
+its session went down. It must cover an agent restart (session lost -> session back),
+measured at 0.5-9 s (tests/bgp/e2e/test_bgp_e2e_restart.py, on a loaded 2-core machine),
+and no more: when the node itself dies, its paths stay for hold time + this."""
+
+
 class GracefulRestartConfig(_Model):
     """Graceful restart (RFC 4724) with a manual end-of-RIB: after a restart the agent
     re-announces what is healthy and only then sends end-of-RIB, so the leaves keep
-    forwarding meanwhile. ``eor_timeout`` bounds the wait for checks and sources to settle."""
+    forwarding meanwhile. ``restart_time`` is the trade-off between a hitless restart and
+    how long a dead node keeps its traffic (see :data:`RESTART_TIME`). ``eor_timeout``
+    bounds the wait for checks and sources to settle."""
 
     enabled: bool = True
-    restart_time: int = Field(default=120, ge=1, le=4095)
+    restart_time: int = Field(default=RESTART_TIME, ge=1, le=4095)
     eor_timeout: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("eor_timeout", mode="before")

@@ -194,24 +194,29 @@ class AgentNode:
         max_prefixes: int = 1000,
         directory: bool = False,
         batch: int = 500,
+        hold_time: int = 9,
+        restart_time: int | None = None,
     ) -> dict[str, Any]:
         """An agent.yaml as a dict: v4 (and v6) session to the leaf, an exec check on
         ``flag``, the given static services. ``dual_family``: one IPv4 session carrying
         both families (next_hop.ipv6 is the node's IPv6 address), no IPv6 session."""
         peers: list[dict[str, Any]] = [
-            {"address": self.leaf_v4, "asn": LEAF_ASN, "name": "leaf-v4", "local_address": self.v4, "hold_time": 9}
+            {"address": self.leaf_v4, "asn": LEAF_ASN, "name": "leaf-v4", "local_address": self.v4, "hold_time": hold_time}
         ]
         if dual_family:
             peers[0]["families"] = ["ipv4", "ipv6"]
         elif ipv6:
-            peers.append({"address": self.leaf_v6, "asn": LEAF_ASN, "name": "leaf-v6", "local_address": self.v6, "hold_time": 9})
+            peers.append(
+                {"address": self.leaf_v6, "asn": LEAF_ASN, "name": "leaf-v6", "local_address": self.v6, "hold_time": hold_time}
+            )
         cfg: dict[str, Any] = {
             "asn": NODE_ASN,
             "router_id": self.v4,
             "state_dir": str(self.state_dir),
             "metrics": None,
             "peers": peers,
-            "graceful_restart": {"enabled": True, "restart_time": 120, "eor_timeout": "10s"},
+            # restart_time: the agent's default unless given
+            "graceful_restart": {"enabled": True, "eor_timeout": "10s"},
             "guard": {"allowed_ranges": list(allowed), "max_prefixes": max_prefixes},
             "drain": {"delay": drain_delay},
             "checks": {
@@ -230,6 +235,8 @@ class AgentNode:
             "exabgp": {"batch": batch},
             "log": {"level": "info", "format": "text"},
         }
+        if restart_time is not None:
+            cfg["graceful_restart"]["restart_time"] = restart_time
         if dual_family:
             cfg["next_hop"] = {"ipv6": self.v6}
         if directory:
@@ -281,6 +288,15 @@ class AgentNode:
         with contextlib.suppress(FileNotFoundError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+    def fall_silent(self, silent: bool = True) -> None:
+        """Drop every packet from this node to the leaf (blackhole routes to the leaf's
+        addresses), or stop doing so: the node, seen from the leaf, dies without its link
+        going down (a hung or powered-off node behind a switch port that stays up). The
+        leaf notices only when its hold timer expires."""
+        verb = "replace" if silent else "del"
+        self.host.ip("route", verb, "blackhole", f"{self.leaf_v4}/32", check=silent)
+        self.host.ip("-6", "route", verb, "blackhole", f"{self.leaf_v6}/128", check=silent)
 
     def set_healthy(self, healthy: bool) -> None:
         if healthy:
