@@ -48,7 +48,7 @@ golden: setup
 	$(BIN)/python -m tests.golden.regen
 
 labs: setup
-	$(BIN)/python -c 'from fabric.export.labs import write_labs; write_labs()'
+	$(BIN)/python -m tests.golden.labs
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -14,20 +14,22 @@ The CLI is a thin shell over these calls; scripts use them directly::
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from fabric.build import BuildResult, write_build
+from fabric.design.intent import DeviceIntent, FabricSummary
+from fabric.design.pipeline import Design, design_fabric
 from fabric.errors import LedgerError, RenderError
+from fabric.export import lab_config_devices
+from fabric.export import write_all as write_exports
+from fabric.export.view import build_view
 from fabric.inventory import LEDGER_FILE, LoadedInventory, load_inventory
 from fabric.model import Inventory
+from fabric.render.base import RenderedDevice, render_all, render_each, select_renderers
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
 from fabric.yamlsrc import SourceMap
-
-if TYPE_CHECKING:
-    from fabric.build import BuildResult
-    from fabric.design import Design, DeviceIntent, FabricSummary
-    from fabric.render.base import RenderedDevice
 
 
 class Fabric:
@@ -96,22 +98,22 @@ class Fabric:
             )
         return p
 
-    def _designed(self) -> Design:
+    def designed(self) -> Design:
+        """The design stage's whole output: per-device intents and the
+        :class:`FabricSummary` (what the exports read). Computed once per Fabric."""
         if self._design is None:
-            from fabric.design import design_fabric
-
             self._design = design_fabric(self.inventory, self.allocations())
         return self._design
 
     def design(self) -> dict[str, DeviceIntent]:
         """One vendor-neutral intent per device (spines, then leaves, inventory order),
         from the ledger plus what a plan would add in memory. Computed once per Fabric."""
-        return self._designed().devices
+        return self.designed().devices
 
     def summary(self) -> FabricSummary:
         """The whole fabric in one object (devices, links with both ends, networks,
         VRFs, Kubernetes nodes), for exports."""
-        return self._designed().summary
+        return self.designed().summary
 
     def render(self) -> dict[str, RenderedDevice]:
         """Every device rendered by its platform's renderer: ``{device: RenderedDevice}``
@@ -119,8 +121,6 @@ class Fabric:
 
         Raises :class:`~fabric.errors.RenderError` if a platform has no renderer or a
         device needs a feature its platform lacks (every such device is named)."""
-        from fabric.build import render_all
-
         rendered, skipped = render_all(self.design())
         if skipped:
             raise RenderError("; ".join(f"{d}: {why}" for d, why in skipped.items()))
@@ -134,17 +134,32 @@ class Fabric:
         Raises :class:`LedgerError` when ``allocations.yaml`` is not up to date and
         :class:`~fabric.errors.RenderError` (writing nothing) when a device cannot be
         rendered. Devices whose platform has no renderer yet are listed in
-        ``BuildResult.skipped``."""
-        from fabric.build import write_build
-        from fabric.design import design_fabric
+        ``BuildResult.skipped``.
 
+        This is the one place the stages meet: design -> render -> build writer and
+        exports, each called with what the one before produced."""
         t0 = time.perf_counter()
         plan = self.require_up_to_date()
         designed = design_fabric(self.inventory, plan.allocations())
         self._design = designed
+        renderers, skipped = select_renderers(designed.devices)  # every capability problem first
+        view = build_view(designed)
+        wanted = lab_config_devices(view)
+        kept: dict[str, RenderedDevice] = {}
+
+        def rendered() -> Iterator[RenderedDevice]:
+            # one device at a time into the writer; keep only what the exports still need
+            for r in render_each(designed.devices, renderers):
+                if r.device in wanted:
+                    kept[r.device] = r
+                yield r
+
         t1 = time.perf_counter()
-        result = write_build(self, designed.devices, designed.summary, Path(out_dir))
-        result.seconds = {"plan+design": t1 - t0, **result.seconds}
+        result = write_build(designed, rendered(), Path(out_dir), skipped)
+        t2 = time.perf_counter()
+        write_exports(view, kept, Path(out_dir))
+        result.exports = "written"
+        result.seconds = {"plan+design": t1 - t0, **result.seconds, "exports": time.perf_counter() - t2}
         return result
 
 

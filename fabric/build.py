@@ -1,4 +1,4 @@
-"""``fabric build``: design, render every device, write configs, intent and exports.
+"""``fabric build``'s writer: the intent and the rendered configs of a designed fabric.
 
 Layout of the build directory::
 
@@ -6,38 +6,25 @@ Layout of the build directory::
     DIR/intent/<device>.json       the design stage's intent
     DIR/docs/ DIR/cabling.csv DIR/topology.svg DIR/<fabric>.clab.yml   (fabric.export)
 
-Writes are deterministic and minimal: a file is replaced (atomically: temp file in the
-same folder, then rename) only when its content changed, and files of devices no longer
-in the fabric are removed from ``configs/`` and ``intent/``. Nothing changes unless every
-device rendered: capabilities of all devices are checked first, then each device's files
-are staged as temp files, renamed into place only when the last device is done.
+This module writes the first two; :meth:`fabric.api.Fabric.build` designs, renders
+(:mod:`fabric.render`), calls :func:`write_build` and then the exports. Writes are
+deterministic and minimal: a file is replaced only when its content changed, and files of
+devices no longer in the fabric are removed from ``configs/`` and ``intent/``. Nothing
+changes unless every device rendered: each device's files are staged as synced temp
+files (:class:`fabric.files.Staging`), renamed into place only when the last device is done.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import os
-import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from fabric.design.intent import DeviceIntent, FabricSummary, JsonCache
-from fabric.errors import RenderError
-from fabric.render.base import (
-    RENDERERS,
-    RenderedDevice,
-    Renderer,
-    RendererRegistry,
-    check_capabilities,
-    render_device,
-)
-
-if TYPE_CHECKING:
-    from fabric.api import Fabric
+from fabric.design.intent import JsonCache
+from fabric.design.pipeline import Design
+from fabric.files import Staging
+from fabric.render.base import RenderedDevice
 
 CONFIG_DIR = "configs"
 INTENT_DIR = "intent"
@@ -46,7 +33,7 @@ INTENT_DIR = "intent"
 @dataclass
 class BuildResult:
     """What a build did. ``skipped`` names devices whose platform has no renderer yet
-    (their intent is still written); ``exports`` says whether the exports ran."""
+    (their intent is still written)."""
 
     out_dir: Path
     devices: int = 0
@@ -60,70 +47,12 @@ class BuildResult:
     removed: list[Path] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     exports: str = ""
-    """``"written"`` or why the exports did not run."""
+    """``"written"`` once the exports ran (:meth:`fabric.api.Fabric.build` runs them)."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time per step: plan+design, render+stage, commit, exports."""
 
 
-def _differs(path: Path, data: bytes) -> bool:
-    try:
-        return not (path.stat().st_size == len(data) and path.read_bytes() == data)
-    except FileNotFoundError:
-        return True
-
-
-def _stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temp file beside ``path`` (renamed over it later)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Replace ``path`` with ``text`` unless it already holds exactly that; atomic (temp
-    file + rename in the same folder). Returns whether it wrote."""
-    data = text.encode("utf-8")
-    if not _differs(path, data):
-        return False
-    os.replace(_stage(path, data), path)
-    return True
-
-
-class _Staging:
-    """Files of one build staged as temp files and renamed into place together by
-    :meth:`commit`, so a build that fails half-way changes nothing (``discard``)."""
-
-    def __init__(self) -> None:
-        self.staged: list[tuple[Path, Path]] = []
-        self.unchanged = 0
-
-    def add(self, path: Path, text: str) -> None:
-        data = text.encode("utf-8")
-        if _differs(path, data):
-            self.staged.append((_stage(path, data), path))
-        else:
-            self.unchanged += 1
-
-    def commit(self) -> list[Path]:
-        for tmp, path in self.staged:
-            os.replace(tmp, path)
-        return [path for _, path in self.staged]
-
-    def discard(self) -> None:
-        for tmp, _ in self.staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-
-
-def _remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
+def remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
     """Remove files in ``folder`` (not below it) that are not in ``keep``; leftovers of
     an interrupted write (``.*.tmp``) go too."""
     removed: list[Path] = []
@@ -136,86 +65,32 @@ def _remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
     return removed
 
 
-def select_renderers(
-    intents: Mapping[str, DeviceIntent], registry: RendererRegistry | None = None
-) -> tuple[dict[str, Renderer], dict[str, str]]:
-    """Each device's renderer, and the devices skipped because their platform has none
-    (device -> reason). Checks every device's capabilities first: one
-    :class:`RenderError` names every device that needs a feature its platform lacks."""
-    reg = registry or RENDERERS
-    renderers: dict[str, Renderer] = {}
-    skipped: dict[str, str] = {}
-    problems: list[str] = []
-    for name, intent in intents.items():
-        platform = intent.device.platform
-        if not reg.has(platform):
-            skipped[name] = f"no renderer for platform {platform}"
-            continue
-        renderers[name] = reg.get(platform)
-        try:
-            check_capabilities(renderers[name], intent)
-        except RenderError as e:
-            problems.append(str(e))
-    if problems:
-        raise RenderError("\n".join(problems))
-    return renderers, skipped
-
-
-def render_all(
-    intents: Mapping[str, DeviceIntent], registry: RendererRegistry | None = None
-) -> tuple[dict[str, RenderedDevice], dict[str, str]]:
-    """Render every device whose platform has a renderer, in memory: (rendered, skipped
-    device -> reason). Capability problems as in :func:`select_renderers`."""
-    renderers, skipped = select_renderers(intents, registry)
-    return {name: render_device(intents[name], registry) for name in renderers}, skipped
-
-
-def _find_exports() -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module("fabric.export")
-    except ModuleNotFoundError as e:
-        if e.name == "fabric.export":
-            return None
-        raise
-    fn = getattr(module, "write_all", None)
-    return fn if callable(fn) else None
-
-
 def write_build(
-    fab: Fabric,
-    intents: Mapping[str, DeviceIntent],
-    summary: FabricSummary,
+    design: Design,
+    rendered: Iterable[RenderedDevice],
     out_dir: Path,
-    registry: RendererRegistry | None = None,
+    skipped: Mapping[str, str] | None = None,
 ) -> BuildResult:
-    """Render every device and write the build directory (see the module docstring).
-
-    Devices are rendered one at a time and their files staged beside their targets, so
-    memory holds one device's text, not the fabric's; the staged files replace the old
-    ones only after every device rendered."""
-    reg = registry or RENDERERS
+    """Write every device's intent and the files of every rendered device under
+    ``out_dir`` (see the module docstring). ``rendered`` may be a generator
+    (:func:`fabric.render.base.render_each`): each device's files are staged as it comes,
+    so memory holds one device's text, not the fabric's; the staged files replace the old
+    ones only after the last device. ``skipped`` (device -> why) goes into the result."""
     out = Path(out_dir)
-    result = BuildResult(out, devices=len(intents))
+    result = BuildResult(out, devices=len(design.devices), skipped=dict(skipped or {}))
     t0 = time.perf_counter()
-
-    # 1. every capability problem of every device, before anything is rendered or written
-    renderers, result.skipped = select_renderers(intents, reg)
-
-    # 2. render and stage device by device; 3. rename everything into place
-    staging = _Staging()
+    staging = Staging()
     cache = JsonCache()
     keep: set[Path] = set()
     try:
-        for name, intent in intents.items():
+        for name, intent in design.devices.items():
             path = out / INTENT_DIR / f"{name}.json"
             staging.add(path, intent.to_json(cache))
             keep.add(path)
-            if name not in renderers:
-                continue
-            rendered = render_device(intent, reg)
-            result.platforms[rendered.platform] = result.platforms.get(rendered.platform, 0) + 1
-            for ext, text in rendered.files.items():
-                path = out / CONFIG_DIR / f"{name}.{ext}"
+        for r in rendered:
+            result.platforms[r.platform] = result.platforms.get(r.platform, 0) + 1
+            for ext, text in r.files.items():
+                path = out / CONFIG_DIR / f"{r.device}.{ext}"
                 staging.add(path, text)
                 keep.add(path)
                 result.files += 1
@@ -228,15 +103,6 @@ def write_build(
     result.written = staging.commit()
     result.unchanged = staging.unchanged
     for sub in (CONFIG_DIR, INTENT_DIR):
-        result.removed += _remove_stale(out / sub, keep)
-    t2 = time.perf_counter()
-    result.seconds["commit"] = t2 - t1
-
-    export = _find_exports()
-    if export is None:
-        result.exports = "not run: fabric.export.write_all does not exist yet"
-    else:
-        export(fab, intents, out, summary)
-        result.exports = "written"
-    result.seconds["exports"] = time.perf_counter() - t2
+        result.removed += remove_stale(out / sub, keep)
+    result.seconds["commit"] = time.perf_counter() - t1
     return result

@@ -39,9 +39,7 @@ class Ctx:
         return name in names or name in self.broken
 
     def at(self, path: PathT, message: str) -> Problem:
-        from fabric.inventory import problem_at
-
-        return problem_at(self.smap, path, message)
+        return self.smap.problem(path, message)
 
     @property
     def spines(self) -> list[Spine]:

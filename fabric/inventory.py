@@ -13,13 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from fabric.checks import cross_check
 from fabric.errors import InventoryError, Problem
 from fabric.model import Inventory
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
 from fabric.model.tenants import Tenant
-from fabric.yamlsrc import PathT, SourceMap, YamlSyntaxError, read_yaml_file
+from fabric.yamlsrc import SourceMap, YamlSyntaxError, read_yaml_file, schema_problems
 
 LEDGER_FILE = "allocations.yaml"
 
@@ -45,61 +46,6 @@ class LoadedInventory:
     inventory: Inventory
     source: SourceMap
     path: Path
-
-
-def format_path(path: PathT) -> str:
-    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def problem_at(smap: SourceMap, path: PathT, message: str) -> Problem:
-    """A problem located at ``path`` (or its nearest written ancestor)."""
-    fname, line = smap.locate(path)
-    return Problem(fname, line, format_path(path), message)
-
-
-def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
-    """Map a pydantic ``loc`` onto the data path, dropping union-member tags."""
-    out: list[str | int] = []
-    cur = data
-    for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, dict | list):
-            # pydantic names a missing key or a union member: keep names of missing keys
-            if isinstance(part, str) and not any(c in part for c in "[]'(,"):
-                out.append(part)
-            cur = None
-        # else: beyond a scalar: union tags; ignore
-    return tuple(out)
-
-
-def _message(err: dict[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid value"))
-    if err.get("type") == "extra_forbidden":
-        return "unknown key (typo?)"
-    if err.get("type") == "missing":
-        return "required key is missing"
-    return msg.removeprefix("Value error, ")
-
-
-def _schema_problems(data: dict[str, Any], smap: SourceMap, exc: ValidationError, root: PathT) -> list[Problem]:
-    out = []
-    for err in exc.errors():
-        loc = (*root, *err["loc"])
-        path = _real_path(data, loc)
-        out.append(problem_at(smap, path, _message(dict(err))))
-    return out
 
 
 def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
@@ -161,7 +107,7 @@ def validate_sections(
     broken: set[str] = set()
     for key in data:
         if key not in _SECTIONS:
-            problems.append(problem_at(smap, (key,), f"unknown top-level key; expected one of {', '.join(_SECTIONS)}"))
+            problems.append(smap.problem((key,), f"unknown top-level key; expected one of {', '.join(_SECTIONS)}"))
     for key in _REQUIRED:
         if key not in data:
             fname = smap.where.get((), ("<inventory>", 0))[0]
@@ -174,7 +120,7 @@ def validate_sections(
             if raw is None:
                 raw = []
             if not isinstance(raw, list):
-                problems.append(problem_at(smap, (key,), "expected a list"))
+                problems.append(smap.problem((key,), "expected a list"))
                 continue
             items = []
             for i, item in enumerate(raw):
@@ -182,16 +128,16 @@ def validate_sections(
                     items.append(model.model_validate(item))
                 except ValidationError as e:
                     broken |= _names_in(item)
-                    problems.extend(_schema_problems(data, smap, e, (key, i)))
+                    problems.extend(schema_problems(data, smap, e, (key, i)))
             if key in ("spines", "leaves") and not raw:
-                problems.append(problem_at(smap, (key,), "at least one is required"))
+                problems.append(smap.problem((key,), "at least one is required"))
             elif items or not raw:
                 good[key] = items
         else:
             try:
                 good[key] = model.model_validate(raw)
             except ValidationError as e:
-                problems.extend(_schema_problems(data, smap, e, (key,)))
+                problems.extend(schema_problems(data, smap, e, (key,)))
     return good, problems, frozenset(broken)
 
 
@@ -199,8 +145,6 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
     """Load, validate and cross-check the inventory in ``folder``.
 
     Raises :class:`InventoryError` listing every problem found."""
-    from fabric.checks import cross_check
-
     path = Path(folder)
     data, smap, problems = read_documents(path)
     good, schema_problems, broken = validate_sections(data, smap)

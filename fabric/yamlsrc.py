@@ -1,8 +1,12 @@
-"""YAML loading that remembers where every value came from.
+"""YAML loading that remembers where every value came from, and the one way a problem
+in such a document becomes ``FILE:LINE: data.path: message``.
 
 ``load_yaml_with_lines`` parses with libyaml (C) into nodes and turns them into plain
 Python data while recording, for each data path, the file and line it was written on.
 Paths are tuples of keys and list indices, the same shape pydantic uses in ``loc``.
+:meth:`SourceMap.problem` locates a message at a data path; :func:`schema_problems`
+turns a pydantic :class:`~pydantic.ValidationError` into located problems (as data:
+:class:`~fabric.errors.Problem`, never strings parsed back).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from fabric.errors import Problem
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -36,6 +43,57 @@ class SourceMap:
                 return hit
             p = p[:-1]
         return self.where.get((), ("<inventory>", 0))
+
+    def problem(self, path: PathT, message: str) -> Problem:
+        """A problem located at ``path`` (or its nearest written ancestor)."""
+        fname, line = self.locate(path)
+        return Problem(fname, line, format_path(path), message)
+
+
+def format_path(path: PathT) -> str:
+    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
+    """Map a pydantic ``loc`` onto the data path, dropping union-member tags."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, dict | list):
+            # pydantic names a missing key or a union member: keep names of missing keys
+            if isinstance(part, str) and not any(c in part for c in "[]'(,"):
+                out.append(part)
+            cur = None
+        # else: beyond a scalar: union tags; ignore
+    return tuple(out)
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    if err.get("type") == "extra_forbidden":
+        return "unknown key (typo?)"
+    if err.get("type") == "missing":
+        return "required key is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def schema_problems(data: Any, smap: SourceMap, exc: ValidationError, root: PathT = ()) -> list[Problem]:
+    """Every error of ``exc`` (validating the value at ``root`` of ``data``) as a located
+    problem: pydantic's ``loc`` mapped onto the data path, its message made plain."""
+    return [smap.problem(_real_path(data, (*root, *err["loc"])), _message(dict(err))) for err in exc.errors()]
 
 
 class YamlSyntaxError(Exception):

@@ -70,7 +70,8 @@ from fabric.design.intent import (
 from fabric.errors import DesignError
 from fabric.model import Inventory, Leaf, Spine
 from fabric.platforms import GENERIC_MODELS, MODELS
-from fabric.resources.ledger import Allocations, link_keys, natural_key
+from fabric.resources.ledger import Allocations, link_keys
+from fabric.sorting import natural_key
 
 # Timers and limits of the design (one place, printed by every platform alike).
 UNDERLAY_BFD = Bfd(interval_ms=1000, multiplier=3)

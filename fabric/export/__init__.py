@@ -1,33 +1,35 @@
 """Exports of a built fabric: docs, cabling plan, topology drawing, containerlab topology.
 
-Each export is a pure function from a :class:`~fabric.export.view.FabricView` to text
-(:func:`docs_pages`, :func:`cabling_csv`, :func:`topology_svg`, :func:`clab_yaml`);
-:func:`render_exports` gathers them as ``{relative path: text}`` and :func:`write_all`
-writes them under the build directory. ``fabric build`` calls :func:`write_all`.
-Output is deterministic: the same fabric gives byte-identical files.
+The exports read the design stage's output only (:func:`~fabric.export.view.build_view`
+indexes a :class:`~fabric.design.Design`), plus, for the lab copies of startup configs,
+the rendered devices. Each export is a pure function from a
+:class:`~fabric.export.view.FabricView` to text (:func:`docs_pages`, :func:`cabling_csv`,
+:func:`topology_svg`, :func:`clab_yaml`); :func:`render_exports` gathers them as
+``{relative path: text}`` and :func:`write_all` writes them under the build directory.
+:meth:`fabric.api.Fabric.build` calls :func:`write_all`. Output is deterministic: the same
+fabric gives byte-identical files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fabric.export.cabling import cabling_csv
 from fabric.export.clab import clab_yaml, lab_config, renumbered_devices
 from fabric.export.docs import docs_pages
 from fabric.export.svg import topology_svg
 from fabric.export.view import ExportError, FabricView, build_view
-
-if TYPE_CHECKING:
-    from fabric.api import Fabric
-    from fabric.design.intent import DeviceIntent, FabricSummary
+from fabric.files import write_if_changed
+from fabric.render.base import RenderedDevice
 
 DOCS_DIR = "docs"
 CABLING = "cabling.csv"
 TOPOLOGY = "topology.svg"
 CONFIG_DIR = "configs"
 LAB_CONFIG_DIR = "clab-configs"
+LAB_CONFIG_FORMATS = ("conf", "cfg")
+"""Formats a virtual switch boots from (Junos ``.conf``, NX-OS ``.cfg``)."""
 
 
 def clab_name(view: FabricView) -> str:
@@ -44,45 +46,45 @@ def render_exports(view: FabricView, config_dir: str = CONFIG_DIR) -> dict[str, 
     return files
 
 
-def write_all(
-    fab: Fabric,
-    intents: Mapping[str, DeviceIntent] | None,
-    out_dir: Path,
-    summary: FabricSummary | None = None,
-) -> list[Path]:
-    """Write every export of ``fab`` under ``out_dir`` and return the paths written.
+def lab_config_devices(view: FabricView) -> frozenset[str]:
+    """Devices whose startup config :func:`write_all` copies onto lab port names: the
+    rendered devices it needs."""
+    return frozenset(renumbered_devices(view))
+
+
+def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir: Path) -> list[Path]:
+    """Write every export under ``out_dir`` and return their paths (a file already
+    holding the same text is left alone). ``rendered`` holds at least the devices of
+    :func:`lab_config_devices`: their startup configs are copied, renamed onto lab ports,
+    to ``clab-configs/``.
 
     Device pages of devices no longer in the fabric are removed from ``out_dir/docs`` (that
-    folder holds nothing else), so a rebuild never leaves a stale page behind."""
-    view = build_view(fab, intents, summary)
+    folder holds nothing else), and so are stale lab configs, so a rebuild never leaves a
+    stale file behind."""
     files = render_exports(view)
     out_dir = Path(out_dir)
-    docs = out_dir / DOCS_DIR
-    docs.mkdir(parents=True, exist_ok=True)
-    keep = {out_dir / rel for rel in files}
-    for old in sorted(docs.glob("*.md")):
-        if old not in keep:
-            old.unlink()
-    written: list[Path] = []
-    # startup configs renamed onto the ports a virtual switch has (see clab.lab_config)
-    lab_dir = out_dir / LAB_CONFIG_DIR
-    stale = set(lab_dir.glob("*")) if lab_dir.is_dir() else set()
     for name, pm in renumbered_devices(view).items():
-        for src in sorted((out_dir / CONFIG_DIR).glob(f"{name}.*")):
-            if src.name.removeprefix(name) in (".conf", ".cfg"):
-                files[f"{LAB_CONFIG_DIR}/{src.name}"] = lab_config(src.read_text(encoding="utf-8"), pm.renumbered)
-                stale.discard(lab_dir / src.name)
-    for old in sorted(stale):
-        old.unlink()
+        r = rendered.get(name)
+        if r is None:
+            raise ExportError(f"{name}: the lab copy of its startup config needs the rendered device")
+        for ext in LAB_CONFIG_FORMATS:
+            if ext in r.files:
+                files[f"{LAB_CONFIG_DIR}/{name}.{ext}"] = lab_config(r.files[ext], pm.renumbered)
+    keep = {out_dir / rel for rel in files}
+    for folder, pattern in ((out_dir / DOCS_DIR, "*.md"), (out_dir / LAB_CONFIG_DIR, "*")):
+        if folder.is_dir():
+            for old in sorted(folder.glob(pattern)):
+                if old not in keep and old.is_file():
+                    old.unlink()
+    written: list[Path] = []
     for rel, text in files.items():
         path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
+        write_if_changed(path, text)
         written.append(path)
     return written
 
 
 __all__ = [
     "ExportError", "FabricView", "build_view", "cabling_csv", "clab_name", "clab_yaml", "docs_pages", "lab_config",
-    "render_exports", "topology_svg", "write_all",
+    "lab_config_devices", "render_exports", "topology_svg", "write_all",
 ]

@@ -6,7 +6,7 @@ import csv
 import io
 
 from fabric.export.text import clean
-from fabric.export.view import FabricView
+from fabric.export.view import NODE_PORT, FabricView
 
 HEADER = ("a_device", "a_port", "b_device", "b_port", "kind", "ipv4", "ipv6")
 
@@ -25,6 +25,9 @@ def cabling_csv(view: FabricView) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)
-    for c in view.cables:
-        w.writerow([_cell(x) for x in (c.a, c.a_port, c.b, c.b_port, c.kind, c.ipv4 or "", c.ipv6 or "")])
+    for k in view.links:
+        v6 = k.a.address6.network if k.a.address6 is not None else ""
+        w.writerow([_cell(x) for x in (k.a.device, k.a.port, k.b.device, k.b.port, k.kind, k.a.address.network, v6)])
+    for n in view.access:
+        w.writerow([_cell(x) for x in (n.leaf, n.port, n.name, NODE_PORT, "access", "", "")])
     return buf.getvalue()

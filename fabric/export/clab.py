@@ -36,8 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+from fabric.design.intent import Device
 from fabric.export.text import yaml_comment, yaml_str
-from fabric.export.view import NODE_PORT, Device, ExportError, FabricView
+from fabric.export.view import NODE_PORT, ExportError, FabricView, link_end
 from fabric.platforms import Platform
 
 
@@ -169,10 +170,7 @@ def _node_mgmt(view: FabricView, subnet: IPv4Network | None) -> dict[str, IPv4Ad
 
 def device_ports(view: FabricView, name: str) -> list[str]:
     """Ports of ``name`` in cable order (fabric, DCI, access)."""
-    out: list[str] = []
-    for c in view.cables_of(name):
-        out.append(c.a_port if c.a == name else c.b_port)
-    return out
+    return [link_end(k, name)[0] for k in view.links_of(name)] + [n.port for n in view.nodes_on(name)]
 
 
 def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str = "clab-configs") -> str:
@@ -225,19 +223,20 @@ def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str
             lines.append(f"      mgmt-ipv4: {yaml_str(node_mgmt[n.name])}")
         lines += ["      labels:", "        role: k8s-node", f"        cluster: {yaml_str(n.cluster)}"]
         cmds = []
-        if n.prefix4 is not None:
-            cmds.append(f"ip addr add {n.prefix4} dev {NODE_PORT}")
-        if n.prefix6 is not None:
-            cmds.append(f"ip -6 addr add {n.prefix6} dev {NODE_PORT}")
+        cmds.append(f"ip addr add {n.address} dev {NODE_PORT}")
+        if n.address6 is not None:
+            cmds.append(f"ip -6 addr add {n.address6} dev {NODE_PORT}")
         if cmds:
             lines.append("      exec:")
             lines += [f"        - {yaml_str(c)}" for c in cmds]
     lines.append("  links:")
-    for c in view.cables:
-        a = _endpoint(view, maps, c.a, c.a_port)
-        b = _endpoint(view, maps, c.b, c.b_port)
-        lines.append(f"    - endpoints: [{yaml_str(a)}, {yaml_str(b)}]  # {c.kind}: "
-                     f"{yaml_comment(c.a)} {yaml_comment(c.a_port)} -- {yaml_comment(c.b)} {yaml_comment(c.b_port)}")
+    cables: list[tuple[str, str, str, str, str]] = [(k.kind, k.a.device, k.a.port, k.b.device, k.b.port) for k in view.links]
+    cables += [("access", n.leaf, n.port, n.name, NODE_PORT) for n in view.access]
+    for kind, a_dev, a_port, b_dev, b_port in cables:
+        a = _endpoint(view, maps, a_dev, a_port)
+        b = _endpoint(view, maps, b_dev, b_port)
+        lines.append(f"    - endpoints: [{yaml_str(a)}, {yaml_str(b)}]  # {kind}: "
+                     f"{yaml_comment(a_dev)} {yaml_comment(a_port)} -- {yaml_comment(b_dev)} {yaml_comment(b_port)}")
     return "\n".join(lines) + "\n"
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from fabric.design.intent import Device
 from fabric.export.text import md, md_code
-from fabric.export.view import Cable, Device, ExportError, FabricView
+from fabric.export.view import NODE_PORT, ExportError, FabricView, cluster_asn, link_end
 
 INDEX = "index.md"
 
@@ -41,7 +42,8 @@ def index_md(view: FabricView) -> str:
     if view.description:
         lines += [md(view.description), ""]
     n_border = sum(1 for d in view.devices if d.role == "border")
-    kinds = {k: sum(1 for c in view.cables if c.kind == k) for k in ("fabric", "dci", "access")}
+    kinds = {k: sum(1 for c in view.links if c.kind == k) for k in ("fabric", "dci")}
+    kinds["access"] = len(view.access)
     lines += [
         f"- {len(view.spines)} spines, {len(view.leaves)} leaves ({n_border} border)",
         f"- {kinds['fabric']} leaf-spine links, {kinds['dci']} DCI links, {kinds['access']} access ports"
@@ -53,10 +55,10 @@ def index_md(view: FabricView) -> str:
         "",
     ]
     rows = []
-    for s in view.sites:
-        sp = [d.name for d in view.spines if d.site == s.name]
-        lf = [d.name for d in view.leaves if d.site == s.name]
-        rows.append([_opt(s.name), md(s.description) or "-", str(len(sp)), str(len(lf))])
+    for site, description in view.sites:
+        sp = view.at_site(site, view.spines)
+        lf = view.at_site(site, view.leaves)
+        rows.append([_opt(site), md(description) or "-", str(len(sp)), str(len(lf))])
     lines += _table(["site", "description", "spines", "leaves"], rows)
     lines += ["## Devices", ""]
     lines += _table(
@@ -67,8 +69,9 @@ def index_md(view: FabricView) -> str:
     lines += ["## Links", ""]
     lines += _table(
         ["kind", "A", "A port", "B", "B port", "IPv4", "IPv6"],
-        ([c.kind, _link(c.a), md_code(c.a_port), _link(c.b), md_code(c.b_port), _opt(c.ipv4), _opt(c.ipv6)]
-         for c in view.cables if c.kind != "access"),
+        ([k.kind, _link(k.a.device), md_code(k.a.port), _link(k.b.device), md_code(k.b.port),
+          _opt(k.a.address.network), _opt(k.a.address6.network if k.a.address6 is not None else None)]
+         for k in view.links),
     )
     lines += ["## Tenants", ""]
     tenants = list(dict.fromkeys([v.tenant for v in view.vrfs] + [s.tenant for s in view.segments]))
@@ -95,17 +98,18 @@ def index_md(view: FabricView) -> str:
         if c.description:
             lines += [md(c.description), ""]
         lines += [
-            f"- network {md_code(c.network)} in VRF {md_code(c.vrf)}, node ASN {md_code(c.asn)}",
+            f"- network {md_code(c.network)} in VRF {md_code(c.vrf)}, node ASN {md_code(cluster_asn(c))}",
             f"- service ranges: {', '.join(md_code(r) for r in c.service_ranges)}"
             " (only /32 and /128 inside them are accepted)",
             f"- at most {c.max_prefixes} prefixes per node, BFD {'on' if c.bfd else 'off'}",
-            f"- leaves: {', '.join(_link(x) for x in c.leaves) or '-'}",
+            f"- leaves: {', '.join(_link(x) for x in view.cluster_leaves(c)) or '-'}",
             "",
         ]
         lines += _table(
             ["node", "leaf", "port", "IPv4", "IPv6", "ASN"],
-            ([md_code(n.name), _link(n.leaf), md_code(n.port), md_code(n.address), _opt(n.address6), str(n.asn)]
-             for n in c.nodes),
+            ([md_code(n.name), _link(n.leaf), md_code(n.port), md_code(n.address.ip),
+              _opt(n.address6.ip if n.address6 is not None else None), str(n.asn)]
+             for n in view.cluster_nodes(c)),
         )
     return "\n".join(lines)
 
@@ -114,13 +118,6 @@ def _leaves_text(view: FabricView, leaves: Sequence[str]) -> str:
     if len(leaves) == len(view.leaves) and leaves:
         return "all"
     return ", ".join(md_code(x) for x in leaves) or "-"
-
-
-def _far(c: Cable, name: str) -> tuple[str, str, object, object, object, object]:
-    """(peer, peer port, my v4, peer v4, my v6, peer v6) of cable ``c`` seen from ``name``."""
-    if c.a == name:
-        return c.b, c.b_port, c.a_ipv4, c.b_ipv4, c.a_ipv6, c.b_ipv6
-    return c.a, c.a_port, c.b_ipv4, c.a_ipv4, c.b_ipv6, c.a_ipv6
 
 
 def _peering_rows(view: FabricView, d: Device) -> list[list[str]]:
@@ -161,21 +158,18 @@ def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], lis
              md_code(f"{d.loopback6}/128") if d.loopback6 is not None else "-"]]
     if d.vtep is not None:
         rows.append(["VTEP source", "-", "-", "loopback", md_code(f"{d.vtep}/32"), "-"])
-    for c in view.cables_of(d.name):
-        peer, port, mine4, _far4, mine6, _far6 = _far(c, d.name)
-        mine_port = c.a_port if c.a == d.name else c.b_port
-        v4 = f"{mine4}/31" if mine4 is not None else ""
-        v6 = f"{mine6}/127" if mine6 is not None else ""
-        kind: str = c.kind
-        if c.kind == "access":
-            node = next(n for n in view.nodes if n.name == peer)
-            kind = f"access, VLAN {node.vlan}"
-        rows.append([md_code(mine_port), _link(peer) if view.has_device(peer) else md_code(peer), md_code(port),
-                     kind, _opt(v4), _opt(v6)])
+    for k in view.links_of(d.name):
+        port, peer, mine4, mine6, peer_port = link_end(k, d.name)
+        v4 = f"{mine4.ip}/31"
+        v6 = f"{mine6.ip}/127" if mine6 is not None else ""
+        rows.append([md_code(port), _link(peer) if view.has_device(peer) else md_code(peer), md_code(peer_port),
+                     k.kind, _opt(v4), _opt(v6)])
+    for n in view.nodes_on(d.name):
+        rows.append([md_code(n.port), md_code(n.name), md_code(NODE_PORT), f"access, VLAN {n.vlan}", "-", "-"])
     lines += _table(["port", "peer", "peer port", "kind", "IPv4", "IPv6"], rows)
     lines += ["## BGP peerings", ""]
     lines += _table(["session", "neighbor", "ASN", "peer", "via"], _peering_rows(view, d))
-    if not d.is_spine:
+    if d.is_leaf:
         seg_by_name = view.segment_index
         vrf_names = set(view.device_vrfs.get(d.name, ()))
         lines += ["## VRFs", ""]

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fabric.design.intent import Device, K8sNode, Link
 from fabric.export.text import xml
-from fabric.export.view import Cable, Device, FabricView, Node
+from fabric.export.view import FabricView
 
 SITE_GAP = 60
 SITE_PAD = 18
@@ -130,14 +131,14 @@ def topology_svg(view: FabricView) -> str:
     nodes_on = {d.name: view.nodes_on(d.name) for d in view.leaves}
     max_nodes = max((len(v) for v in nodes_on.values()), default=0)
     bottom = g.node_y + max_nodes * g.node_step if max_nodes else g.leaf_y + g.box_h + 20
-    dci = [c for c in view.cables if c.kind == "dci"]
+    dci = [k for k in view.links if k.kind == "dci"]
     site_bottom = bottom + 24
     # DCI links leave their sites downwards and meet on a bus under the site frames, one
     # lane each, so they never cross a node stack
     dci_y = site_bottom + 22
-    for site in view.sites:
-        spines = [d for d in view.spines if d.site == site.name]
-        leaves = [d for d in view.leaves if d.site == site.name]
+    for site_name, site_description in view.sites:
+        spines = view.at_site(site_name, view.spines)
+        leaves = view.at_site(site_name, view.leaves)
         if not spines and not leaves:
             continue
         site_x = x
@@ -169,9 +170,9 @@ def topology_svg(view: FabricView) -> str:
         body_sites.append(
             f'<rect class="site" x="{site_x}" y="{TOP}" width="{site_w}" height="{site_bottom - TOP}" rx="10"/>'
         )
-        title = f"site {site.name}" if site.name else "fabric"
-        if site.description:
-            title += f" \u2014 {site.description}"
+        title = f"site {site_name}" if site_name else "fabric"
+        if site_description:
+            title += f" \u2014 {site_description}"
         label = xml(_short(title, max(site_w // 7, 12)))
         body_sites.append(f'<text class="site-label" x="{site_x + 10}" y="{TOP + 18}">{label}</text>')
         x += site_w + SITE_GAP
@@ -206,14 +207,14 @@ def topology_svg(view: FabricView) -> str:
     out += body_sites + body_racks
     # links under the boxes
     out.append('<g id="links">')
-    for c in view.cables:
-        if c.kind == "fabric" and c.a in boxes and c.b in boxes:
-            a, b = boxes[c.a], boxes[c.b]
+    for c in view.links:
+        if c.kind == "fabric" and c.a.device in boxes and c.b.device in boxes:
+            a, b = boxes[c.a.device], boxes[c.b.device]
             out.append(f'<line class="link" x1="{a.cx}" y1="{a.y}" x2="{b.cx}" y2="{b.y + b.h}">'
                        f"<title>{xml(_link_tip(c))}</title></line>")
     for i, c in enumerate(dci):
-        if c.a in boxes and c.b in boxes:
-            a, b = boxes[c.a], boxes[c.b]
+        if c.a.device in boxes and c.b.device in boxes:
+            a, b = boxes[c.a.device], boxes[c.b.device]
             lane, dx = dci_y + 10 * i, 6 * i - 3 * (len(dci) - 1)
             out.append(f'<path class="dci" d="M {a.cx + dx} {a.y + a.h} V {lane} H {b.cx + dx} V {b.y + b.h}">'
                        f"<title>{xml('DCI ' + _link_tip(c))}</title></path>")
@@ -246,9 +247,8 @@ def topology_svg(view: FabricView) -> str:
     return "\n".join(out) + "\n"
 
 
-def _link_tip(c: Cable) -> str:
-    tip = f"{c.a} {c.a_port} -- {c.b} {c.b_port}"
-    return f"{tip} {c.ipv4}" if c.ipv4 is not None else tip
+def _link_tip(c: Link) -> str:
+    return f"{c.a.device} {c.a.port} -- {c.b.device} {c.b.port} {c.a.address.network}"
 
 
 def _summary(view: FabricView) -> str:
@@ -288,10 +288,10 @@ def _hw(d: Device) -> str:
     return d.platform if d.model == d.platform else f"{d.platform} {d.model}"
 
 
-def _node(n: Node, b: _Box, g: _Geometry) -> list[str]:
+def _node(n: K8sNode, b: _Box, g: _Geometry) -> list[str]:
     fill, stroke = STYLE["node"]
-    tip = f"{n.name} (cluster {n.cluster}) on {n.leaf} {n.port}, {n.address}, AS {n.asn}"
-    lines = [f"AS {n.asn}"] if g.compact else [f"cluster {n.cluster}", f"AS {n.asn} {n.address}"]
+    tip = f"{n.name} (cluster {n.cluster}) on {n.leaf} {n.port}, {n.address.ip}, AS {n.asn}"
+    lines = [f"AS {n.asn}"] if g.compact else [f"cluster {n.cluster}", f"AS {n.asn} {n.address.ip}"]
     out = [
         f'<g class="node" id="node-{xml(n.name)}">',
         f"<title>{xml(tip)}</title>",

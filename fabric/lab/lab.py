@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from fabric.files import atomic_write
 from fabric.lab.fib import Route, parse_routes
 from fabric.lab.system import (
     IP,
@@ -402,11 +402,8 @@ class Lab:
             "namespaces": sorted(n.netns for n in self.nodes.values()),
             "rundir": str(self.rundir),
         }
-        # write-then-rename: a crash mid-write never leaves a truncated registry
-        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".tmp-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(state, f)
-        os.replace(tmp, self.state_file)
+        # atomic: a crash mid-write never leaves a truncated registry
+        atomic_write(self.state_file, json.dumps(state))
 
     # -- building
     def _new_netns(self, name: str, forwarding: bool) -> str:

@@ -13,11 +13,15 @@ from fabric.render.base import (
     check_capabilities,
     get_renderer,
     register,
+    render_all,
     render_device,
+    render_each,
     render_main,
+    render_with,
+    select_renderers,
 )
 
 __all__ = [
     "RENDERERS", "RenderedDevice", "Renderer", "RendererRegistry", "check_capabilities", "get_renderer",
-    "register", "render_device", "render_main",
+    "register", "render_all", "render_device", "render_each", "render_main", "render_with", "select_renderers",
 ]

@@ -27,6 +27,7 @@ dci_stitching (device leaf3)")`` without rendering anything.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -198,10 +199,9 @@ def check_capabilities(renderer: Renderer, intent: DeviceIntent) -> None:
         raise RenderError(f"{renderer.platform} does not support {', '.join(missing)} (device {intent.device.name})")
 
 
-def render_device(intent: DeviceIntent, registry: RendererRegistry | None = None) -> RenderedDevice:
-    """Check capabilities, then render every format of one device."""
-    renderer = (registry or RENDERERS).get(intent.device.platform)
-    check_capabilities(renderer, intent)
+def render_with(renderer: Renderer, intent: DeviceIntent) -> RenderedDevice:
+    """Render every format of one device with ``renderer``, whose capabilities were
+    already checked (:func:`select_renderers`, :func:`render_device`)."""
     files = renderer.render(intent)
     if set(files) != set(renderer.formats):
         raise RenderError(
@@ -211,8 +211,58 @@ def render_device(intent: DeviceIntent, registry: RendererRegistry | None = None
     return RenderedDevice(intent.device.name, renderer.platform, renderer.formats[0], files)
 
 
+def render_device(intent: DeviceIntent, registry: RendererRegistry | None = None) -> RenderedDevice:
+    """Check capabilities, then render every format of one device."""
+    renderer = (registry or RENDERERS).get(intent.device.platform)
+    check_capabilities(renderer, intent)
+    return render_with(renderer, intent)
+
+
 def render_main(intent: DeviceIntent, registry: RendererRegistry | None = None) -> str:
     """Check capabilities, then render only the main text of one device."""
     renderer = (registry or RENDERERS).get(intent.device.platform)
     check_capabilities(renderer, intent)
     return renderer.render_main(intent)
+
+
+def select_renderers(
+    intents: Mapping[str, DeviceIntent], registry: RendererRegistry | None = None
+) -> tuple[dict[str, Renderer], dict[str, str]]:
+    """Each device's renderer, and the devices skipped because their platform has none
+    (device -> reason). Checks every device's capabilities, once: one
+    :class:`RenderError` names every device that needs a feature its platform lacks."""
+    reg = registry or RENDERERS
+    renderers: dict[str, Renderer] = {}
+    skipped: dict[str, str] = {}
+    problems: list[str] = []
+    for name, intent in intents.items():
+        platform = intent.device.platform
+        if not reg.has(platform):
+            skipped[name] = f"no renderer for platform {platform}"
+            continue
+        renderers[name] = reg.get(platform)
+        try:
+            check_capabilities(renderers[name], intent)
+        except RenderError as e:
+            problems.append(str(e))
+    if problems:
+        raise RenderError("\n".join(problems))
+    return renderers, skipped
+
+
+def render_each(intents: Mapping[str, DeviceIntent], renderers: Mapping[str, Renderer]) -> Iterator[RenderedDevice]:
+    """Render the devices of ``renderers`` (from :func:`select_renderers`) one at a time,
+    in intent order, so a caller that writes each one holds one device's text at a time."""
+    for name, intent in intents.items():
+        renderer = renderers.get(name)
+        if renderer is not None:
+            yield render_with(renderer, intent)
+
+
+def render_all(
+    intents: Mapping[str, DeviceIntent], registry: RendererRegistry | None = None
+) -> tuple[dict[str, RenderedDevice], dict[str, str]]:
+    """Render every device whose platform has a renderer, in memory: (rendered, skipped
+    device -> reason). Capability problems as in :func:`select_renderers`."""
+    renderers, skipped = select_renderers(intents, registry)
+    return {r.device: r for r in render_each(intents, renderers)}, skipped

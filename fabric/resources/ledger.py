@@ -8,15 +8,12 @@ Rules, in the order :func:`plan_allocations` applies them to each section:
 4. entries of objects no longer in the inventory stay reserved ("stale") until
    ``prune=True``, when they are freed.
 
-Writes are atomic: a temp file in the same folder, fsync, rename.
+Writes are atomic (:func:`fabric.files.atomic_write`: temp file, fsync, rename, fsync of
+the folder).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
@@ -26,8 +23,10 @@ from typing import Literal
 import yaml
 
 from fabric.errors import LedgerError
+from fabric.files import atomic_write
 from fabric.model import Inventory
 from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, subnet_pool
+from fabric.sorting import natural_key
 
 LEDGER_VERSION = 1
 
@@ -138,38 +137,6 @@ class Ledger:
     def write(self, path: Path) -> None:
         """Atomically replace ``path`` with this ledger."""
         atomic_write(path, self.dump())
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
-_NUM = re.compile(r"(\d+)")
-
-
-def natural_key(s: str) -> tuple[object, ...]:
-    """``leaf2`` sorts before ``leaf10``."""
-    return tuple(int(p) if p.isdigit() else p for p in _NUM.split(s))
 
 
 # ------------------------------------------------------------------ requests

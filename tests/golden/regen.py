@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import fabric
-from fabric.build import render_all
 from fabric.design.intent import JsonCache
+from fabric.render.base import render_all
 
 ROOT = Path(__file__).resolve().parent
 INVENTORIES = ROOT.parent.parent / "inventories"

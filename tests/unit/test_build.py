@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import fabric
-from fabric.build import CONFIG_DIR, INTENT_DIR, render_all, write_if_changed
+from fabric.build import CONFIG_DIR, INTENT_DIR
 from fabric.cli import main
 from fabric.errors import LedgerError
-from fabric.render.base import RendererRegistry
+from fabric.files import write_if_changed
+from fabric.render.base import RendererRegistry, render_all, render_each, select_renderers
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORIES = ROOT / "inventories"
@@ -187,7 +188,9 @@ def test_a_failure_half_way_changes_nothing(tmp_path: Path) -> None:
     reg = RendererRegistry(builtin={}, group=None)
     reg.register(Flaky())
     with pytest.raises(RuntimeError, match="template bug"):
-        write_build(fab, fab.design(), fab.summary(), out, reg)
+        designed = fab.designed()
+        renderers, skipped = select_renderers(designed.devices, reg)
+        write_build(designed, render_each(designed.devices, renderers), out, skipped)
     assert snapshot(out) == before  # no temp file left, no file replaced
 
 

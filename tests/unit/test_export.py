@@ -19,10 +19,11 @@ import pytest
 import yaml
 
 from fabric.api import Fabric, load
+from fabric.design.intent import Device
 from fabric.export import cabling_csv, clab_yaml, docs_pages, lab_config, render_exports, topology_svg, write_all
 from fabric.export.clab import KINDS, device_ports, port_map
-from fabric.export.labs import LAB_INVENTORIES, lab_files
-from fabric.export.view import Device, FabricView, Site, build_view
+from fabric.export.view import FabricView, build_view, link_end
+from tests.golden.labs import LAB_INVENTORIES, lab_files
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ["lab", "shownet2024", "shownet2024-dci"]
@@ -36,7 +37,16 @@ def fab(request: pytest.FixtureRequest) -> Fabric:
 
 @pytest.fixture(scope="module")
 def view(fab: Fabric) -> FabricView:
-    return build_view(fab)
+    return build_view(fab.designed())
+
+
+def _view(name: str) -> FabricView:
+    return build_view(load(ROOT / "inventories" / name).designed())
+
+
+def _replace_summary(view: FabricView, **changes: Any) -> FabricView:
+    """``view`` over a summary with ``changes``."""
+    return dataclasses.replace(view, summary=dataclasses.replace(view.summary, **changes), _by_name={})
 
 
 # ------------------------------------------------------------------ docs
@@ -58,10 +68,11 @@ def test_device_pages_carry_asn_loopback_and_vnis(view: FabricView) -> None:
         page = pages[f"{d.name}.md"]
         assert f"| ASN | {d.asn} |" in page
         assert f"`{d.loopback}`" in page
-        for c in view.cables_of(d.name):
-            port = c.a_port if c.a == d.name else c.b_port
-            assert f"`{port}`" in page
-        if d.is_spine:
+        for k in view.links_of(d.name):
+            assert f"`{link_end(k, d.name)[0]}`" in page
+        for n in view.nodes_on(d.name):
+            assert f"`{n.port}`" in page
+        if not d.is_leaf:
             assert "## Networks" not in page
             continue
         assert f"`{d.vtep}`" in page
@@ -75,33 +86,34 @@ def test_device_pages_carry_asn_loopback_and_vnis(view: FabricView) -> None:
             if vrf.name in view.device_vrfs[d.name]:
                 assert f"| `{vrf.name}` | {vrf.tenant} | {vrf.l3vni} | {vrf.vlan} |" in page
         for n in view.nodes_on(d.name):
-            assert f"`{n.address}` | {n.asn} |" in page
+            assert f"`{n.address.ip}` | {n.asn} |" in page
 
 
 def test_leaf_page_lists_underlay_overlay_and_k8s_peerings() -> None:
-    v = build_view(load(ROOT / "inventories" / "shownet2024"))
+    v = _view("shownet2024")
     page = docs_pages(v)["leaf5.md"]
     spine1 = v.device("spine1")
     assert f"| overlay (EVPN) | `{spine1.loopback}` | {spine1.asn} |" in page
-    link = next(c for c in v.cables_of("leaf5") if c.b == "spine1")
-    assert f"| underlay | `{link.b_ipv4}` | {spine1.asn} | [spine1](spine1.md) | `{link.a_port}` |" in page
-    assert f"| underlay | `{link.b_ipv6}` | {spine1.asn} |" in page
+    link = next(k for k in v.links_of("leaf5") if k.b.device == "spine1")
+    assert link.b.address6 is not None
+    assert f"| underlay | `{link.b.address.ip}` | {spine1.asn} | [spine1](spine1.md) | `{link.a.port}` |" in page
+    assert f"| underlay | `{link.b.address6.ip}` | {spine1.asn} |" in page
     assert "| Kubernetes (nke) | `10.30.4.11` | 64630 | `nke-1` | VRF `k8s` |" in page
 
 
 def test_border_page_lists_dci_sessions() -> None:
-    v = build_view(load(ROOT / "inventories" / "shownet2024-dci"))
+    v = _view("shownet2024-dci")
     page = docs_pages(v)["dc1-border1.md"]
-    dci = next(c for c in v.cables if c.kind == "dci" and c.a == "dc1-border1")
-    remote = v.device(dci.b)
-    assert f"| underlay (DCI) | `{dci.b_ipv4}` | {remote.asn} | [{remote.name}]({remote.name}.md) |" in page
+    dci = next(k for k in v.links if k.kind == "dci" and k.a.device == "dc1-border1")
+    remote = v.device(dci.b.device)
+    assert f"| underlay (DCI) | `{dci.b.address.ip}` | {remote.asn} | [{remote.name}]({remote.name}.md) |" in page
     assert f"| overlay (DCI) | `{remote.loopback}` | {remote.asn} |" in page
 
 
 def test_docs_escape_user_text(view: FabricView) -> None:
     evil = "a | b <script> [x](http://e) # *"
     d = dataclasses.replace(view.devices[0], description=evil)
-    v = dataclasses.replace(view, devices=(d, *view.devices[1:]), _by_name={})
+    v = _replace_summary(view, devices=(d, *view.devices[1:]))
     page = docs_pages(v)[f"{d.name}.md"]
     line = next(ln for ln in page.splitlines() if "script" in ln)
     assert "|" not in line.replace("\\|", "")
@@ -142,8 +154,9 @@ def test_cabling_addresses_are_the_links_31_and_127(view: FabricView) -> None:
 
 
 def test_cabling_defuses_spreadsheet_formulas(view: FabricView) -> None:
-    cable = dataclasses.replace(view.cables[0], a_port="=HYPERLINK(1)")
-    v = dataclasses.replace(view, cables=(cable, *view.cables[1:]), _by_name={})
+    k = view.links[0]
+    cable = dataclasses.replace(k, a=dataclasses.replace(k.a, port="=HYPERLINK(1)"))
+    v = _replace_summary(view, links=(cable, *view.links[1:]))
     assert _rows(v)[0]["a_port"] == "'=HYPERLINK(1)"
 
 
@@ -170,9 +183,9 @@ def test_svg_parses_and_names_every_device_and_node(view: FabricView) -> None:
     assert len(borders) == sum(1 for d in view.devices if d.role == "border")
     links = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == "links")
     lines = [e for e in links.iter(f"{SVG_NS}line") if e.get("class") == "link"]
-    assert len(lines) == sum(1 for c in view.cables if c.kind == "fabric")
+    assert len(lines) == sum(1 for c in view.links if c.kind == "fabric")
     assert len([e for e in links.iter(f"{SVG_NS}path") if e.get("class") == "dci"]) == sum(
-        1 for c in view.cables if c.kind == "dci")
+        1 for c in view.links if c.kind == "dci")
 
 
 def test_svg_boxes_do_not_overlap(view: FabricView) -> None:
@@ -191,8 +204,9 @@ def test_svg_boxes_do_not_overlap(view: FabricView) -> None:
 
 
 def test_svg_escapes_user_text(view: FabricView) -> None:
-    v = dataclasses.replace(view, sites=tuple(dataclasses.replace(s, description='<b>&"x"') for s in view.sites),
-                            _by_name={})
+    info = view.summary.fabric
+    sites = tuple(dataclasses.replace(s, description='<b>&"x"') for s in info.sites)
+    v = _replace_summary(view, fabric=dataclasses.replace(info, sites=sites, description='<i>&"y"'))
     svg = topology_svg(v)
     ET.fromstring(svg.encode())  # still well-formed
     assert "<b>" not in svg
@@ -273,7 +287,7 @@ def test_clab_links_are_consistent(view: FabricView) -> None:
     data = _clab(view)
     nodes = data["topology"]["nodes"]
     links = data["topology"]["links"]
-    assert len(links) == len(view.cables)
+    assert len(links) == len(view.links) + len(view.access)
     used: Counter[str] = Counter()
     for link in links:
         a, b = link["endpoints"]
@@ -310,7 +324,8 @@ def test_clab_management_addresses(view: FabricView) -> None:
 
 
 def test_port_map_follows_containerlab_naming() -> None:
-    junos = Device("x", "leaf", "junos", "qfx5120-32c", "", "", "", "", None, IPv4Address("10.0.0.1"), None, 1, "")
+    junos = Device("x", "leaf", "junos", "qfx5120-32c", "", 1, None, None, None, None, None, 1,
+                   IPv4Address("10.0.0.1"), None, None)
     nxos = dataclasses.replace(junos, platform="nxos", model="n9k-9332c")
     # docs: et-0/0/0 is eth1 on vJunos-switch; Ethernet1/1 is eth1 on n9kv
     assert port_map(junos, ["et-0/0/0", "et-0/0/9"]).interfaces == {"et-0/0/0": "eth1", "et-0/0/9": "eth10"}
@@ -328,10 +343,12 @@ def test_write_all_is_deterministic_and_removes_stale_pages(fab: Fabric, tmp_pat
     first, second = tmp_path / "a", tmp_path / "b"
     (second / "docs").mkdir(parents=True)
     (second / "docs" / "gone-leaf.md").write_text("stale", encoding="utf-8")
-    paths = write_all(fab, None, first)
-    write_all(fab, None, second)
+    view = build_view(fab.designed())
+    rendered = fab.render()
+    paths = write_all(view, rendered, first)
+    write_all(view, rendered, second)
     rel = sorted(p.relative_to(first).as_posix() for p in paths)
-    assert rel == sorted(render_exports(build_view(fab)))
+    assert set(rel) >= set(render_exports(view))
     assert f"{fab.name}.clab.yml" in rel and "cabling.csv" in rel and "topology.svg" in rel
     got = sorted(p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file())
     assert got == rel
@@ -361,20 +378,20 @@ def _gen_fabric() -> Any:
 
 def test_exports_of_a_256_leaf_fabric(tmp_path: Path) -> None:
     _gen_fabric().write(tmp_path / "inv", 4, 256, 8, 2)
-    v = build_view(load(tmp_path / "inv"))
+    v = build_view(load(tmp_path / "inv").designed())
     svg = topology_svg(v)
     _root, texts = _svg_texts(svg)
     assert {d.name for d in v.devices} <= set(texts)
     data = yaml.safe_load(clab_yaml(v))
-    assert len(data["topology"]["links"]) == len(v.cables)
+    assert len(data["topology"]["links"]) == len(v.links) + len(v.access)
     assert len(_rows(v)) == 4 * 256 + len(v.nodes)
     assert len(docs_pages(v)) == len(v.devices) + 1
 
 
 def test_view_sites_cover_every_device(view: FabricView) -> None:
-    names = {s.name for s in view.sites}
-    assert all(d.site in names for d in view.devices)
-    assert all(isinstance(s, Site) for s in view.sites)
+    names = {name for name, _ in view.sites}
+    assert all((d.site or "") in names for d in view.devices)
+    assert {s.name for s in view.summary.fabric.sites} <= names
 
 
 def test_fabric_build_writes_the_configs_the_clab_topology_names(fab: Fabric, tmp_path: Path) -> None:

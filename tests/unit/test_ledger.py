@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fabric.errors import LedgerError
+from fabric.files import atomic_write
 from fabric.model import Inventory
-from fabric.resources.ledger import Ledger, Plan, atomic_write, plan_allocations
+from fabric.resources.ledger import Ledger, Plan, plan_allocations
 
 POOLS: dict[str, Any] = {
     "loopback": "10.0.0.0/26",
@@ -249,7 +250,7 @@ def test_killed_writer_never_leaves_a_broken_ledger(tmp_path: Path) -> None:
     versions = [f"version: 1\nfabric: \"v{i}\"\nvlan:\n" + "".join(f'  "n{j}": {j}\n' for j in range(3000)) for i in range(2)]
     atomic_write(path, versions[0])
     script = (
-        "import sys\nfrom pathlib import Path\nfrom fabric.resources.ledger import atomic_write\n"
+        "import sys\nfrom pathlib import Path\nfrom fabric.files import atomic_write\n"
         f"p = Path({str(path)!r})\ntexts = [open({str(tmp_path / 'v0')!r}).read(), open({str(tmp_path / 'v1')!r}).read()]\n"
         "print('ready', flush=True)\ni = 0\nwhile True:\n    atomic_write(p, texts[i % 2]); i += 1\n"
     )

@@ -16,6 +16,7 @@ from typing import Literal
 
 from fabric.design.intent import (
     EVPN_INSTANCE_RD,
+    GRACEFUL_SHUTDOWN_COMMUNITY,
     AccessInterface,
     BgpNeighbor,
     DciVrf,
@@ -26,6 +27,7 @@ from fabric.design.intent import (
 )
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_word
+from fabric.sorting import natural_key
 
 __all__ = ["BlockCache", "JunosNames", "JunosView", "Port", "route_target"]
 
@@ -121,14 +123,6 @@ class BlockCache:
             self._entries.clear()
         self._entries[key] = (obj, text)
         return text
-
-
-_PORT_NUMBERS = str.maketrans({c: " " for c in "-/:."})
-
-
-def natural_key(name: str) -> tuple[object, ...]:
-    """``et-0/0/10`` after ``et-0/0/9``: digits compare as numbers."""
-    return tuple(int(p) if p.isdigit() else p for p in name.translate(_PORT_NUMBERS).split())
 
 
 @dataclass(slots=True)
@@ -233,7 +227,7 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
 
     # The default switch's own RT (type-1/type-4 routes); per-VNI RTs come from vni-options.
     evpn_rt = route_target(RouteTarget(d.fabric.route_target_admin, EVPN_INSTANCE_RD))
-    gshut = "65535:0"
+    gshut = GRACEFUL_SHUTDOWN_COMMUNITY
     if d.kubernetes:
         gshut = junos_word(d.kubernetes[0].graceful_shutdown.community)
         if any(k.graceful_shutdown.community != gshut for k in d.kubernetes):

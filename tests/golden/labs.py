@@ -1,15 +1,15 @@
-"""The containerlab topologies committed under ``labs/``, one per example inventory.
+"""The containerlab topologies committed under ``labs/``, one per example inventory (a
+development tool: ``make labs`` runs ``python -m tests.golden.labs``).
 
-``make labs`` (or ``python -c "from fabric.export.labs import write_labs; write_labs()"``)
-regenerates them; a unit test fails when a committed file differs from what this module
-produces now. They are the same text ``fabric build`` writes as ``<fabric>.clab.yml``,
-except that the startup configs are looked up in ``../build/<inventory>/configs/``: the
-configs are build output (not committed), made by
-``fabric build inventories/<inventory> -o build/<inventory>``.
+A unit test fails when a committed file differs from what this module produces now. They
+are the same text ``fabric build`` writes as ``<fabric>.clab.yml``, except that the startup
+configs are looked up in ``../build/<inventory>/configs/``: the configs are build output
+(not committed), made by ``fabric build inventories/<inventory> -o build/<inventory>``.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from fabric.api import load
@@ -26,8 +26,7 @@ def lab_files(root: Path = ROOT) -> dict[Path, str]:
     """``{labs/<fabric>.clab.yml: text}`` for every inventory in :data:`LAB_INVENTORIES`."""
     out: dict[Path, str] = {}
     for name in LAB_INVENTORIES:
-        fab = load(root / "inventories" / name)
-        view = build_view(fab)
+        view = build_view(load(root / "inventories" / name).designed())
         build = f"../build/{name}"
         out[root / "labs" / f"{view.name}.clab.yml"] = clab_yaml(view, f"{build}/configs", f"{build}/clab-configs")
     return out
@@ -43,3 +42,8 @@ def write_labs(root: Path = ROOT) -> list[Path]:
         path.write_text(text, encoding="utf-8", newline="\n")
         changed.append(path)
     return changed
+
+
+if __name__ == "__main__":
+    for p in write_labs():
+        sys.stdout.write(f"wrote {p}\n")
