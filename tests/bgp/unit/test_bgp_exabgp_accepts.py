@@ -33,7 +33,7 @@ from bgp.speaker import commands, exabgp_conf
 from bgp.speaker.commands import RouteAttributes
 from bgp.speaker.diff import diff
 from bgp.speaker.events import Event, PeerState
-from bgp.speaker.process import ExaBGP
+from bgp.speaker.process import NO_REASON, ExaBGP
 from tests.bgp.unit import test_bgp_commands, test_bgp_diff
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,6 @@ class RealExaBGP:
         api = workdir / "api.sock"
         conf.write_text(exabgp_conf.render(config, exabgp_conf.relay_argv(api)))
         env = exabgp_conf.environment(config)
-        env["exabgp.log.reactor"] = "true"  # where a refused command's reason is logged
         self.speaker = ExaBGP(conf, api, env, self._event)
         handler = _ListHandler(self.log)
         logging.getLogger("bgp.speaker.process").addHandler(handler)
@@ -152,16 +151,9 @@ class RealExaBGP:
             await asyncio.sleep(0.05)
 
     def feed(self, lines: Sequence[str]) -> list[tuple[str, str]]:
-        """(line, what ExaBGP logged while refusing it) for every refused line."""
-        refused = []
-        for line in lines:  # one at a time, so the log lines belong to this command
-            start = len(self.log)
-            [ok] = self.loop.run_until_complete(self.speaker.send_each([line]))
-            if not ok:
-                # the reason is on ExaBGP's stderr, read by another task: give it a moment
-                self.loop.run_until_complete(asyncio.sleep(0.2))
-                refused.append((line, " | ".join(self.log[start:])[-400:]))
-        return refused
+        """(line, the reason the speaker recorded) for every refused line, all sent at once."""
+        outcomes = self.loop.run_until_complete(self.speaker.send_detailed(lines))
+        return [(line, o.reason) for line, o in zip(lines, outcomes, strict=True) if not o.ok]
 
     def close(self) -> None:
         self.loop.run_until_complete(self.speaker.stop())
@@ -235,6 +227,11 @@ def builder_lines(config: AgentConfig) -> list[str]:
     return lines
 
 
+def reason_of_line(ex: RealExaBGP, line: str) -> str:
+    [(_, reason)] = ex.feed([line])
+    return reason
+
+
 def _nh(config: AgentConfig, version: int) -> Any:
     value = config.next_hop.ipv4 if version == 4 else config.next_hop.ipv6
     return None if value == "self" else value
@@ -267,12 +264,18 @@ def test_the_unit_tables_contain_no_refused_line(tmp_path: Path) -> None:
 
 def test_the_harness_sees_a_refusal_and_its_reason(tmp_path: Path) -> None:
     """The line the builder wrote before the fix: ``next-hop self`` on a withdrawal of an
-    IPv6 prefix over an IPv4 session. ExaBGP refuses it, and says why only in its log."""
+    IPv6 prefix over an IPv4 session. ExaBGP refuses it, says why only in its log, and the
+    speaker matches that reason to the line; a refusal ExaBGP gives no reason for (a
+    neighbour that does not exist) gets NO_REASON."""
     ex = RealExaBGP(LAYOUTS[0], tmp_path)
     try:
         line = "withdraw attributes next-hop self nlri 2001:db8::53/128"
         [(refused, reason)] = ex.feed([commands.announce([V6[0]], RouteAttributes.make(ip_address("2001:db8::1")))[0], line])
         assert refused == line
         assert "does not have the same family as the BGP tcp session" in reason
+        [(_, reason)] = ex.feed(["neighbor 10.99.99.99 announce eor ipv4 unicast"])
+        assert reason == NO_REASON
+        both = ex.feed([line, line, "announce eor ipv4 unicast"])
+        assert [r for _, r in both] == [reason_of_line(ex, line)] * 2
     finally:
         ex.close()
