@@ -18,87 +18,51 @@ dirty again, so bursts coalesce. After ExaBGP (re)starts, end-of-RIB is sent onl
 sources are synced and every check in use has left UNKNOWN (or ``eor_timeout`` passed):
 with graceful restart the leaves keep the previous routes until then, which makes a restart
 of the agent hitless. If ExaBGP dies, it is started again and everything re-announced.
+
+This module only wires the parts together; each lives in its own module: the drain state
+machine (:mod:`bgp.drain`), the peers' session and withdrawal bookkeeping
+(:mod:`bgp.peers`), the sources' views and the drain marker on disk (:mod:`bgp.snapshots`),
+the control socket (:mod:`bgp.control`), the source kinds (:mod:`bgp.sources.registry`)
+and the computed rows of ``status`` (:mod:`bgp.status`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import json
 import logging
 import os
 import signal
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
+from bgp import drain as drainsm
 from bgp import guard
-from bgp.config import GRACEFUL_SHUTDOWN, AgentConfig, ConfigError
+from bgp.config import AgentConfig
+from bgp.configfile import ConfigError
+from bgp.control import ControlServer
+from bgp.fileio import try_lock
 from bgp.health import HealthMonitor, Status, Transition
 from bgp.metrics import AgentMetrics
-from bgp.sources.base import DesiredService, Source
+from bgp.peers import PeerInfo, Peers
+from bgp.snapshots import DrainMarker, SnapshotStore
+from bgp.sources.base import DesiredService, Source, run_forever
+from bgp.sources.registry import make_sources
 from bgp.speaker import commands, exabgp_conf
 from bgp.speaker.commands import RouteAttributes
 from bgp.speaker.diff import diff
-from bgp.speaker.events import Event, Neighbors, PeerState, SentUpdate, neighbor_summary
+from bgp.speaker.events import Event
 from bgp.speaker.process import ExaBGP, SpeakerError
+from bgp.status import peer_rows, prefix_rows, source_rows
 
 log = logging.getLogger(__name__)
 
 IPNet = IPv4Network | IPv6Network
-IPAddr = IPv4Address | IPv6Address
 
-CONTROL_SOCKET = "control.sock"
-API_SOCKET = "exabgp-api.sock"
-EXABGP_CONF = "exabgp.conf"
 LOCK_FILE = "agent.lock"
-SNAPSHOT_DIR = "sources"
-DRAIN_MARKER = "drained"
 STOP_WITHDRAW_TIMEOUT = 10.0
-
-
-def control_socket_path(state_dir: Path) -> Path:
-    """Where ``bgp-agent drain/undrain/status`` find the running agent."""
-    return state_dir / CONTROL_SOCKET
-
-
-@dataclass
-class PeerInfo:
-    """What the agent knows of one configured neighbour."""
-
-    name: str
-    address: str
-    families: tuple[str, ...]
-    state: str = "down"
-    since: float = 0.0
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Mode:
-    """The lifecycle state that limits what is announced: stopping, draining (and whether
-    the drain delay is over), and the prefixes that were announced when the drain began."""
-
-    stopping: bool = False
-    draining: bool = False
-    drain_withdrawn: bool = False
-    drain_set: frozenset[IPNet] = frozenset()
-
-
-def select_announce(allowed: Mapping[IPNet, RouteAttributes], mode: Mode) -> dict[IPNet, RouteAttributes]:
-    """What to announce, from the guard rails' allowed set (already carrying 65535:0 while
-    draining) and the lifecycle. Pure. Stopping or a finished drain announce nothing; a drain
-    in progress announces only what was announced when it began (a node being drained takes
-    on no new service)."""
-    if mode.stopping or (mode.draining and mode.drain_withdrawn):
-        return {}
-    if mode.draining:
-        return {p: a for p, a in allowed.items() if p in mode.drain_set}
-    return dict(allowed)
 
 
 class Agent:
@@ -114,26 +78,20 @@ class Agent:
         self.metrics = metrics or AgentMetrics()
         self.state_dir = config.state_dir
         self._sources: list[Source] = sources if sources is not None else make_sources(config)
-        self._snapshots: dict[str, Mapping[str, DesiredService]] = {}
-        self._unsaved: set[str] = set()
+        self._store = SnapshotStore(self.state_dir)
+        self._marker = DrainMarker(self.state_dir)
         self._monitor = HealthMonitor(config.checks, on_change=self._on_check_change)
         self._dirty = asyncio.Event()
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._current: dict[IPNet, RouteAttributes] = {}
         self._plan = guard.Plan()
-        self._peers = {
-            str(p.address): PeerInfo(p.label, str(p.address), tuple(p.families)) for p in config.peers
-        }
+        self._peers = Peers(config.peers)
         self._speaker: ExaBGP | None = None
         self._eor_sent = False
-        self._draining = False
-        self._drain_withdrawn = False
-        self._drain_set: frozenset[IPNet] = frozenset()
-        self._drain_task: asyncio.Task[None] | None = None
+        self._drain = drainsm.SERVING
+        self._drain_timer: asyncio.TimerHandle | None = None
         self._stopping = False
-        self._pending_withdraw: dict[str, set[IPNet]] = {}
-        self._withdrawn_event = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.reconcile_passes = 0
 
@@ -143,31 +101,27 @@ class Agent:
         """Re-announce everything with GRACEFUL_SHUTDOWN, withdraw after ``delay``
         (config ``drain.delay`` if None). Draining again restarts the delay."""
         wait = self.config.drain.delay if delay is None else delay
-        if self._draining and self._drain_withdrawn:
+        if self._drain.withdrawn:
             # Already out of service: a second drain must not bring the routes back.
             return {"ok": True, "draining": True, "delay": 0.0, "prefixes": 0}
-        if not self._draining:
-            self._drain_set = frozenset(self._current)
-        self._remember_drain(True)
-        self._draining = True
-        self._drain_withdrawn = False
-        if self._drain_task is not None:
-            self._drain_task.cancel()
-        self._drain_task = asyncio.get_running_loop().create_task(self._drain_later(wait))
+        loop = asyncio.get_running_loop()
+        self._drain = drainsm.drain(self._drain, loop.time(), wait, self._current)
+        self._marker.record(True)
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        self._drain_timer = loop.call_at(self._drain.deadline or loop.time(), self._drain_due)
         self.metrics.draining.set(1)
-        log.info("drain requested", extra={"delay": wait, "prefixes": len(self._drain_set)})
+        log.info("drain requested", extra={"delay": wait, "prefixes": len(self._drain.drain_set)})
         self._dirty.set()
-        return {"ok": True, "draining": True, "delay": wait, "prefixes": len(self._drain_set)}
+        return {"ok": True, "draining": True, "delay": wait, "prefixes": len(self._drain.drain_set)}
 
     def undrain(self) -> dict[str, Any]:
         """Stop draining: announce normally again."""
-        if self._drain_task is not None:
-            self._drain_task.cancel()
-            self._drain_task = None
-        self._draining = False
-        self._drain_withdrawn = False
-        self._drain_set = frozenset()
-        self._remember_drain(False)
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
+        self._drain = drainsm.undrain(self._drain)
+        self._marker.record(False)
         self.metrics.draining.set(0)
         log.info("undrain requested")
         self._dirty.set()
@@ -178,152 +132,61 @@ class Agent:
         log.info("stop requested")
         self._stop.set()
 
-    def _remember_drain(self, draining: bool) -> None:
-        # A drained node stays out of service when the agent crashes and restarts, until
-        # undrained: the operator's intent must not be undone by a crash.
-        marker = self.state_dir / DRAIN_MARKER
-        try:
-            if draining:
-                marker.write_text("drained\n")
-            else:
-                marker.unlink(missing_ok=True)
-        except OSError as e:
-            log.warning("cannot record the drain state in %s: %s", marker, e)
-
-    async def _drain_later(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        self._drain_withdrawn = True
-        log.info("drain delay over: withdrawing")
-        self._dirty.set()
+    def _drain_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._drain = drainsm.tick(self._drain, loop.time())
+        if self._drain.deadline is not None and not self._drain.withdrawn:  # woken a hair early
+            self._drain_timer = loop.call_at(self._drain.deadline, self._drain_due)
+        elif self._drain.withdrawn:
+            log.info("drain delay over: withdrawing")
+            self._dirty.set()
 
     # -- inputs --------------------------------------------------------------------------
 
     def publish(self, source: str, snapshot: Mapping[str, DesiredService]) -> None:
         """The :data:`bgp.sources.base.Publish` callback given to every source."""
-        self._snapshots[source] = dict(snapshot)
-        self._unsaved.add(source)
+        self._store.publish(source, snapshot)
         self._dirty.set()
 
-    def _preload_snapshots(self) -> None:
-        """Last known views of the sources, saved by a previous run: in force until each
-        source publishes, so a restart during an API outage keeps announcing them."""
-        for src in self._sources:
-            path = self.state_dir / SNAPSHOT_DIR / f"{src.name}.json"
-            try:
-                snapshot = load_snapshot(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                continue
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                log.warning("ignoring saved snapshot %s: %r", path, e)
-                continue
-            self._snapshots.setdefault(src.name, snapshot)
-            log.info("preloaded last known view", extra={"source": src.name, "services": len(snapshot)})
-
-    async def _save_snapshots(self) -> None:
-        """Write changed source views to the state dir, at most once a second."""
-        folder = self.state_dir / SNAPSHOT_DIR
-        folder.mkdir(exist_ok=True)
-        while True:
-            await asyncio.sleep(1.0)
-            for name in sorted(self._unsaved):
-                self._unsaved.discard(name)
-                text = dump_snapshot(self._snapshots.get(name, {}))
-                try:
-                    await asyncio.to_thread(_write_atomic, folder / f"{name}.json", text)
-                except OSError as e:
-                    log.warning("cannot save the view of source %s: %s", name, e)
-
     async def _on_check_change(self, name: str, t: Transition) -> None:
-        self.metrics.check_transitions.labels(name, t.new.value).inc()
-        self.metrics.check_up.labels(name).set({Status.UP: 1, Status.DOWN: 0}.get(t.new, -1))
+        self.metrics.observe_check(name, t.new.value)
         log.info("check changed", extra={"check": name, "from": t.old.value, "to": t.new.value})
         self._dirty.set()
 
     def _on_event(self, event: Event) -> None:
         if self._speaker is not None and self._speaker.last_contact is not None:
             self.metrics.api_contact.set(self._speaker.last_contact)
-        if isinstance(event, PeerState):
-            peer = self._peers.get(event.peer)
-            if peer is None:
-                return
-            if event.state != peer.state:
-                log.info("peer state", extra={"peer": peer.name, "state": event.state, "reason": event.reason})
-                peer.since = time.time()
-            peer.state = event.state
-            peer.reason = event.reason
-            self.metrics.peer_up.labels(peer.name).set(1 if event.state == "up" else 0)
-            if event.state == "up" and self._eor_sent:
-                # ExaBGP re-sends its adj-rib-out on a new session by itself; the
-                # end-of-RIB after it is ours to send (manual-eor).
-                self._tasks.append(asyncio.get_running_loop().create_task(self._send_eor([peer])))
-            if event.state != "up":
-                self._pending_withdraw.pop(event.peer, None)
-                self._check_withdrawn()
-        elif isinstance(event, SentUpdate) and event.withdrawn:
-            pending = self._pending_withdraw.get(event.peer)
-            if pending:
-                pending.difference_update(event.withdrawn)
-                self._check_withdrawn()
-        elif isinstance(event, Neighbors):
-            for entry in event.peers:
-                address, state, _ = neighbor_summary(entry)
-                if address in self._peers:
-                    self._peers[address].state = state
-
-    def _check_withdrawn(self) -> None:
-        if not any(self._pending_withdraw.values()):
-            self._withdrawn_event.set()
+        peer = self._peers.on_event(event)
+        if peer is None:
+            return
+        self.metrics.peer_up.labels(peer.name).set(1 if peer.state == "up" else 0)
+        if peer.state == "up" and self._eor_sent:
+            # ExaBGP re-sends its adj-rib-out on a new session by itself; the end-of-RIB
+            # after it is ours to send (manual-eor).
+            self._tasks.append(asyncio.get_running_loop().create_task(self._send_eor([peer])))
 
     # -- the pipeline ----------------------------------------------------------------------
 
-    def merged(self) -> dict[str, DesiredService]:
-        """Every source's services in one mapping (keys are unique across sources)."""
-        out: dict[str, DesiredService] = {}
-        for name in sorted(self._snapshots):
-            out.update(self._snapshots[name])
-        return out
-
     def _target(self) -> dict[IPNet, RouteAttributes]:
-        services = self.merged()
-        self._plan = guard.plan(services, self._monitor.healthy, self.config.checks, self.config, self._draining)
-        self.metrics.desired.set(len(self._plan.decisions))
-        decisions = self._plan.decisions.values()
-        self.metrics.refused.set(sum(1 for d in decisions if d.state == "refused"))
-        self.metrics.unhealthy.set(sum(1 for d in decisions if d.state == "unhealthy"))
-        mode = Mode(self._stopping, self._draining, self._drain_withdrawn, self._drain_set)
-        return select_announce(self._plan.announce, mode)
-
-    def _peers_for(self, version: int) -> list[PeerInfo] | None:
-        """Peers that carry this family; [] = all of them (no neighbor selector needed);
-        None = none does."""
-        family = "ipv4" if version == 4 else "ipv6"
-        carrying = [p for p in self._peers.values() if family in p.families]
-        if not carrying:
-            return None
-        return [] if len(carrying) == len(self._peers) else carrying
+        services = self._store.merged()
+        self._plan = guard.plan(services, self._monitor.healthy, self.config.checks, self.config, self._drain.draining)
+        self.metrics.observe_decisions(d.state for d in self._plan.decisions.values())
+        return drainsm.select_announce(self._plan.announce, self._drain, self._stopping)
 
     async def _apply(self, target: Mapping[IPNet, RouteAttributes]) -> None:
         """Send the difference between ``target`` and what ExaBGP has acked. Caller holds the lock."""
         speaker = self._speaker
         if speaker is None or not speaker.running:
             return
-        selectors: dict[int, list[IPAddr] | None] = {}
-        for version in (4, 6):
-            peers = self._peers_for(version)
-            selectors[version] = None if peers is None else [commands.ip(p.address) for p in peers]
-        d = diff(self._current, target, selectors, self.config.exabgp.batch)
+        d = diff(self._current, target, self._peers.selectors(), self.config.exabgp.batch)
         for p in d.dropped:
             self._current.pop(p, None)
         if not d.steps:
             return
         if self.config.exabgp.track_sent:
-            for version, gone in d.withdrawn.items():
-                family = "ipv4" if version == 4 else "ipv6"
-                for peer in self._peers.values():
-                    if peer.state == "up" and family in peer.families:
-                        self._pending_withdraw.setdefault(peer.address, set()).update(gone)
+            self._peers.expect_withdrawn(d.withdrawn)
         if d.withdrawn:
-            self._withdrawn_event.clear()
+            self._peers.all_withdrawn.clear()
         t0 = time.monotonic()
         results = await speaker.send_each([step.line for step in d.steps])
         announced = withdrawn = 0
@@ -340,17 +203,10 @@ class Agent:
                     self._current.pop(p, None)
                     withdrawn += 1
         self.metrics.announced.set(len(self._current))
-        log.info(
-            "applied",
-            extra={
-                "announced": announced,
-                "withdrawn": withdrawn,
-                "commands": len(d.steps),
-                "ms": round((time.monotonic() - t0) * 1000, 1),
-                "total": len(self._current),
-            },
-        )
-        self._check_withdrawn()
+        ms = round((time.monotonic() - t0) * 1000, 1)
+        log.info("applied", extra={"announced": announced, "withdrawn": withdrawn, "commands": len(d.steps), "ms": ms,
+                                   "total": len(self._current)})
+        self._peers.settle()
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -368,7 +224,7 @@ class Agent:
 
     def _settled(self) -> bool:
         sources_ok = all(s.status().synced for s in self._sources)
-        in_use = {svc.check for svc in self.merged().values() if svc.check}
+        in_use = {svc.check for svc in self._store.merged().values() if svc.check}
         checks_ok = all(
             self._monitor.state(c).status is not Status.UNKNOWN for c in in_use if c in self.config.checks
         )
@@ -383,7 +239,7 @@ class Agent:
             log.warning("sending end-of-RIB before sources/checks settled (eor_timeout)")
         async with self._lock:
             await self._apply(self._target())
-        await self._send_eor([p for p in self._peers.values() if p.state == "up"])
+        await self._send_eor(self._peers.up())
         self._eor_sent = True
         log.info("end-of-RIB sent", extra={"announced": len(self._current)})
 
@@ -391,10 +247,7 @@ class Agent:
         speaker = self._speaker
         if speaker is None or not speaker.running:
             return
-        lines = []
-        for peer in peers:
-            for fam in peer.families:
-                lines.append(commands.end_of_rib(fam, [commands.ip(peer.address)]))
+        lines = [commands.end_of_rib(fam, [commands.ip(p.address)]) for p in peers for fam in p.families]
         if lines:
             async with self._lock:
                 await speaker.send_each(lines)
@@ -402,15 +255,8 @@ class Agent:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def _start_speaker(self) -> ExaBGP:
-        cfg = self.config
-        passwords = {str(p.address): exabgp_conf.read_password(p, i) for i, p in enumerate(cfg.peers)}
-        conf = self.state_dir / EXABGP_CONF
-        api = self.state_dir / API_SOCKET
-        text = exabgp_conf.render(cfg, exabgp_conf.relay_argv(api), passwords)
-        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        speaker = ExaBGP(conf, api, exabgp_conf.environment(cfg), self._on_event, cfg.exabgp.command)
+        conf, api = exabgp_conf.write(self.config, self.state_dir)
+        speaker = ExaBGP(conf, api, exabgp_conf.environment(self.config), self._on_event, self.config.exabgp.command)
         await speaker.start()
         return speaker
 
@@ -420,8 +266,7 @@ class Agent:
         while True:
             self._current = {}
             self._eor_sent = False
-            for peer in self._peers.values():
-                peer.state = "down"
+            self._peers.reset()
             try:
                 self._speaker = await self._start_speaker()
             except (SpeakerError, OSError, ConfigError) as e:
@@ -446,41 +291,14 @@ class Agent:
             await self._speaker.stop()
             await asyncio.sleep(delay)
 
-    async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            raw = await asyncio.wait_for(reader.readline(), 5.0)
-            try:
-                request = json.loads(raw or b"{}")
-                cmd = request.get("command")
-                if cmd == "status":
-                    answer: dict[str, Any] = self.status()
-                elif cmd == "drain":
-                    delay = request.get("delay")
-                    answer = self.drain(float(delay) if delay is not None else None)
-                elif cmd == "undrain":
-                    answer = self.undrain()
-                else:
-                    answer = {"ok": False, "error": f"unknown command {cmd!r}"}
-            except (ValueError, TypeError, AttributeError) as e:
-                answer = {"ok": False, "error": f"bad request: {e}"}
-            writer.write(json.dumps(answer).encode() + b"\n")
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
     async def run(self) -> int:
         """Run until :meth:`stop`; returns the process exit code."""
         loop = asyncio.get_running_loop()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # One agent per state dir: a second one would take over the control socket and
         # start a second ExaBGP announcing the same routes.
-        lock_fd = os.open(self.state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(lock_fd)
+        lock_fd = try_lock(self.state_dir / LOCK_FILE)
+        if lock_fd is None:
             log.error("another bgp-agent is running with state dir %s", self.state_dir)
             return 1
         try:
@@ -489,36 +307,26 @@ class Agent:
             os.close(lock_fd)
 
     async def _run_locked(self, loop: asyncio.AbstractEventLoop) -> int:
-        for sig, handler in (
-            (signal.SIGTERM, self.stop),
-            (signal.SIGINT, self.stop),
-            (signal.SIGUSR1, self.drain),
-            (signal.SIGUSR2, self.undrain),
-        ):
+        signals: dict[int, Callable[[], object]] = {
+            signal.SIGTERM: self.stop, signal.SIGINT: self.stop, signal.SIGUSR1: self.drain, signal.SIGUSR2: self.undrain
+        }
+        for sig, handler in signals.items():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, handler)
-        control = control_socket_path(self.state_dir)
-        with contextlib.suppress(FileNotFoundError):
-            control.unlink()
-        server = await asyncio.start_unix_server(self._serve_control, path=str(control))
-        os.chmod(control, 0o600)
-        for name in self.config.checks:
-            self.metrics.check_up.labels(name).set(-1)
-        for peer in self._peers.values():
-            self.metrics.peer_up.labels(peer.name).set(0)
-        self._preload_snapshots()
-        if (self.state_dir / DRAIN_MARKER).exists():
+        control = ControlServer(self.state_dir, self)
+        await control.start()
+        self.metrics.start(self.config.checks, (p.name for p in self._peers))
+        self._store.preload(s.name for s in self._sources)
+        if self._marker.present():
             log.warning("this node was drained before the agent restarted: announcing nothing until undrain")
-            self._draining = self._drain_withdrawn = True
+            self._drain = drainsm.RESTORED
             self.metrics.draining.set(1)
         first: asyncio.Future[None] = loop.create_future()
         speaker_task = loop.create_task(self._speaker_loop(first))
         try:
             await first
         except (SpeakerError, OSError, ConfigError) as e:
-            server.close()
-            with contextlib.suppress(FileNotFoundError):
-                control.unlink()
+            control.close()
             if isinstance(e, ConfigError):
                 raise  # the CLI reports it like any config problem (exit 2)
             log.error("cannot start ExaBGP: %s", e)
@@ -527,9 +335,9 @@ class Agent:
             loop.create_task(self._reconcile_loop()),
             loop.create_task(self._monitor.run()),
             loop.create_task(self._watch_sources()),
-            loop.create_task(self._save_snapshots()),
+            loop.create_task(self._store.keep_saved()),
         ]
-        self._tasks += [loop.create_task(_run_source(s, self.publish)) for s in self._sources]
+        self._tasks += [loop.create_task(run_forever(s, self.publish)) for s in self._sources]
         log.info("agent running", extra={"peers": len(self._peers), "checks": len(self.config.checks)})
         await self._stop.wait()
 
@@ -542,13 +350,7 @@ class Agent:
                     await self._apply(self._target())
         except (SpeakerError, TimeoutError) as e:
             log.warning("could not withdraw before stopping: %s", e or "timeout")
-        if self.config.exabgp.track_sent:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._withdrawn_event.wait(), STOP_WITHDRAW_TIMEOUT)
-        else:
-            # Without reports of sent UPDATEs there is no proof; give ExaBGP a moment.
-            await asyncio.sleep(1.0)
-        if any(self._pending_withdraw.values()):
+        if not await self._peers.wait_withdrawn(STOP_WITHDRAW_TIMEOUT, self.config.exabgp.track_sent):
             log.warning("stopping before every withdrawal was seen sent")
         for task in self._tasks:
             task.cancel()
@@ -557,12 +359,10 @@ class Agent:
             await self._speaker.stop()
         speaker_task.cancel()
         await asyncio.gather(speaker_task, return_exceptions=True)
-        server.close()
-        with contextlib.suppress(FileNotFoundError):
-            control.unlink()
+        control.close()
         # A clean stop has withdrawn everything; the next start begins in service (the
         # kubelet runs preStop, hence a drain, before every container stop).
-        self._remember_drain(False)
+        self._marker.record(False)
         log.info("agent stopped")
         return 0
 
@@ -570,151 +370,29 @@ class Agent:
         while True:
             if self._speaker is not None and self._speaker.last_contact is not None:
                 self.metrics.api_contact.set(self._speaker.last_contact)
-            for s in self._sources:
-                st = s.status()
-                self.metrics.source_synced.labels(st.name).set(1 if st.synced else 0)
-                self.metrics.source_stale.labels(st.name).set(1 if st.stale else 0)
-                self.metrics.source_errors.labels(st.name).set(st.sync_errors)
-                if st.last_contact is not None:
-                    self.metrics.source_contact.labels(st.name).set(st.last_contact)
+            self.metrics.observe_sources(s.status() for s in self._sources)
             await asyncio.sleep(1.0)
 
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """Peers, prefixes, checks and sources, as documented for ``status --json``."""
-        prefixes = []
-        for p, d in sorted(self._plan.decisions.items(), key=lambda kv: (kv[0].version, kv[0])):
-            if p in self._current:
-                state = "draining" if GRACEFUL_SHUTDOWN in self._current[p].communities else "announced"
-            elif d.state == "announce":
-                state = "withdrawn-drained" if self._draining else "pending"
-            elif d.state == "unhealthy":
-                state = "withdrawn-unhealthy"
-            else:
-                state = "refused"
-            prefixes.append({
-                "prefix": p.with_prefixlen,
-                "service": ",".join(d.services),
-                "state": state,
-                "check": d.check,
-                "reason": d.reason,
-            })
-        for p in sorted(set(self._current) - set(self._plan.decisions), key=lambda n: (n.version, n)):
-            prefixes.append({"prefix": p.with_prefixlen, "service": "", "state": "withdrawing", "check": None, "reason": ""})
         speaker = self._speaker
         return {
             "ok": True,
-            "draining": self._draining,
-            "drain_withdrawn": self._drain_withdrawn,
+            "draining": self._drain.draining,
+            "drain_withdrawn": self._drain.withdrawn,
             "eor_sent": self._eor_sent,
             "exabgp_pid": speaker.pid if speaker else None,
             "exabgp_version": speaker.version if speaker else None,
             "last_api_contact": speaker.last_contact if speaker else None,
             "announced": len(self._current),
-            "peers": [
-                {"name": p.name, "address": p.address, "state": p.state, "since": p.since, "families": list(p.families)}
-                for p in self._peers.values()
-            ],
-            "prefixes": prefixes,
+            "peers": peer_rows(self._peers),
+            "prefixes": prefix_rows(self._plan, self._current, self._drain.draining),
             "checks": {
                 name: {"status": st.status.value, "oks": st.oks, "fails": st.fails}
                 for name, st in self._monitor.states().items()
             },
-            "sources": [
-                {
-                    "name": st.name,
-                    "synced": st.synced,
-                    "stale": st.stale,
-                    "sync_errors": st.sync_errors,
-                    "last_contact": st.last_contact,
-                    "last_error": st.last_error,
-                    "detail": dict(st.detail),
-                }
-                for st in (s.status() for s in self._sources)
-            ],
+            "sources": source_rows(s.status() for s in self._sources),
             "refused_services": self._plan.refused_services,
         }
-
-
-def dump_snapshot(snapshot: Mapping[str, DesiredService]) -> str:
-    """A source's view as JSON (saved in the state dir)."""
-    return json.dumps(
-        [
-            {
-                "key": svc.key,
-                "prefixes": sorted(p.with_prefixlen for p in svc.prefixes),
-                "check": svc.check,
-                "communities": list(svc.communities),
-                "large_communities": list(svc.large_communities),
-                "source": svc.source,
-            }
-            for svc in (snapshot[k] for k in sorted(snapshot))
-        ]
-    )
-
-
-def load_snapshot(text: str) -> dict[str, DesiredService]:
-    """Inverse of :func:`dump_snapshot`; ValueError on anything malformed. The values get
-    the same guard rails as fresh ones before anything is announced."""
-    data = json.loads(text)
-    if not isinstance(data, list):
-        raise ValueError("not a list")
-    out: dict[str, DesiredService] = {}
-    for item in data:
-        if not isinstance(item, dict):
-            raise ValueError("not a list of objects")
-        check = item.get("check")
-        svc = DesiredService(
-            key=str(item["key"]),
-            prefixes=frozenset(ip_network(str(p), strict=True) for p in item["prefixes"]),
-            check=None if check is None else str(check),
-            communities=tuple(str(c) for c in item.get("communities", [])),
-            large_communities=tuple(str(c) for c in item.get("large_communities", [])),
-            source=str(item.get("source", "")),
-        )
-        out[svc.key] = svc
-    return out
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-async def _run_source(source: Source, publish: Any) -> None:
-    while True:
-        try:
-            await source.run(publish)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("source %s failed; restarting it", source.name)
-            await asyncio.sleep(1.0)
-
-
-def make_sources(config: AgentConfig) -> list[Source]:
-    """The sources the config asks for: static (if any services), directory, kubernetes."""
-    from bgp.sources.directory import DirectorySource
-    from bgp.sources.static import StaticSource
-
-    sources: list[Source] = []
-    if config.services:
-        sources.append(StaticSource(config.services))
-    if config.sources.directory is not None:
-        sources.append(DirectorySource(config.sources.directory))
-    if config.sources.kubernetes is not None:
-        sources.append(_kubernetes_source(config))
-    return sources
-
-
-def _kubernetes_source(config: AgentConfig) -> Source:
-    from bgp.sources.kubernetes import KubernetesSource, KubernetesSourceError
-
-    assert config.sources.kubernetes is not None
-    try:
-        return KubernetesSource(config.sources.kubernetes)
-    except KubernetesSourceError as e:
-        raise ConfigError([f"sources.kubernetes: {e}"]) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,9 @@ from typing import Any
 
 import click
 
-from bgp.config import AgentConfig, ConfigError, load_config
+from bgp.config import AgentConfig, load_config
+from bgp.configfile import ConfigError
+from bgp.control import request
 
 DEFAULT_STATE_DIR = Path("/run/bgp-agent")
 
@@ -68,7 +69,7 @@ def _load_or_exit(path: str) -> AgentConfig:
     try:
         return load_config(path)
     except ConfigError as e:
-        for line in e.problems:
+        for line in e.lines():
             click.echo(line, err=True)
         sys.exit(2)
 
@@ -79,25 +80,6 @@ def _state_dir(state_dir: str | None, config: str | None) -> Path:
     if config:
         return _load_or_exit(config).state_dir
     return DEFAULT_STATE_DIR
-
-
-def request(state_dir: Path, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-    """One request/answer exchange with the running agent's control socket."""
-    from bgp.agent import control_socket_path
-
-    path = control_socket_path(state_dir)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(path))
-        s.sendall(json.dumps(payload).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-    answer: dict[str, Any] = json.loads(buf)
-    return answer
 
 
 def _call(state_dir: Path, payload: dict[str, Any]) -> dict[str, Any]:
@@ -132,8 +114,8 @@ def run(config: str) -> None:
             serve(metrics, cfg.metrics)
         agent = Agent(cfg, metrics)
     except ConfigError as e:
-        for line in e.problems:
-            click.echo(f"{config}: {line}", err=True)
+        for line in e.in_file(config).lines():
+            click.echo(line, err=True)
         sys.exit(2)
     except OSError as e:
         click.echo(f"bgp-agent: {e}", err=True)
@@ -141,8 +123,8 @@ def run(config: str) -> None:
     try:
         code = asyncio.run(agent.run())
     except ConfigError as e:
-        for line in e.problems:
-            click.echo(f"{config}: {line}", err=True)
+        for line in e.in_file(config).lines():
+            click.echo(line, err=True)
         sys.exit(2)
     sys.exit(code)
 

@@ -10,68 +10,37 @@ The format is documented in docs/bgp-agent.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from bgp import configfile
+from bgp.community import parse_community, parse_large_community
+from bgp.configfile import ConfigError, CrossCheckError, LineMap, Loc, Problem
 from bgp.health import HealthCheck
 from bgp.sources.kubernetes import KubernetesSourceConfig
 
 IPNet = IPv4Network | IPv6Network
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-_COMMUNITY = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
-_LARGE_COMMUNITY = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m)?")
-
-GRACEFUL_SHUTDOWN = "65535:0"
-"""RFC 8326 well-known community asking receivers to lower the preference of a route."""
-
-
-class ConfigError(Exception):
-    """Invalid configuration. ``problems`` holds one ``file: path: message`` line per problem."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
 
 def check_name(value: str) -> str:
     """A name used as an identifier (service, check, peer): letters, digits, ``_.-``."""
     if not _NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid name (letters, digits, '_', '.', '-'; at most 63)")
     return value
-
-
-def check_community(value: str) -> str:
-    """``A:B`` with both halves 0..65535."""
-    m = _COMMUNITY.fullmatch(value)
-    if not m or int(m.group(1)) > 0xFFFF or int(m.group(2)) > 0xFFFF:
-        raise ValueError(f"{value!r} is not a community (ASN:VALUE, each 0..65535)")
-    return f"{int(m.group(1))}:{int(m.group(2))}"
-
-
-def check_large_community(value: str) -> str:
-    """``A:B:C`` with each part 0..4294967295 (RFC 8092)."""
-    m = _LARGE_COMMUNITY.fullmatch(value)
-    if not m or any(int(g) > 0xFFFFFFFF for g in m.groups()):
-        raise ValueError(f"{value!r} is not a large community (ASN:X:Y, each 0..4294967295)")
-    return ":".join(str(int(g)) for g in m.groups())
 
 
 def parse_duration(value: object) -> float:
@@ -91,29 +60,6 @@ def parse_duration(value: object) -> float:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _control_paths(data: Any, path: str = "") -> list[str]:
-    """Data paths of every key or string value holding a control character or newline.
-
-    Anything typed into the config could end up on ExaBGP's command pipe; such characters
-    would let a value start a new command, so they are refused everywhere, before any model
-    looks at the value."""
-    found: list[str] = []
-    if isinstance(data, str):
-        if _CONTROL.search(data):
-            found.append(path)
-    elif isinstance(data, Mapping):
-        for key, value in data.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _CONTROL.search(key):
-                found.append(sub)
-            else:
-                found.extend(_control_paths(value, sub))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            found.extend(_control_paths(value, f"{path}[{i}]"))
-    return found
 
 
 def _parse_ip(value: Any) -> Any:
@@ -196,10 +142,10 @@ class GracefulRestartConfig(_Model):
         return parse_duration(v)
 
 
-Communities = Annotated[tuple[str, ...], AfterValidator(lambda v: tuple(check_community(c) for c in v))]
-"""Standard communities (``65000:100``), each checked by :func:`check_community`."""
-LargeCommunities = Annotated[tuple[str, ...], AfterValidator(lambda v: tuple(check_large_community(c) for c in v))]
-"""Large communities (``65000:1:2``), each checked by :func:`check_large_community`."""
+Communities = Annotated[tuple[str, ...], AfterValidator(lambda v: tuple(parse_community(c) for c in v))]
+"""Standard communities (``65000:100``), each checked by :func:`bgp.community.parse_community`."""
+LargeCommunities = Annotated[tuple[str, ...], AfterValidator(lambda v: tuple(parse_large_community(c) for c in v))]
+"""Large communities (``65000:1:2``), each checked by :func:`bgp.community.parse_large_community`."""
 
 
 class Attributes(_Model):
@@ -360,157 +306,46 @@ class AgentConfig(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> AgentConfig:
-        problems = []
+        problems: list[tuple[Loc, str]] = []
         seen: set[str] = set()
         for i, s in enumerate(self.services):
             if s.name in seen:
-                problems.append(f"services[{i}].name: duplicate service {s.name!r}")
+                problems.append((("services", i, "name"), f"duplicate service {s.name!r}"))
             seen.add(s.name)
             if s.check is not None and s.check not in self.checks:
-                problems.append(f"services[{i}].check: no check named {s.check!r} in checks")
+                problems.append((("services", i, "check"), f"no check named {s.check!r} in checks"))
         addrs: set[IPAddr] = set()
         for i, p in enumerate(self.peers):
             if p.address in addrs:
-                problems.append(f"peers[{i}].address: duplicate peer {p.address}")
+                problems.append((("peers", i, "address"), f"duplicate peer {p.address}"))
             addrs.add(p.address)
             for fam in p.families:
                 session = "ipv4" if p.address.version == 4 else "ipv6"
                 if fam != session and getattr(self.next_hop, fam) == "self":
                     problems.append(
-                        f"peers[{i}].families: {fam} over an {session} session needs next_hop.{fam} set to an address"
+                        (("peers", i, "families"), f"{fam} over an {session} session needs next_hop.{fam} set to an address")
                     )
         k8s = self.sources.kubernetes
         if k8s is not None and k8s.default_check is not None and k8s.default_check not in self.checks:
-            problems.append(f"sources.kubernetes.default_check: no check named {k8s.default_check!r} in checks")
+            problems.append(
+                (("sources", "kubernetes", "default_check"), f"no check named {k8s.default_check!r} in checks")
+            )
         if problems:
-            raise _CrossError(problems)
+            raise CrossCheckError(problems)
         return self
 
 
-class _CrossError(ValueError):
-    """Cross-field problems that already carry their own data path."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _format_loc(data: Any, loc: Sequence[int | str], missing: bool) -> str:
-    """``peers[1].address`` from a pydantic loc, dropping the parts (union tags, validator
-    names) that are not keys of the document, so the path points into the file."""
-    out = ""
-    cur = data
-    for i, part in enumerate(loc):
-        if isinstance(part, int) and isinstance(cur, list) and 0 <= part < len(cur):
-            out += f"[{part}]"
-            cur = cur[part]
-        elif isinstance(cur, Mapping) and part in cur:
-            out += f".{part}" if out else str(part)
-            cur = cur[part]
-        elif missing and i == len(loc) - 1:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
-
-
-def line_map(text: str) -> dict[tuple[str | int, ...], int]:
-    """1-based line of every data path of a YAML document (empty if it does not parse)."""
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[tuple[str | int, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                walk(value, (*path, i))
-
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _line_of(path: str, lines: Mapping[tuple[str | int, ...], int]) -> int | None:
-    parts: tuple[str | int, ...] = tuple(
-        int(m.group(1)) if m.group(1) is not None else m.group(2) for m in _PATH_PART.finditer(path)
-    )
-    while parts:
-        if parts in lines:
-            return lines[parts]
-        parts = parts[:-1]
-    return None
-
-
-def validate_config(
-    data: Any, display: str = "agent.yaml", lines: Mapping[tuple[str | int, ...], int] | None = None
-) -> AgentConfig:
+def validate_config(data: Any, display: str = "agent.yaml", lines: LineMap | None = None) -> AgentConfig:
     """Validate already-parsed YAML data; raises :class:`ConfigError` with every problem,
     each ``file[:line]: data.path: message`` (the line when ``lines`` knows the path)."""
     if not isinstance(data, Mapping):
-        raise ConfigError([f"{display}: the file must contain a mapping (asn, router_id, peers, ...)"])
-    lines = lines or {}
-
-    def where(path: str) -> str:
-        line = _line_of(path, lines) if path else None
-        return f"{display}:{line}" if line else display
-
-    control = _control_paths(data)
-    problems: list[str] = [f"{where(p)}: {p}: must not contain control characters or newlines" for p in control]
-    try:
-        config = AgentConfig.model_validate(data)
-    except ValidationError as e:
-        found: list[tuple[str, str, str]] = []
-        for err in e.errors(include_url=False):
-            ctx_error = (err.get("ctx") or {}).get("error")
-            if isinstance(ctx_error, _CrossError):
-                for text in ctx_error.problems:
-                    path, _, msg = text.partition(": ")
-                    found.append((path, "cross", msg))
-                continue
-            path = _format_loc(data, err["loc"], err["type"] == "missing")
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field"
-            elif err["type"] == "union_tag_not_found":
-                path, msg = f"{path}.kind", "Field required (tcp, http, dns or exec)"
-            found.append((path, err["type"], msg))
-        for path, kind, msg in found:
-            if path in control:
-                continue  # already reported as a control character; one message is enough
-            if kind == "too_short" and any(other.startswith(path + "[") for other, _, _ in found):
-                continue  # pydantic's "too short" after an item failed is an echo, not a problem
-            problems.append(f"{where(path)}: {path}: {msg}" if path else f"{display}: {msg}")
-        raise ConfigError(list(dict.fromkeys(problems))) from None
-    if problems:
-        raise ConfigError(problems)
-    return config
+        raise ConfigError([Problem(display, 0, "", "the file must contain a mapping (asn, router_id, peers, ...)")])
+    return configfile.validate(AgentConfig, data, display, lines)
 
 
 def load_config(path: Path | str, display: str | None = None) -> AgentConfig:
     """Read and validate ``path``; raises :class:`ConfigError` (never a traceback-worthy error).
     ``display`` is the file name used in messages (default: ``path`` as given)."""
-    p = Path(path)
     display = str(path) if display is None else display
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError([f"{display}: cannot read: {e.strerror or e}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{display}: not UTF-8 text"]) from None
-    try:
-        data = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([f"{display}{where}: YAML syntax error: {problem}"]) from None
-    return validate_config(data, display, line_map(text))
+    data, lines = configfile.read_yaml(path, display)
+    return validate_config(data, display, lines)

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
-from bgp.config import GRACEFUL_SHUTDOWN, AgentConfig, GuardConfig, check_community, check_large_community
+from bgp.community import GRACEFUL_SHUTDOWN, parse_community, parse_large_community
+from bgp.config import AgentConfig, GuardConfig
 from bgp.sources.base import DesiredService
 from bgp.speaker.commands import RouteAttributes
 
@@ -73,12 +74,12 @@ def service_problem(svc: DesiredService, known_checks: Iterable[str]) -> str | N
             return f"no check named {svc.check!r}"
     for c in svc.communities:
         try:
-            check_community(c)
+            parse_community(c)
         except ValueError as e:
             return str(e)
     for c in svc.large_communities:
         try:
-            check_large_community(c)
+            parse_large_community(c)
         except ValueError as e:
             return str(e)
     for p in svc.prefixes:
@@ -128,8 +129,8 @@ def plan(
         communities = set(config.attributes.communities)
         large = set(config.attributes.large_communities)
         for s in up:
-            communities.update(check_community(c) for c in s.communities)
-            large.update(check_large_community(c) for c in s.large_communities)
+            communities.update(parse_community(c) for c in s.communities)
+            large.update(parse_large_community(c) for c in s.large_communities)
         if draining:
             communities.add(GRACEFUL_SHUTDOWN)
         next_hop = config.next_hop.ipv4 if p.version == 4 else config.next_hop.ipv6

@@ -6,8 +6,13 @@ updates them, :func:`serve` exposes them over HTTP.
 
 from __future__ import annotations
 
+from collections import Counter as Counter_
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client.exposition import generate_latest
+
+from bgp.sources.base import SourceStatus
 
 
 class AgentMetrics:
@@ -36,6 +41,33 @@ class AgentMetrics:
         self.draining = Gauge("bgp_agent_draining", "1 while draining", registry=r)
         self.commands = Counter("bgp_agent_speaker_commands", "Commands written to ExaBGP by ack result", ["result"], registry=r)
         self.speaker_restarts = Counter("bgp_agent_exabgp_restarts", "Times ExaBGP had to be started again", registry=r)
+
+    def start(self, checks: Iterable[str], peers: Iterable[str]) -> None:
+        """Before anything is known: every check unknown (-1), every peer down."""
+        for name in checks:
+            self.check_up.labels(name).set(-1)
+        for name in peers:
+            self.peer_up.labels(name).set(0)
+
+    def observe_decisions(self, states: Iterable[str]) -> None:
+        """The guard rails decided: one state (announce, unhealthy, refused) per desired prefix."""
+        counts = Counter_(states)
+        self.desired.set(sum(counts.values()))
+        self.refused.set(counts["refused"])
+        self.unhealthy.set(counts["unhealthy"])
+
+    def observe_check(self, name: str, status: str) -> None:
+        """A check changed to ``status`` (up, down, unknown)."""
+        self.check_transitions.labels(name, status).inc()
+        self.check_up.labels(name).set({"up": 1, "down": 0}.get(status, -1))
+
+    def observe_sources(self, statuses: Iterable[SourceStatus]) -> None:
+        for st in statuses:
+            self.source_synced.labels(st.name).set(1 if st.synced else 0)
+            self.source_stale.labels(st.name).set(1 if st.stale else 0)
+            self.source_errors.labels(st.name).set(st.sync_errors)
+            if st.last_contact is not None:
+                self.source_contact.labels(st.name).set(st.last_contact)
 
     def render(self) -> bytes:
         """The text exposition format (what a scrape returns)."""

@@ -9,12 +9,16 @@ publishing, so the last snapshot stays in force, and it reports that in ``status
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 
 IPNet = IPv4Network | IPv6Network
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,17 @@ class Source(Protocol):
     def status(self) -> SourceStatus:
         """Current health of this source."""
         ...
+
+
+async def run_forever(source: Source, publish: Publish, retry: float = 1.0) -> None:
+    """Run ``source``; if it raises, log it and start it again after ``retry`` seconds
+    (a broken source must not take the agent down, nor stop its last view being served)."""
+    while True:
+        try:
+            await source.run(publish)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("source %s failed; restarting it", source.name)
+            await asyncio.sleep(retry)

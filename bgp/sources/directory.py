@@ -12,36 +12,28 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
+from bgp import configfile
 from bgp.config import DirectorySourceConfig, ServiceConfig, check_name
+from bgp.configfile import ConfigError, Problem
 from bgp.sources.base import DesiredService, Publish, SourceStatus
 from bgp.sources.static import services_to_desired
 
 log = logging.getLogger(__name__)
 
 _SERVICES = TypeAdapter(list[ServiceConfig])
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_services_file(path: Path) -> dict[str, DesiredService]:
-    """Parse one file; raises ValueError with a ``file: path: message`` text on any problem."""
-    stem = check_name(path.stem)
+    """Parse one file; raises :class:`ConfigError` with every problem (``FILE:LINE: path: message``)."""
     try:
-        data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ValueError(f"{path}: {e}") from None
-    if data is None:
-        data = []
-    try:
-        services = _SERVICES.validate_python(data)
-    except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-        raise ValueError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        stem = check_name(path.stem)
+    except ValueError as e:
+        raise ConfigError([Problem(str(path), 0, "", f"file name: {e}")]) from None
+    data, lines = configfile.read_yaml(path)
+    services = configfile.validate(_SERVICES, [] if data is None else data, str(path), lines)
     return services_to_desired(services, f"dir/{stem}/", "directory")
 
 
@@ -72,8 +64,8 @@ class DirectorySource:
             present.add(p)
             try:
                 self._good[p] = read_services_file(p)
-            except ValueError as e:
-                errors.append(str(e))
+            except ConfigError as e:
+                errors += e.lines()
         for gone in set(self._good) - present:
             del self._good[gone]
         self._status.last_contact = time.time()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from typing import Any
 
+from bgp.community import parse_community, parse_large_community
 from bgp.sources.base import DesiredService, IPNet
 
 ANNOTATION_PREFIX = "leafspine.io/"
@@ -45,8 +46,6 @@ KEY_PREFIX = "k8s/"
 
 MAX_COMMUNITIES = 32
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_COMMUNITY = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
-_LARGE_COMMUNITY = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
 _CHECK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _SEPARATORS = re.compile(r"[\s,]+")
 
@@ -140,9 +139,10 @@ def parse_communities(value: str) -> tuple[str, ...]:
     if len(items) > MAX_COMMUNITIES:
         raise ValueError(f"{COMMUNITIES}: more than {MAX_COMMUNITIES} communities")
     for item in items:
-        m = _COMMUNITY.fullmatch(item)
-        if m is None or any(int(part) > 0xFFFF for part in m.groups()):
-            raise ValueError(f"{COMMUNITIES}: {item!r} is not a community (ASN:value, each 0-65535)")
+        try:
+            parse_community(item)
+        except ValueError as e:
+            raise ValueError(f"{COMMUNITIES}: {e}") from None
     return items
 
 
@@ -152,9 +152,10 @@ def parse_large_communities(value: str) -> tuple[str, ...]:
     if len(items) > MAX_COMMUNITIES:
         raise ValueError(f"{LARGE_COMMUNITIES}: more than {MAX_COMMUNITIES} large communities")
     for item in items:
-        m = _LARGE_COMMUNITY.fullmatch(item)
-        if m is None or any(int(part) > 0xFFFFFFFF for part in m.groups()):
-            raise ValueError(f"{LARGE_COMMUNITIES}: {item!r} is not a large community (a:b:c, each 0-4294967295)")
+        try:
+            parse_large_community(item)
+        except ValueError as e:
+            raise ValueError(f"{LARGE_COMMUNITIES}: {e}") from None
     return items
 
 

@@ -12,16 +12,14 @@ that is about twice as fast as one ``announce route`` per prefix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
+from bgp import community
+
 IPNet = IPv4Network | IPv6Network
 IPAddr = IPv4Address | IPv6Address
-
-_COMMUNITY = re.compile(r"[0-9]{1,5}:[0-9]{1,5}")
-_LARGE_COMMUNITY = re.compile(r"[0-9]{1,10}:[0-9]{1,10}:[0-9]{1,10}")
 
 
 class CommandError(ValueError):
@@ -51,17 +49,10 @@ class RouteAttributes:
         """Normalised attributes (sorted, de-duplicated communities)."""
         return RouteAttributes(
             next_hop,
-            tuple(sorted(set(communities), key=_community_key)),
-            tuple(sorted(set(large_communities), key=_community_key)),
+            tuple(sorted(set(communities), key=community.sort_key)),
+            tuple(sorted(set(large_communities), key=community.sort_key)),
             med,
         )
-
-
-def _community_key(c: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in c.split(":"))
-    except ValueError:
-        return (-1,)
 
 
 def ip(text: str) -> IPAddr:
@@ -71,22 +62,18 @@ def ip(text: str) -> IPAddr:
 
 def community_token(value: str) -> str:
     """A standard community ``A:B`` (0..65535 each) as ExaBGP writes it."""
-    if not _COMMUNITY.fullmatch(value):
-        raise CommandError(f"not a community: {value!r}")
-    a, b = (int(x) for x in value.split(":"))
-    if a > 0xFFFF or b > 0xFFFF:
-        raise CommandError(f"community out of range: {value!r}")
-    return f"{a}:{b}"
+    try:
+        return community.parse_community(value)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
 
 
 def large_community_token(value: str) -> str:
     """A large community ``A:B:C`` (0..2^32-1 each)."""
-    if not _LARGE_COMMUNITY.fullmatch(value):
-        raise CommandError(f"not a large community: {value!r}")
-    parts = [int(x) for x in value.split(":")]
-    if any(p > 0xFFFFFFFF for p in parts):
-        raise CommandError(f"large community out of range: {value!r}")
-    return ":".join(str(p) for p in parts)
+    try:
+        return community.parse_large_community(value)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
 
 
 def prefix_token(prefix: IPNet) -> str:

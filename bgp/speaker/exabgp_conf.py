@@ -30,7 +30,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bgp.config import AgentConfig, ConfigError, PeerConfig
+from bgp.config import AgentConfig, PeerConfig
+from bgp.configfile import problem
+from bgp.fileio import write_atomic
 
 PROCESS_NAME = "bgp-agent"
 
@@ -49,15 +51,28 @@ def read_password(peer: PeerConfig, index: int = 0) -> str | None:
     try:
         lines = peer.password_file.read_text(encoding="utf-8").splitlines()
     except OSError as e:
-        raise ConfigError([f"{where}: cannot read {peer.password_file}: {e.strerror or e}"]) from None
+        raise problem(where, f"cannot read {peer.password_file}: {e.strerror or e}") from None
     except UnicodeDecodeError:
-        raise ConfigError([f"{where}: {peer.password_file} is not UTF-8 text"]) from None
+        raise problem(where, f"{peer.password_file} is not UTF-8 text") from None
     password = lines[0].strip() if lines else ""
     if not _PASSWORD.fullmatch(password):
-        raise ConfigError([
-            f"{where}: the password must be 1..80 printable characters without spaces, quotes, ';', '{{', '}}' or '\\'"
-        ])
+        raise problem(
+            where, "the password must be 1..80 printable characters without spaces, quotes, ';', '{', '}' or '\\'"
+        )
     return password
+
+
+CONF_FILE = "exabgp.conf"
+API_SOCKET = "exabgp-api.sock"
+
+
+def write(config: AgentConfig, state_dir: Path) -> tuple[Path, Path]:
+    """Render exabgp.conf into ``state_dir`` (mode 0600: it may hold MD5 passwords, read
+    here); returns its path and the API socket path the relay connects to."""
+    passwords = {str(p.address): read_password(p, i) for i, p in enumerate(config.peers)}
+    conf, api = state_dir / CONF_FILE, state_dir / API_SOCKET
+    write_atomic(conf, render(config, relay_argv(api), passwords), 0o600)
+    return conf, api
 
 
 def relay_argv(socket_path: Path, python: str | None = None) -> list[str]:
@@ -68,7 +83,7 @@ def relay_argv(socket_path: Path, python: str | None = None) -> list[str]:
 def _argv_text(argv: Sequence[str]) -> str:
     for part in argv:
         if not _PATH.fullmatch(part):
-            raise ConfigError([f"state_dir: path {part!r} must consist of letters, digits and _ . / @ + - only"])
+            raise problem("state_dir", f"path {part!r} must consist of letters, digits and _ . / @ + - only")
     return " ".join(argv)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import resource
 import signal
 import socket
 import struct
@@ -28,6 +29,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tests.bgp.e2e.ecmp_lab import LEAF_ASN, NODE_ASN, AgentNode
 
@@ -148,6 +150,7 @@ class GoBGP:
     def __init__(self, node: AgentNode, workdir: Path, prefixes: Sequence[str]) -> None:
         self.node = node
         workdir.mkdir(parents=True, exist_ok=True)
+        self._cli_cpu = 0.0
         self.mrt = workdir / "routes.mrt"
         pad = ipaddress.ip_network(PADDING_RANGE)
         padding = [f"{pad[i]}/32" for i in range(1, GOBGP_PADDING + 1)]
@@ -177,7 +180,16 @@ class GoBGP:
         log.close()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.node.host.exec("gobgp", "-u", "127.0.0.1", "-p", "50051", *args, timeout=300)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            return self.node.host.exec("gobgp", "-u", "127.0.0.1", "-p", "50051", *args, timeout=300)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            self._cli_cpu += after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+    def cpu(self) -> float:
+        """CPU seconds of gobgpd so far plus those of every ``gobgp`` CLI run."""
+        return process_tree_cpu(self.proc.pid) + self._cli_cpu
 
     def announce(self) -> None:
         """Every prefix, through one streaming API call (``gobgp mrt inject global``)."""
@@ -195,19 +207,60 @@ class GoBGP:
             self.proc.wait()
 
 
-def process_tree_rss(pid: int) -> int:
-    """RSS in bytes of ``pid`` and all its descendants (the agent, ExaBGP, the relay)."""
-    total, todo = 0, [pid]
+# -- measuring -------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def assert_median_within(benchmark: Any, target_s: float, samples: list[float] | None = None, what: str = "wall") -> None:
+    """The median of ``samples`` (default: the benchmark's own wall times) is at most
+    ``target_s``. With ``--benchmark-disable`` there are no statistics: nothing to assert."""
+    if samples is None:
+        stats = getattr(benchmark, "stats", None)
+        if stats is None:
+            return
+        median = float(stats.stats.median)
+    else:
+        median = sorted(samples)[len(samples) // 2]
+    benchmark.extra_info[f"{what}_median_s"] = round(median, 3)
+    assert median <= target_s, f"{what} median {median:.3f} s over the target {target_s} s"
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (the agent, ExaBGP, the relay)."""
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
+        found.append(p)
         try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo += [int(c) for c in f.read().split()]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def process_tree_cpu(pid: int, tree: bool = True) -> float:
+    """CPU seconds (user + system) spent so far by ``pid`` and (``tree``) its living descendants."""
+    total = 0
+    for p in process_tree(pid) if tree else [pid]:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / CLOCK_TICKS
+
+
+def process_tree_rss(pid: int) -> int:
+    """RSS in bytes of ``pid`` and all its descendants (the agent, ExaBGP, the relay)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += sum(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
         except FileNotFoundError:
             continue
     return total

@@ -5,17 +5,23 @@ times one event end to end, from the change on the node to the leaf's kernel FIB
 
 - health failure -> withdrawal in the leaf FIB   (target: fall x interval + 100 ms); a
   refused port and a node's death: test_bgp_failures.py
-- ``bgp-agent status`` / ``drain`` / ``undrain`` as a fresh process against the running
-  agent (target: 150 ms)
 - new desired prefix -> route in the leaf FIB    (target: < 200 ms + rise time; no check here)
 - 10,000 and 100,000 prefixes, side by side with raw ExaBGP and GoBGP: test_bgp_speed.py
+- ``bgp-agent status`` / ``drain`` / ``undrain`` as a fresh process against the running
+  agent (target: 150 ms of CPU; start-up is CPU-bound, so CPU is asserted, wall reported)
 - SIGKILL of the agent, restart -> leaf refreshed (graceful restart; the FIB never changes,
   asserted in tests/bgp/e2e)
+
+Each benchmark with a target asserts it on the median. The latencies are asserted on wall
+time (they are timer-bound: poll and check intervals, not CPU); CPU-bound ones (the bulk
+benchmarks, the CLI start-up) on the CPU time spent, because their wall time mostly
+measures how busy the shared 2-core machine is; the wall median is reported next to it.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -25,6 +31,7 @@ import pytest
 import yaml
 
 from fabric.lab import cleanup_stale, missing_requirements, wait_until
+from tests.bench.bgp_references import assert_median_within
 from tests.bgp.e2e.ecmp_lab import BGP_AGENT, SERVICE_V4, AgentNode, EcmpLab
 
 _reason = missing_requirements() or (None if os.access(BGP_AGENT, os.X_OK) else f"{BGP_AGENT} is not installed")
@@ -70,6 +77,7 @@ def test_bgp_health_failure_to_withdrawal(benchmark: Any, bench_lab: EcmpLab) ->
     benchmark.extra_info["target_s"] = FALL * INTERVAL + 0.1
     benchmark.pedantic(fail_and_wait, setup=setup, rounds=10, iterations=1)
     node.set_healthy(True)
+    assert_median_within(benchmark, FALL * INTERVAL + 0.1)
 
 
 def test_bgp_new_prefix_to_leaf_fib(benchmark: Any, bench_lab: EcmpLab) -> None:
@@ -97,6 +105,7 @@ def test_bgp_new_prefix_to_leaf_fib(benchmark: Any, bench_lab: EcmpLab) -> None:
     benchmark.pedantic(publish_and_wait, setup=setup, rounds=10, iterations=1)
     for f in node.services_dir.glob("new*.yaml"):
         f.unlink()
+    assert_median_within(benchmark, 0.2)
 
 
 def _path_of(topo: EcmpLab, node: AgentNode) -> dict[str, Any] | None:
@@ -136,15 +145,24 @@ def test_bgp_sigkill_restart_to_refreshed(benchmark: Any, bench_lab: EcmpLab) ->
 @pytest.mark.parametrize("command", ["status", "drain", "undrain"])
 def test_bgp_control_cli_startup(benchmark: Any, bench_lab: EcmpLab, command: str) -> None:
     """The whole command as an operator runs it: a fresh process, the request over the
-    control socket, the answer printed."""
+    control socket, the answer printed. Asserted: the CPU time of the process (start-up is
+    CPU-bound); the wall time is what pytest-benchmark reports."""
     node = bench_lab.nodes[0]
     argv = [BGP_AGENT, command, "--state-dir", str(node.state_dir)]
     if command == "status":
         argv.append("--json")
+    cpu: list[float] = []
 
     def run() -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(argv, check=True, capture_output=True, timeout=30)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
 
     benchmark.extra_info["target_s"] = 0.15
     benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=1)
     node.cli("undrain")
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        benchmark.extra_info["wall_median_s"] = round(float(stats.stats.median), 3)
+    assert_median_within(benchmark, 0.15, cpu, what="cpu")

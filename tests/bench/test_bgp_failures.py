@@ -23,6 +23,7 @@ import pytest
 
 from bgp.config import RESTART_TIME
 from fabric.lab import cleanup_stale, missing_requirements, wait_until
+from tests.bench.bgp_references import assert_median_within
 from tests.bgp.e2e.ecmp_lab import BGP_AGENT, SERVICE_V4, AgentNode, EcmpLab
 
 _reason = missing_requirements() or (None if os.access(BGP_AGENT, os.X_OK) else f"{BGP_AGENT} is not installed")
@@ -100,6 +101,7 @@ def test_bgp_refused_port_to_withdrawal(benchmark: Any, dns_lab: tuple[EcmpLab, 
     benchmark.extra_info["check"] = f"dns, interval {INTERVAL} s, timeout {INTERVAL} s, fall {FALL}"
     benchmark.pedantic(kill_and_wait, setup=setup, rounds=8, iterations=1)
     resolver.start()
+    assert_median_within(benchmark, INTERVAL * FALL + 0.1)
 
 
 def test_bgp_node_death_to_paths_gone(benchmark: Any, dns_lab: tuple[EcmpLab, Resolver]) -> None:
@@ -122,3 +124,4 @@ def test_bgp_node_death_to_paths_gone(benchmark: Any, dns_lab: tuple[EcmpLab, Re
         benchmark.pedantic(die_and_wait, setup=setup, rounds=3, iterations=1)
     finally:
         node.fall_silent(False)
+    assert_median_within(benchmark, HOLD + RESTART_TIME)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bgp.config import ConfigError, load_config, parse_duration
+from bgp.config import load_config, parse_duration
+from bgp.configfile import ConfigError
 
 CASES = Path(__file__).parent / "config_cases"
 BGP_AGENT = str(Path(sys.executable).with_name("bgp-agent"))
@@ -18,7 +19,7 @@ def _outcome(path: Path) -> str:
     try:
         load_config(path, "agent.yaml")
     except ConfigError as e:
-        return "\n".join(e.problems)
+        return "\n".join(e.lines())
     return "OK"
 
 
@@ -35,7 +36,7 @@ def test_every_case_has_expectations() -> None:
 def test_missing_file() -> None:
     with pytest.raises(ConfigError) as e:
         load_config(CASES / "does-not-exist.yaml", "agent.yaml")
-    assert e.value.problems == ["agent.yaml: cannot read: No such file or directory"]
+    assert e.value.lines() == ["agent.yaml: cannot read: No such file or directory"]
 
 
 def test_defaults_of_a_minimal_config() -> None:

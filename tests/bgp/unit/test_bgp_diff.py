@@ -1,4 +1,4 @@
-"""The agent's pure decisions: the ExaBGP diff, and the announce set per lifecycle mode."""
+"""The ExaBGP diff: what to send to get from what ExaBGP acked to the announce set."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from bgp.agent import Mode, select_announce
 from bgp.speaker.commands import RouteAttributes
 from bgp.speaker.diff import Step, diff
 
@@ -44,37 +43,3 @@ def test_diff(current, target, peers, batch, steps, dropped):  # type: ignore[no
     d = diff(current, target, peers, batch)
     assert d.steps == steps
     assert d.dropped == dropped
-
-
-ALLOWED = {V4: GSHUT, V4B: GSHUT}
-MODE_CASES = [
-    ("normal", Mode(), {V4: GSHUT, V4B: GSHUT}),
-    ("stopping", Mode(stopping=True), {}),
-    ("draining keeps what was announced", Mode(draining=True, drain_set=frozenset({V4})), {V4: GSHUT}),
-    ("drain delay over", Mode(draining=True, drain_withdrawn=True, drain_set=frozenset({V4})), {}),
-    ("stopping while draining", Mode(stopping=True, draining=True, drain_set=frozenset({V4})), {}),
-]
-
-
-@pytest.mark.parametrize(("mode", "expected"), [c[1:] for c in MODE_CASES], ids=[c[0] for c in MODE_CASES])
-def test_select_announce(mode: Mode, expected: dict[object, RouteAttributes]) -> None:
-    assert select_announce(ALLOWED, mode) == expected
-
-
-def test_snapshot_round_trip() -> None:
-    from bgp.agent import dump_snapshot, load_snapshot
-    from bgp.sources.base import DesiredService
-
-    snap = {
-        "k8s/default/dns": DesiredService("k8s/default/dns", frozenset({V4, V6}), "dns", ("65101:1",), ("1:2:3",), "kubernetes"),
-        "k8s/default/web": DesiredService("k8s/default/web", frozenset({V4B}), None, (), (), "kubernetes"),
-    }
-    assert load_snapshot(dump_snapshot(snap)) == snap
-
-
-@pytest.mark.parametrize("text", ["{}", "[1]", '[{"key": "a", "prefixes": ["192.0.2.1/24"]}]', '[{"prefixes": []}]', "nope"])
-def test_malformed_snapshot_is_refused(text: str) -> None:
-    from bgp.agent import load_snapshot
-
-    with pytest.raises((ValueError, KeyError)):
-        load_snapshot(text)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bgp.config import ConfigError, validate_config
+from bgp.config import validate_config
+from bgp.configfile import ConfigError
 from bgp.speaker import exabgp_conf
 
 

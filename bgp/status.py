@@ -1,0 +1,64 @@
+"""The rows of ``bgp-agent status --json`` that are computed, not copied. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Network, IPv6Network
+from typing import Any
+
+from bgp.community import GRACEFUL_SHUTDOWN
+from bgp.guard import Plan
+from bgp.peers import PeerInfo
+from bgp.sources.base import SourceStatus
+from bgp.speaker.commands import RouteAttributes
+
+IPNet = IPv4Network | IPv6Network
+
+
+def _order(p: IPNet) -> tuple[int, IPNet]:
+    return (p.version, p)
+
+
+def prefix_rows(plan: Plan, current: Mapping[IPNet, RouteAttributes], draining: bool) -> list[dict[str, Any]]:
+    """One row per desired prefix (its state: announced, draining, pending,
+    withdrawn-drained, withdrawn-unhealthy, refused), then one per prefix still announced
+    that nothing wants any more (withdrawing)."""
+    rows = []
+    for p, d in sorted(plan.decisions.items(), key=lambda kv: _order(kv[0])):
+        if p in current:
+            state = "draining" if GRACEFUL_SHUTDOWN in current[p].communities else "announced"
+        elif d.state == "announce":
+            state = "withdrawn-drained" if draining else "pending"
+        elif d.state == "unhealthy":
+            state = "withdrawn-unhealthy"
+        else:
+            state = "refused"
+        rows.append({"prefix": p.with_prefixlen, "service": ",".join(d.services), "state": state, "check": d.check,
+                     "reason": d.reason})
+    for p in sorted(set(current) - set(plan.decisions), key=_order):
+        rows.append({"prefix": p.with_prefixlen, "service": "", "state": "withdrawing", "check": None, "reason": ""})
+    return rows
+
+
+def peer_rows(peers: Iterable[PeerInfo]) -> list[dict[str, Any]]:
+    """One row per configured peer."""
+    return [
+        {"name": p.name, "address": p.address, "state": p.state, "since": p.since, "families": list(p.families)}
+        for p in peers
+    ]
+
+
+def source_rows(statuses: Iterable[SourceStatus]) -> list[dict[str, Any]]:
+    """One row per source."""
+    return [
+        {
+            "name": st.name,
+            "synced": st.synced,
+            "stale": st.stale,
+            "sync_errors": st.sync_errors,
+            "last_contact": st.last_contact,
+            "last_error": st.last_error,
+            "detail": dict(st.detail),
+        }
+        for st in statuses
+    ]
