@@ -169,8 +169,10 @@ class ExaBGP:
     async def send_each(self, lines: Iterable[str]) -> list[bool]:
         """Write ``lines`` and wait for their acks; returns one ok flag per line.
 
-        An ExaBGP that does not acknowledge within ``ack_timeout`` is stuck: it is killed
-        (the agent starts a new one; graceful restart covers the gap) and SpeakerError raised."""
+        An ExaBGP that acknowledges nothing for ``ack_timeout`` is stuck: it is killed (the
+        agent starts a new one; graceful restart covers the gap) and SpeakerError raised.
+        The timeout restarts at every ack: 100,000 prefixes take ExaBGP minutes on a busy
+        machine, and that is progress, not a hang."""
         if self._writer is None:
             raise SpeakerError("ExaBGP is not running")
         loop = asyncio.get_running_loop()
@@ -183,14 +185,31 @@ class ExaBGP:
             self._writer.write(data)
         if not futures:
             return []
+        # Flow control runs beside the acks: ExaBGP reads the next commands while it acks
+        # the first ones, so the acks are what shows it is alive.
+        drained = asyncio.ensure_future(self._writer.drain())
+        results: list[bool] = []
         try:
-            await asyncio.wait_for(self._writer.drain(), self.ack_timeout)
-            return list(await asyncio.wait_for(asyncio.gather(*futures), self.ack_timeout))
+            for fut in futures:
+                results.append(await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout))
+            await drained
+            return results
         except TimeoutError:
-            log.error("ExaBGP did not acknowledge %d commands within %.0f s; killing it", len(futures), self.ack_timeout)
+            drained.cancel()
+            for fut in futures:
+                fut.cancel()  # nobody waits for them any more
+            log.error(
+                "ExaBGP acknowledged nothing for %.0f s (%d of %d commands acked); killing it",
+                self.ack_timeout,
+                len(results),
+                len(futures),
+            )
             if self._proc is not None and self._proc.returncode is None:
                 self._proc.kill()
             raise SpeakerError("ExaBGP stopped answering") from None
+        except BaseException:
+            drained.cancel()
+            raise
 
     async def send_detailed(self, lines: Iterable[str]) -> list[Outcome]:
         """Like :meth:`send_each`, with the reason of every refusal (see the module doc)."""

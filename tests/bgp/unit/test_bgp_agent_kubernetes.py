@@ -40,7 +40,7 @@ def ready_slice(service: str) -> dict[str, Any]:
     }
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
