@@ -9,6 +9,7 @@ The format is documented in docs/bgp-agent.md.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -225,13 +226,21 @@ class ServiceConfig(_Model):
         # guard rails decide what is allowed. Only the syntax is checked.
         for p in v:
             try:
-                ip_network(p, strict=True)
+                parse_prefix(p)
             except ValueError as e:
                 raise ValueError(f"{p!r}: {e}") from None
         return v
 
     def networks(self) -> frozenset[IPNet]:
-        return frozenset(ip_network(p, strict=True) for p in self.prefixes)
+        return frozenset(parse_prefix(p) for p in self.prefixes)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def parse_prefix(text: str) -> IPNet:
+    """``ip_network(text, strict=True)``, remembered: a prefix is validated, then used, and
+    a services file is read again whenever it changes; at 100,000 prefixes the parsing by
+    ipaddress was the largest part of the agent's own work."""
+    return ip_network(text, strict=True)
 
 
 class DirectorySourceConfig(_Model):
