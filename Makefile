@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # python3-venv: Debian's python3 has no ensurepip without it (a fresh Debian 12 machine)
 # gobgpd: the GoBGP reference of the bgp-agent speed benchmark (tests/bench/test_bgp_speed.py)
-DEB_PACKAGES := python3 python3-venv frr libyang2-tools iproute2 iputils-ping procps librsvg2-bin gobgpd
+DEB_PACKAGES := python3 python3-venv frr frr-pythontools unbound dnsutils libyang2-tools iproute2 iputils-ping procps librsvg2-bin gobgpd
 STAMP := $(VENV)/.installed
 
 .PHONY: setup deb demo test bench lint golden labs clean
