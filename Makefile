@@ -49,6 +49,7 @@ lint: setup
 
 golden: setup
 	$(BIN)/python -m tests.golden.regen
+	$(BIN)/python -m fabric.reference
 
 labs: setup
 	$(BIN)/python -m tests.golden.labs

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
-from fabric.errors import LedgerError, RenderError
+from fabric.errors import InventoryError, LedgerError, LedgerInputError, PoolExhausted, RenderError
 from fabric.export import lab_config_devices
 from fabric.export import write_all as write_exports
 from fabric.export.view import build_view
@@ -73,14 +73,35 @@ class Fabric:
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger as it is on disk (empty when there is none yet)."""
-        return Ledger.read(self.ledger_path)
+        return Ledger.read(self.ledger_path, strict=False)
 
     def plan(self, prune: bool = False) -> Plan:
-        """Plan allocations against the ledger on disk. Writes nothing."""
-        return plan_allocations(self.inventory, self.ledger, prune=prune)
+        """Plan allocations against the ledger on disk. Writes nothing.
+
+        Raises :class:`~fabric.errors.LedgerInputError` for a damaged ledger and
+        :class:`~fabric.errors.InventoryError` (at the pool in the inventory) when a pool
+        has no value left for a new object."""
+        try:
+            return plan_allocations(self.inventory, self.ledger, prune=prune)
+        except PoolExhausted as e:
+            raise InventoryError([self.source.problem(self._pool_path(e.pool), str(e))]) from None
+
+    def _pool_path(self, pool: str) -> tuple[str | int, ...]:
+        """Where the pool named ``pool`` is written in the inventory."""
+        parts = pool.split(".")
+        if parts[0] == "kubernetes":
+            names = [c.name for c in self.inventory.kubernetes.clusters]
+            if len(parts) == 3 and parts[1] in names:
+                return ("kubernetes", "clusters", names.index(parts[1]), "asn")
+            return ("kubernetes",)
+        if parts[0] == "id":
+            return ("fabric",)
+        return ("pools", *parts)
 
     def write_plan(self, plan: Plan) -> bool:
         """Write ``plan``'s ledger if it differs from the file; return whether it wrote."""
+        if self.ledger.problems:  # planning refused it already; never write over a damaged ledger
+            raise LedgerInputError(self.ledger.problems)
         text = plan.ledger.dump()
         if self.ledger_path.exists() and self.ledger_path.read_text(encoding="utf-8") == text:
             return False
