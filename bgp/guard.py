@@ -57,10 +57,22 @@ def prefix_problem(prefix: IPNet, guard: GuardConfig) -> str | None:
     if prefix.prefixlen not in lengths:
         allowed = ", ".join(f"/{n}" for n in lengths)
         return f"prefix length /{prefix.prefixlen} not allowed (allowed: {allowed})"
+    # integer arithmetic: ipaddress's subnet_of costs more than everything else here at
+    # 100,000 prefixes
+    address = int(prefix.network_address)
     for allowed_range in guard.allowed_ranges:
-        if allowed_range.version == prefix.version and prefix.subnet_of(allowed_range):  # type: ignore[arg-type]
+        if (
+            allowed_range.version == prefix.version
+            and prefix.prefixlen >= allowed_range.prefixlen
+            and address & int(allowed_range.netmask) == int(allowed_range.network_address)
+        ):
             return None
     return "outside the allowed ranges"
+
+
+def _order(n: IPNet) -> tuple[int, int, int]:
+    # the same order as (version, network), without ipaddress's slow comparisons
+    return (n.version, int(n.network_address), n.prefixlen)
 
 
 def service_problem(svc: DesiredService, known_checks: Iterable[str]) -> str | None:
@@ -113,7 +125,9 @@ def plan(
             wanted.setdefault(p, []).append(svc)
 
     candidates: list[IPNet] = []
-    for p in sorted(wanted, key=lambda n: (n.version, n)):
+    # one attribute set per (family, services announcing it): computed once, shared
+    attrs_of: dict[tuple[int, tuple[str, ...]], RouteAttributes] = {}
+    for p in sorted(wanted, key=_order):
         svcs = wanted[p]
         keys = tuple(s.key for s in svcs)
         problem = prefix_problem(p, config.guard)
@@ -126,21 +140,12 @@ def plan(
             result.decisions[p] = PrefixDecision(p, "unhealthy", keys, svcs[0].check, f"check not up: {down}")
             continue
         candidates.append(p)
-        communities = set(config.attributes.communities)
-        large = set(config.attributes.large_communities)
-        for s in up:
-            communities.update(parse_community(c) for c in s.communities)
-            large.update(parse_large_community(c) for c in s.large_communities)
-        if draining:
-            communities.add(GRACEFUL_SHUTDOWN)
-        next_hop = config.next_hop.ipv4 if p.version == 4 else config.next_hop.ipv6
-        result.announce[p] = RouteAttributes.make(
-            None if next_hop == "self" else next_hop,
-            communities,
-            large,
-            config.attributes.med,
-        )
-        result.decisions[p] = PrefixDecision(p, "announce", tuple(s.key for s in up), up[0].check)
+        up_keys = tuple(s.key for s in up)
+        attrs = attrs_of.get((p.version, up_keys))
+        if attrs is None:
+            attrs = attrs_of[(p.version, up_keys)] = _attributes(p.version, up, config, draining)
+        result.announce[p] = attrs
+        result.decisions[p] = PrefixDecision(p, "announce", up_keys, up[0].check)
 
     limit = config.guard.max_prefixes
     if len(candidates) > limit:
@@ -149,3 +154,16 @@ def plan(
             d = result.decisions[p]
             result.decisions[p] = PrefixDecision(p, "refused", d.services, d.check, f"over max_prefixes ({limit})")
     return result
+
+
+def _attributes(version: int, up: list[DesiredService], config: AgentConfig, draining: bool) -> RouteAttributes:
+    """The attributes of a prefix of ``version`` announced for the services ``up``."""
+    communities = set(config.attributes.communities)
+    large = set(config.attributes.large_communities)
+    for s in up:
+        communities.update(parse_community(c) for c in s.communities)
+        large.update(parse_large_community(c) for c in s.large_communities)
+    if draining:
+        communities.add(GRACEFUL_SHUTDOWN)
+    next_hop = config.next_hop.ipv4 if version == 4 else config.next_hop.ipv6
+    return RouteAttributes.make(None if next_hop == "self" else next_hop, communities, large, config.attributes.med)

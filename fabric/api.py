@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
-from fabric.errors import LedgerError, RenderError
+from fabric.errors import InventoryError, LedgerError, LedgerInputError, PoolExhausted, Problem, RenderError
 from fabric.export import LAB_CONFIG_FORMATS, lab_config_devices
 from fabric.export import write_all as write_exports
+from fabric.export.agents import agent_files
 from fabric.export.view import build_view
 from fabric.inventory import LEDGER_FILE, LoadedInventory, load_inventory
 from fabric.model import Inventory
@@ -73,14 +74,42 @@ class Fabric:
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger as it is on disk (empty when there is none yet)."""
-        return Ledger.read(self.ledger_path)
+        return Ledger.read(self.ledger_path, strict=False)
+
+    def advisories(self) -> list[Problem]:
+        """Valid but probably wrong values (:mod:`fabric.advisories`), e.g. a VRRP MAC as
+        the anycast gateway MAC; nothing refuses them, the CLI prints them as warnings."""
+        from fabric.advisories import advisories
+
+        return advisories(self.inventory, self.source)
 
     def plan(self, prune: bool = False) -> Plan:
-        """Plan allocations against the ledger on disk. Writes nothing."""
-        return plan_allocations(self.inventory, self.ledger, prune=prune)
+        """Plan allocations against the ledger on disk. Writes nothing.
+
+        Raises :class:`~fabric.errors.LedgerInputError` for a damaged ledger and
+        :class:`~fabric.errors.InventoryError` (at the pool in the inventory) when a pool
+        has no value left for a new object."""
+        try:
+            return plan_allocations(self.inventory, self.ledger, prune=prune)
+        except PoolExhausted as e:
+            raise InventoryError([self.source.problem(self._pool_path(e.pool), str(e))]) from None
+
+    def _pool_path(self, pool: str) -> tuple[str | int, ...]:
+        """Where the pool named ``pool`` is written in the inventory."""
+        parts = pool.split(".")
+        if parts[0] == "kubernetes":
+            names = [c.name for c in self.inventory.kubernetes.clusters]
+            if len(parts) == 3 and parts[1] in names:
+                return ("kubernetes", "clusters", names.index(parts[1]), "asn")
+            return ("kubernetes",)
+        if parts[0] == "id":
+            return ("fabric",)
+        return ("pools", *parts)
 
     def write_plan(self, plan: Plan) -> bool:
         """Write ``plan``'s ledger if it differs from the file; return whether it wrote."""
+        if self.ledger.problems:  # planning refused it already; never write over a damaged ledger
+            raise LedgerInputError(self.ledger.problems)
         text = plan.ledger.dump()
         if self.ledger_path.exists() and self.ledger_path.read_text(encoding="utf-8") == text:
             return False
@@ -135,7 +164,8 @@ class Fabric:
 
     def build(self, out_dir: str | Path) -> BuildResult:
         """Check the ledger is up to date, design, render and write ``out_dir``:
-        ``configs/<device>.<ext>``, ``intent/<device>.json`` and the exports. Rewrites
+        ``configs/<device>.<ext>``, ``intent/<device>.json``, the bgp-agent configs
+        ``agents/<cluster>/`` and the exports. Rewrites
         only files whose content changed; removes files of devices no longer here.
 
         Raises :class:`LedgerError` when ``allocations.yaml`` is not up to date and
@@ -150,6 +180,8 @@ class Fabric:
         designed = design_fabric(self.inventory, plan.allocations())
         self._design = designed
         renderers, skipped = select_renderers(designed.devices)  # every capability problem first
+        # every problem of the agent configs (user sections included) before anything is written
+        agents = agent_files(designed.devices, designed.summary, Path(out_dir))
         view = build_view(designed)
         wanted = lab_config_devices(view)
         kept: dict[str, RenderedDevice] = {}
@@ -162,7 +194,7 @@ class Fabric:
                 yield r
 
         t1 = time.perf_counter()
-        result = write_build(designed, rendered(), Path(out_dir), skipped)
+        result = write_build(designed, rendered(), Path(out_dir), skipped, agents)
         t2 = time.perf_counter()
         write_exports(view, kept, Path(out_dir))
         result.exports = "written"

@@ -4,6 +4,7 @@ Layout of the build directory::
 
     DIR/configs/<device>.<ext>     one file per format (.conf .set .xml, .cfg, .frr.conf)
     DIR/intent/<device>.json       the design stage's intent
+    DIR/agents/<cluster>/<node>.yaml, configmap.yaml   bgp-agent configs (fabric.export.agents)
     DIR/docs/ DIR/cabling.csv DIR/topology.svg DIR/<fabric>.clab.yml   (fabric.export)
 
 This module writes the first two; :meth:`fabric.api.Fabric.build` designs, renders
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from fabric.design.intent import JsonCache
 from fabric.design.pipeline import Design
+from fabric.export.agents import stale_agent_files
 from fabric.files import Staging
 from fabric.render.base import RenderedDevice
 
@@ -46,6 +48,9 @@ class BuildResult:
     unchanged: int = 0
     removed: list[Path] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    kept: list[Path] = field(default_factory=list)
+    """Agent configs of nodes no longer in the fabric, kept because their user section
+    holds something (delete them by hand once it is not needed)."""
     exports: str = ""
     """``"written"`` once the exports ran (:meth:`fabric.api.Fabric.build` runs them)."""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -70,12 +75,16 @@ def write_build(
     rendered: Iterable[RenderedDevice],
     out_dir: Path,
     skipped: Mapping[str, str] | None = None,
+    agents: Mapping[str, str] | None = None,
 ) -> BuildResult:
     """Write every device's intent and the files of every rendered device under
     ``out_dir`` (see the module docstring). ``rendered`` may be a generator
     (:func:`fabric.render.base.render_each`): each device's files are staged as it comes,
     so memory holds one device's text, not the fabric's; the staged files replace the old
-    ones only after the last device. ``skipped`` (device -> why) goes into the result."""
+    ones only after the last device. ``skipped`` (device -> why) goes into the result.
+    ``agents`` (path relative to ``out_dir`` -> text: the agent configs of
+    :func:`fabric.export.agents.agent_files`, already validated) are staged with them; agent
+    files no longer written go as :func:`fabric.export.agents.stale_agent_files` says."""
     out = Path(out_dir)
     result = BuildResult(out, devices=len(design.devices), skipped=dict(skipped or {}))
     t0 = time.perf_counter()
@@ -95,6 +104,9 @@ def write_build(
                 keep.add(path)
                 result.files += 1
                 result.lines += text.count("\n")
+        for rel, text in (agents or {}).items():
+            staging.add(out / rel, text)
+            keep.add(out / rel)
     except BaseException:
         staging.discard()
         raise
@@ -104,5 +116,9 @@ def write_build(
     result.unchanged = staging.unchanged
     for sub in (CONFIG_DIR, INTENT_DIR):
         result.removed += remove_stale(out / sub, keep)
+    stale, result.kept = stale_agent_files(out, keep)
+    for p in stale:
+        p.unlink()
+    result.removed += stale
     result.seconds["commit"] = time.perf_counter() - t1
     return result

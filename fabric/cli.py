@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,68 +21,121 @@ from rich.table import Table
 
 from fabric.api import Fabric, load
 from fabric.cli_lab import register as register_live_commands
-from fabric.errors import DesignError, FabricError, InventoryError, LedgerError
+from fabric.errors import DesignError, FabricError, InventoryError, LedgerError, Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+EXIT_CODES = """\b
+Exit status:
+  0  success (check: valid; plan: planned or up to date; build: built)
+  1  a run-time failure: plan --frozen found allocations.yaml not up to
+     date, a device cannot be rendered, a deploy or validation failed
+  2  bad input: the inventory, allocations.yaml or the design; every
+     problem is listed as FILE:LINE: path: message, nothing is written"""
+
+
+def _fail(as_json: bool, code: int, kind: str, problems: list[Problem], text: str) -> None:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": kind, "problems": [asdict(p) for p in problems],
+                               "message": text}, indent=2))
+    sys.exit(code)
 
 
 def _fail_on_input(fn: F) -> F:
-    """Turn the library's input errors into exit status 2 with no traceback."""
+    """Turn the library's input errors into exit status 2 with no traceback; with
+    ``--json`` the problems are also a JSON document on stdout."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
         except InventoryError as e:
             for p in e.problems:
                 err.print(str(p), markup=False)
-            err.print(f"{len(e.problems)} problem(s); nothing was written", markup=False)
-            sys.exit(2)
+            summary = f"{len(e.problems)} problem(s); nothing was written"
+            err.print(summary, markup=False)
+            _fail(as_json, 2, "input", e.problems, summary)
         except LedgerError as e:
             err.print(f"ledger: {e}", markup=False)
-            sys.exit(2)
+            _fail(as_json, 2, "ledger", [], str(e))
         except DesignError as e:
             err.print(f"design: {e}", markup=False)
-            sys.exit(2)
+            _fail(as_json, 2, "design", [], str(e))
         except FabricError as e:
             err.print(f"error: {e}", markup=False)
-            sys.exit(1)
+            _fail(as_json, 1, "error", [], str(e))
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _warn(fab: Fabric) -> None:
+    for p in fab.advisories():
+        err.print(f"warning: {p}", markup=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 @click.version_option(package_name="leafspine")
 def main() -> None:
-    """Build, deploy and check EVPN/VXLAN leaf/spine fabrics from a YAML inventory."""
+    """Build, deploy and check EVPN/VXLAN leaf/spine fabrics from a YAML inventory.
+
+    INVENTORY is always a folder: every *.yaml file in it is read (allocations.yaml,
+    the ledger `fabric plan` writes, is read as the ledger). docs/inventory.md lists
+    every key; `fabric schema` prints a JSON Schema for editors."""
 
 
 inventory_arg = click.argument("inventory", type=click.Path(path_type=Path))
 
 
-@main.command()
+json_opt = click.option("--json", "as_json", is_flag=True,
+                        help="machine-readable output on stdout (problems too, as {ok: false, problems: [...]})")
+
+
+@main.command(epilog=EXIT_CODES)
 @inventory_arg
+@json_opt
 @_fail_on_input
-def check(inventory: Path) -> None:
-    """Validate INVENTORY: schema and cross-checks, every problem at once."""
+def check(inventory: Path, as_json: bool) -> None:
+    """Validate INVENTORY and its ledger, every problem at once; writes nothing.
+
+    Checks the YAML files (schema and cross-checks) and allocations.yaml against them:
+    its shape, every value in its pool, no value held twice, no pinned value held by
+    another object. A ledger that merely lacks entries is valid (`fabric plan` adds
+    them; `fabric plan --frozen` fails on it in CI)."""
     fab = load(inventory)
+    p = fab.plan()
     inv = fab.inventory
+    _warn(fab)
+    pending = sum(1 for c in p.changes if c.action in ("added", "changed", "freed"))
+    ledger = "up to date" if not p.changed else f"{pending} change(s) pending, run `fabric plan`"
+    if not fab.ledger_path.exists():
+        ledger = "none yet, run `fabric plan`"
+    if as_json:
+        doc = {
+            "ok": True, "fabric": inv.fabric.name, "spines": len(inv.spines), "leaves": len(inv.leaves),
+            "networks": len(inv.networks()), "vrfs": len(inv.vrfs()), "clusters": len(inv.kubernetes.clusters),
+            "ledger": str(fab.ledger_path), "ledger_up_to_date": not p.changed, "problems": [],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
     out.print(
         f"{inventory}: ok - fabric {inv.fabric.name}: {len(inv.spines)} spines, {len(inv.leaves)} leaves, "
-        f"{len(inv.networks())} networks, {len(inv.vrfs())} VRFs, {len(inv.kubernetes.clusters)} clusters",
+        f"{len(inv.networks())} networks, {len(inv.vrfs())} VRFs, {len(inv.kubernetes.clusters)} clusters; "
+        f"ledger {ledger}",
         markup=False,
     )
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES)
 @inventory_arg
 @click.option("--prune", is_flag=True, help="free the values of objects no longer in the inventory")
 @click.option("--frozen", is_flag=True, help="write nothing; exit 1 if anything would change (for CI)")
 @click.option("--dry-run", is_flag=True, help="show the plan, write nothing")
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@json_opt
 @click.option("--all", "show_all", is_flag=True, help="list kept entries too")
 @_fail_on_input
 def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: bool, show_all: bool) -> None:
@@ -108,23 +162,38 @@ def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: boo
         sys.exit(1)
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES)
 @inventory_arg
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="build directory (configs/, intent/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
+              help="build directory (configs/, intent/, agents/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
+@json_opt
 @_fail_on_input
-def build(inventory: Path, out_dir: Path) -> None:
+def build(inventory: Path, out_dir: Path, as_json: bool) -> None:
     """Check INVENTORY, design and render every device, write the build directory.
 
     The ledger must be up to date (run `fabric plan` first); nothing is written when
     the inventory is invalid or a device cannot be rendered. Only changed files are
     rewritten; files of devices no longer in the fabric are removed."""
     fab = load(inventory)
+    _warn(fab)
     result = fab.build(out_dir)
+    if as_json:
+        doc = {
+            "ok": True, "fabric": fab.name, "out_dir": str(out_dir), "devices": result.devices,
+            "platforms": result.platforms, "files": result.files, "lines": result.lines,
+            "written": [str(w) for w in result.written], "unchanged": result.unchanged,
+            "removed": [str(r) for r in result.removed], "skipped": result.skipped, "exports": result.exports,
+            "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
     for device, why in result.skipped.items():
         err.print(f"warning: {device}: not rendered ({why})", markup=False)
     if result.exports != "written":
         err.print(f"warning: exports {result.exports}", markup=False)
+    for path in result.kept:
+        err.print(f"warning: {path}: node no longer in the fabric; kept for its user section (delete it when done)",
+                  markup=False)
     per_platform = ", ".join(f"{n} {p}" for p, n in sorted(result.platforms.items())) or "none rendered"
     secs = sum(result.seconds.values())
     out.print(
@@ -133,6 +202,25 @@ def build(inventory: Path, out_dir: Path) -> None:
         f"{len(result.removed)} removed ({secs:.2f} s)",
         markup=False,
     )
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="write the schema to this file instead of stdout")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of an inventory file (for editors: completion and checking).
+
+    Put `# yaml-language-server: $schema=PATH` as the first line of each inventory file
+    and the YAML language server (VS Code's YAML extension, yamlls) completes keys and
+    flags unknown ones as you type. docs/inventory.schema.json is the same schema and
+    docs/inventory.md the reference of every key."""
+    from fabric.reference import schema_text
+
+    if output is None:
+        click.echo(schema_text(), nl=False)
+    else:
+        output.write_text(schema_text())
+        err.print(f"wrote {output}", markup=False)
 
 
 scope_options = [

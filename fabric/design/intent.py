@@ -308,7 +308,8 @@ class Underlay:
     neighbors: tuple[BgpNeighbor, ...]
     """IPv4 sessions, one per fabric link, in port order."""
     neighbors6: tuple[BgpNeighbor, ...]
-    """IPv6 sessions on the /127s (empty unless ``underlay_ipv6``)."""
+    """IPv6 sessions on the /127s: empty unless ``underlay_ipv6`` and some device of the
+    fabric has an IPv6 loopback to carry (a session carrying no prefix is not rendered)."""
     advertise: tuple[IPv4Network | IPv6Network, ...]
     """The device's own prefixes to export: loopback /32, VTEP /32, loopback6 /128."""
     multipath: bool
@@ -399,6 +400,10 @@ class VrfInstance:
     Kubernetes service routes)."""
     export_kubernetes: bool
     """Kubernetes service routes learned in this VRF are exported as type-5 routes."""
+    multipath_multiple_as: bool
+    """ECMP across paths with different AS paths in this VRF (NX-OS/FRR ``bestpath as-path
+    multipath-relax`` in the VRF): a service address announced by nodes behind several
+    leaves arrives as one type-5 route per leaf, each with that leaf's ASN in its path."""
 
     @property
     def name(self) -> str:
@@ -658,7 +663,11 @@ class K8sCluster:
     service_ranges: tuple[IPv4Network | IPv6Network, ...]
     max_prefixes: int
     """Per node."""
+    speaker: str
+    """What speaks BGP on the nodes (``bgp-agent``, ``frr``, ``bird``); agent configs are
+    written for ``bgp-agent`` clusters."""
     bfd: bool
+    """BFD on the leaves' sessions to the nodes (only for speakers that run BFD)."""
     hold_time: int
     keepalive: int
     nodes: tuple[str, ...]

@@ -357,7 +357,7 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
                 allow6=tuple(IPv6Network(p.address6) for p in nodes if p.address6 is not None),
                 accept=accept,
                 max_prefixes=c.max_prefixes,
-                bfd=NODE_BFD if c.bfd else None,
+                bfd=NODE_BFD if c.bfd_enabled else None,
                 hold_time=c.hold_time,
                 keepalive=c.keepalive,
                 graceful_shutdown=GRACEFUL_SHUTDOWN,
@@ -394,12 +394,15 @@ def _interfaces(name: str, cables: Iterable[Link]) -> list[FabricInterface]:
 
 
 def _sessions(ifaces: Iterable[FabricInterface], devs: dict[str, Device], bfd: Bfd | None,
-              what: str) -> tuple[tuple[BgpNeighbor, ...], tuple[BgpNeighbor, ...]]:
+              what: str, carry6: bool) -> tuple[tuple[BgpNeighbor, ...], tuple[BgpNeighbor, ...]]:
+    """IPv4 sessions on the /31s; IPv6 sessions on the /127s only when ``carry6`` (some
+    device has an IPv6 loopback to advertise): a session with nothing to carry is not
+    rendered."""
     v4, v6 = [], []
     for i in ifaces:
         peer = devs[i.peer]
         v4.append(BgpNeighbor(i.peer, i.peer_address, peer.asn, f"{what}: {i.peer} {i.peer_port}", i.name, bfd=bfd))
-        if i.peer_address6 is not None:
+        if carry6 and i.peer_address6 is not None:
             v6.append(BgpNeighbor(i.peer, i.peer_address6, peer.asn, f"{what}: {i.peer} {i.peer_port}", i.name, bfd=bfd))
     return tuple(v4), tuple(v6)
 
@@ -439,6 +442,8 @@ def assemble(
         by_device[c.b.device].append(c)
     ubfd = UNDERLAY_BFD if info.bfd else None
     obfd = OVERLAY_BFD if info.bfd else None
+    # the IPv6 underlay carries IPv6 loopbacks; without any, its sessions would carry nothing
+    carry6 = any(d.loopback6 is not None for d in devs.values())
     spines_of: dict[str | None, list[Device]] = defaultdict(list)
     leaves_of: dict[str | None, list[Device]] = defaultdict(list)
     for d in devs.values():
@@ -454,7 +459,7 @@ def assemble(
     for d in devs.values():
         ifaces = _interfaces(d.name, by_device.get(d.name, ()))
         fabric_ifaces = [i for i in ifaces if i.kind == "fabric"]
-        v4, v6 = _sessions(fabric_ifaces, devs, ubfd, "underlay")
+        v4, v6 = _sessions(fabric_ifaces, devs, ubfd, "underlay", carry6)
         advertise: list[IPv4Network | IPv6Network] = [IPv4Network(d.loopback)]
         if d.vtep is not None:
             advertise.append(IPv4Network(d.vtep))
@@ -494,7 +499,7 @@ def assemble(
         wanted = set(vrf_order) if d.role == "border" else set(vrf_nets) | k8s_vrfs
         vrfs = tuple(
             VrfInstance(vrf=ten.vrfs[v], rd=f"{lo}:{ten.vrfs[v].vlan}", networks=vrf_nets.get(v, ()),
-                        ip_prefix_routes=True, export_kubernetes=v in k8s_vrfs)
+                        ip_prefix_routes=True, export_kubernetes=v in k8s_vrfs, multipath_multiple_as=True)
             for v in vrf_order if v in wanted
         )
         access = sorted(
@@ -512,7 +517,7 @@ def assemble(
         evpn = Evpn(vtep=d.vtep, next_hop=next_hop, rd=f"{lo}:{EVPN_INSTANCE_RD}", vnis=tuple(vnis),
                     gateway_mac=info.gateway_mac, replication="ingress")
         dci_intent = (
-            _dci(d, ifaces, devs, info, vips, site_ids, vnis, vrfs, ten, dci_borders, ubfd, obfd) if dci else None
+            _dci(d, ifaces, devs, info, vips, site_ids, vnis, vrfs, ten, dci_borders, ubfd, obfd, carry6) if dci else None
         )
         out[d.name] = DeviceIntent(
             device=d, fabric=info, interfaces=tuple(ifaces), access_ports=tuple(access), underlay=underlay,
@@ -584,12 +589,13 @@ def _dci(
     borders: set[str],
     ubfd: Bfd | None,
     obfd: Bfd | None,
+    carry6: bool,
 ) -> Dci:
     if d.site is None or d.site not in site_ids:
         raise DesignError(f"border leaf {d.name} has DCI links but no site of fabric.sites")
     admin = info.route_target_admin
     dci_ifaces = [i for i in ifaces if i.kind == "dci"]
-    u4, u6 = _sessions(dci_ifaces, devs, ubfd, "dci underlay")
+    u4, u6 = _sessions(dci_ifaces, devs, ubfd, "dci underlay", carry6)
     # devs is in inventory order: keep it for the peers
     remote = [p for p in devs.values() if p.name in borders and p.site != d.site]
     local = [p for p in devs.values() if p.name in borders and p.site == d.site and p.name != d.name]
@@ -662,7 +668,8 @@ def summary(
         k8s.append(K8sCluster(
             name=c.name, description=_text(c.description), network=c.network, vrf=net.vrf, vlan=net.vlan,
             asn_first=c.asn.first, asn_last=c.asn.last, service_ranges=tuple(c.service_ranges),
-            max_prefixes=c.max_prefixes, bfd=c.bfd, hold_time=c.hold_time, keepalive=c.keepalive,
+            max_prefixes=c.max_prefixes, speaker=c.speaker, bfd=c.bfd_enabled, hold_time=c.hold_time,
+            keepalive=c.keepalive,
             nodes=tuple(n.name for n in c.nodes), leaves=tuple(d for d in devs if d in on),
         ))
     return FabricSummary(

@@ -101,7 +101,8 @@ def index_md(view: FabricView) -> str:
             f"- network {md_code(c.network)} in VRF {md_code(c.vrf)}, node ASN {md_code(cluster_asn(c))}",
             f"- service ranges: {', '.join(md_code(r) for r in c.service_ranges)}"
             " (only /32 and /128 inside them are accepted)",
-            f"- at most {c.max_prefixes} prefixes per node, BFD {'on' if c.bfd else 'off'}",
+            f"- at most {c.max_prefixes} prefixes per node; speaker {md_code(c.speaker)}, "
+            + ("BFD on" if c.bfd else f"no BFD: a silent node failure is detected by the hold time ({c.hold_time} s)"),
             f"- leaves: {', '.join(_link(x) for x in view.cluster_leaves(c)) or '-'}",
             "",
         ]

@@ -87,3 +87,15 @@ Asn = Annotated[int, AfterValidator(_check_asn)]
 
 AsnRange = Annotated[IntRange, BeforeValidator(_parse_range), AfterValidator(_check_asn_range), PlainSerializer(str)]
 """A range of AS numbers (``FIRST-LAST`` or one number), both ends 1..4294967295, first <= last."""
+
+
+def _needs_prefix(v: Any) -> Any:
+    if isinstance(v, str) and "/" not in v:
+        example = "2001:db8::1/64" if ":" in v else "10.1.1.1/24"
+        raise ValueError(f"{v!r} has no prefix length: write the address with its subnet's length, e.g. {example}")
+    return v
+
+
+WithPrefix = BeforeValidator(_needs_prefix)
+"""For interface addresses (``IPv4Interface``): a prefix length must be written, not
+defaulted to /32 (a gateway ``10.1.1.1`` would silently be a /32 subnet)."""

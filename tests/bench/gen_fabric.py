@@ -185,7 +185,7 @@ def generate(
         f"  l2vni: {L2VNI}\n",
         f"  l3vni: {L3VNI}\n",
         f"  vlan: {VLAN_FIRST}-{vlan_last}\n",
-        "  anycast_gateway_mac: \"00:00:5e:00:01:01\"\n",
+        "  anycast_gateway_mac: \"02:00:00:00:01:01\"\n",
         "\n",
         "spines:\n",
     ]
@@ -204,7 +204,9 @@ def generate(
         pair = f", pair: leaf{partner + 1}" if partner < leaves else ""
         f.append(
             f"  - {{name: leaf{i + 1}, platform: {platform}, model: {leaf_models[platform]}, "
-            f"mgmt: {_ip(mgmt)}/{MGMT_PREFIX}, site: dc1, rack: r{i // 2 + 1}{pair}}}\n"
+            f"mgmt: {_ip(mgmt)}/{MGMT_PREFIX}, site: dc1, rack: r{i // 2 + 1}{pair}, "
+            # an IPv6 loopback for the IPv6 underlay to carry (without one it renders no sessions)
+            f"loopback6: \"fd00:fe::{i + 1:x}\"}}\n"
         )
         mgmt += 1
 
@@ -247,6 +249,7 @@ def generate(
         f"      asn: {K8S_ASN}\n",
         f"      service_ranges: [{SERVICE_RANGES[0]}, \"{SERVICE_RANGES[1]}\"]\n",
         "      max_prefixes: 100\n",
+        "      speaker: frr\n",  # a BFD-capable speaker, so the leaves render BFD toward the nodes
         "      bfd: true\n",
         "      nodes:\n",
     ]

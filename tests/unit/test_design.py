@@ -183,9 +183,7 @@ def test_route_target_admin_from_pools(tmp_path: Path) -> None:
     inv = tmp_path / "lab"
     shutil.copytree(INVENTORIES / "lab", inv)
     text = (inv / "fabric.yaml").read_text()
-    (inv / "fabric.yaml").write_text(text.replace('  anycast_gateway_mac: "00:00:5e:00:01:01"\n',
-                                                  '  anycast_gateway_mac: "00:00:5e:00:01:01"\n'
-                                                  "  route_targets: {admin: 64999}\n"))
+    (inv / "fabric.yaml").write_text(text.replace("  vlan: 100-3999\n", "  vlan: 100-3999\n  route_targets: {admin: 64999}\n"))
     lf = fabric.load(inv).design()["leaf1"]
     assert lf.vnis[0].route_target.admin == 64999
 
@@ -230,7 +228,7 @@ def test_every_leaf_has_the_anycast_gateway_of_each_of_its_networks() -> None:
         gws = {g.network: g for g in lf.gateways}
         assert set(gws) == {v.name for v in lf.vnis if not v.stitched and (nets[v.name].gateway4 or nets[v.name].gateway6)}
         for name, g in gws.items():
-            assert g.mac == "00:00:5e:00:01:01" == lf.fabric.gateway_mac
+            assert g.mac == "02:00:00:00:01:01" == lf.fabric.gateway_mac
             assert g.address4 == nets[name].gateway4 and g.address6 == nets[name].gateway6
             assert g.vlan == next(v.vlan for v in lf.vnis if v.name == name)
             assert g.vrf == nets[name].vrf and g.mtu == nets[name].mtu
@@ -272,7 +270,7 @@ def test_k8s_peering_policy_ranges() -> None:
     assert ocp.local_address == IPv4Address("10.30.1.1")  # the anycast gateway
     assert ocp.local_asn == leaf1.device.asn
     assert ocp.shared_asn and ocp.peer_asns == (64601,) and not ocp.multipath_multiple_as
-    assert ocp.max_prefixes == 200 and ocp.bfd is not None and ocp.multipath
+    assert ocp.max_prefixes == 200 and ocp.bfd is None and ocp.multipath  # bgp-agent: no BFD
     assert ocp.graceful_shutdown.community == GRACEFUL_SHUTDOWN_COMMUNITY == "65535:0"
     assert ocp.graceful_shutdown.local_preference == 0
     assert {a.name: a.vlan for a in leaf1.access_ports} == {
@@ -421,8 +419,8 @@ def test_summary_links_have_both_ends() -> None:
     assert str(node.address) == "10.10.53.11/24" and str(node.gateway4) == "10.10.53.1"
     assert json.loads(s.to_json())["fabric"]["name"] == "shownet2024-dci"
     (dns,) = s.clusters
-    assert (dns.name, dns.vrf, dns.asn_first, dns.asn_last, dns.max_prefixes, dns.bfd) == (
-        "anycast-dns", "noc", 64653, 64660, 16, True)
+    assert (dns.name, dns.vrf, dns.asn_first, dns.asn_last, dns.max_prefixes, dns.speaker, dns.bfd) == (
+        "anycast-dns", "noc", 64653, 64660, 16, "bgp-agent", False)
     assert dns.leaves == ("dc1-leaf1", "dc1-leaf2", "dc2-leaf1", "dc2-leaf2") and len(dns.nodes) == 4
 
 

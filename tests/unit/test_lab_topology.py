@@ -37,7 +37,7 @@ def test_lab_inventory_laid_out() -> None:
     assert len({x.address4 for x in t.hosts}) == len(t.hosts)
     leaf1 = t.router("leaf1")
     assert [(b.vlan, b.vni, b.members) for b in leaf1.bridges] == [(101, 10000, ("h1",)), (102, 10001, ("swp10", "h2"))]
-    assert "link set vlan101 address 00:00:5e:00:01:01" in leaf1.setup
+    assert "link set vlan101 address 02:00:00:00:01:01" in leaf1.setup
     assert t.router("spine1").setup == ()
     assert t.k8s_nodes[0].dns_address == IPv4Address("198.51.100.53")
 
@@ -79,10 +79,10 @@ def test_twin_configs_keep_the_numbers_and_rename_the_ports() -> None:
 def test_vlan_move_reuses_the_vni_device_and_removes_the_old_bridge_after() -> None:
     old = (TopoBridge(101, 10000, 9000, ("h1",)), TopoBridge(102, 10001, 9000, ("swp10", "h2")))
     new = (TopoBridge(150, 10000, 9000, ("h1",)), TopoBridge(102, 10001, 9000, ("swp10", "h2")))
-    before, after = bridge_changes(old, new, IPv4Address("10.0.1.1"), "00:00:5e:00:01:01")
+    before, after = bridge_changes(old, new, IPv4Address("10.0.1.1"), "02:00:00:00:01:01")
     assert before == [
         "link add vlan150 type bridge",
-        "link set vlan150 address 00:00:5e:00:01:01",
+        "link set vlan150 address 02:00:00:00:01:01",
         "link set vxlan10000 mtu 9000",
         "link set vxlan10000 master vlan150",
         "link set vxlan10000 up",
@@ -90,6 +90,6 @@ def test_vlan_move_reuses_the_vni_device_and_removes_the_old_bridge_after() -> N
         "link set vlan150 up",
     ]
     assert after == ["link del vlan101"]
-    assert bridge_changes(new, new, IPv4Address("10.0.1.1"), "00:00:5e:00:01:01") == ([], [])
-    gone_before, gone_after = bridge_changes(old, old[1:], IPv4Address("10.0.1.1"), "00:00:5e:00:01:01")
+    assert bridge_changes(new, new, IPv4Address("10.0.1.1"), "02:00:00:00:01:01") == ([], [])
+    gone_before, gone_after = bridge_changes(old, old[1:], IPv4Address("10.0.1.1"), "02:00:00:00:01:01")
     assert gone_before == [] and gone_after == ["link del vxlan10000", "link del vlan101"]

@@ -208,7 +208,7 @@ class FrrRenderer:
         return BgpInstance(
             vrf=vi,
             groups=groups,
-            multipath_relax=any(g.peering.multipath_multiple_as for g in groups),
+            multipath_relax=vi.multipath_multiple_as or any(g.peering.multipath_multiple_as for g in groups),
             maximum_paths=paths,
         )
 

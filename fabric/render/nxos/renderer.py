@@ -277,7 +277,7 @@ class NxosRenderer:
         return VrfBgp(
             vrf=vi,
             peerings=peerings,
-            multipath_relax=any(p.multipath_multiple_as for p in peerings),
+            multipath_relax=vi.multipath_multiple_as or any(p.multipath_multiple_as for p in peerings),
             maximum_paths=paths,
         )
 

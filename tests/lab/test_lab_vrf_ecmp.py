@@ -1,0 +1,87 @@
+"""Issue 9 item 3 with real FRR: the BGP statements ``fabric`` renders for a tenant VRF give
+one ECMP path per leaf that announces a service, although their AS paths differ.
+
+The service /32 is announced by one node behind each of three leaves; a fourth leaf (the
+router under test, without a node of its own) learns one route per announcing leaf, each
+with that leaf's ASN in its AS path, exactly as type-5 routes arrive in a tenant VRF. This
+kernel has no VRF support, so the router under test runs the statements of its rendered
+``router bgp ASN vrf NAME`` block in its default instance; the announcing leaves are plain
+FRR routers that prepend the node's ASN (what a route learned from the node carries).
+Before the fix the VRF block had no ``bgp bestpath as-path multipath-relax`` and the ECMP
+width was 1; the second half of the test shows that with real FRR too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import fabric
+from fabric.lab import Lab
+
+pytestmark = pytest.mark.lab
+
+INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab"
+SERVICE = "198.51.100.53/32"
+NODE_ASN = 64512
+
+
+def vrf_statements() -> tuple[int, list[str]]:
+    """The local ASN of leaf1 and the instance-level statements of its rendered tenant-VRF
+    BGP block that decide multipath (bestpath options and the ipv4 maximum-paths)."""
+    text = fabric.load(INVENTORY).render()["leaf1"].text
+    m = re.search(r"^router bgp (\d+) vrf \S+\n(.*?)^!", text, re.MULTILINE | re.DOTALL)
+    assert m is not None, "leaf1 has a tenant VRF BGP block"
+    body = m.group(2).splitlines()
+    bestpath = [ln.strip() for ln in body if ln.strip().startswith("bgp bestpath")]
+    paths = [ln.strip() for ln in body if ln.strip().startswith("maximum-paths")]
+    return int(m.group(1)), [*bestpath, *paths[:1]]
+
+
+def announcer(asn: int, rid: str, peer: str, peer_asn: int) -> str:
+    return "\n".join([
+        "ip route 198.51.100.53/32 blackhole",
+        "route-map FROM-NODE permit 10",
+        f" set as-path prepend {NODE_ASN}",
+        f"router bgp {asn}",
+        f" bgp router-id {rid}",
+        " no bgp ebgp-requires-policy",
+        f" neighbor {peer} remote-as {peer_asn}",
+        " address-family ipv4 unicast",
+        f"  network {SERVICE} route-map FROM-NODE",
+        " exit-address-family",
+    ]) + "\n"
+
+
+def receiver(asn: int, peers: dict[str, int], statements: list[str]) -> str:
+    bestpath = [s for s in statements if s.startswith("bgp bestpath")]
+    paths = [s for s in statements if s.startswith("maximum-paths")]
+    lines = [f"router bgp {asn}", " bgp router-id 10.255.0.1", " no bgp ebgp-requires-policy"]
+    lines += [f" {s}" for s in bestpath]
+    lines += [f" neighbor {a} remote-as {n}" for a, n in peers.items()]
+    lines += [" address-family ipv4 unicast", *(f"  {s}" for s in paths), " exit-address-family"]
+    return "\n".join(lines) + "\n"
+
+
+def test_rendered_tenant_vrf_statements_give_one_path_per_announcing_leaf(lab: Lab) -> None:
+    asn, statements = vrf_statements()
+    assert "bgp bestpath as-path multipath-relax" in statements
+    me = lab.add_router("rx")
+    peers: dict[str, int] = {}
+    for i in range(3):
+        leaf = lab.add_router(f"l{i}")
+        lab.link(me, leaf, a_addrs=[f"10.9.{i}.0/31"], b_addrs=[f"10.9.{i}.1/31"])
+        peer_asn = asn + 1 + i
+        leaf.start(announcer(peer_asn, f"10.255.1.{i}", f"10.9.{i}.0", asn))
+        peers[f"10.9.{i}.1"] = peer_asn
+    me.start(receiver(asn, peers, statements))
+    route = me.wait_route(SERVICE, lambda r: r is not None and len(r.nexthops) == 3, timeout=60)
+    assert route is not None and route.gateways == set(peers)
+
+    # the old rendering (no multipath-relax in the VRF): one path only
+    me.vtysh("configure terminal", f"router bgp {asn}", "no bgp bestpath as-path multipath-relax")
+    me.vtysh("clear ip bgp * soft")
+    route = me.wait_route(SERVICE, lambda r: r is not None and len(r.nexthops) == 1, timeout=60)
+    assert route is not None
