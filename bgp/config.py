@@ -1,9 +1,11 @@
 """The agent's configuration file (``agent.yaml``): typed models, loading and validation.
 
 ``load_config(path)`` returns an :class:`AgentConfig` or raises :class:`ConfigError`
-listing *every* problem, one line each, in the form ``agent.yaml: peers[1].address: msg``.
-Every string that can end up in text written to ExaBGP is checked here for control
-characters, and again by the guard rails (:mod:`bgp.guard`) just before it is written.
+listing *every* problem (field errors and the cross-checks of :func:`cross_problems`), one
+line each, ``agent.yaml:6: peers[1].address: msg``; reading and locating is
+:mod:`bgp.configfile`. Every string that can end up in text written to ExaBGP is checked
+for control characters there, and again by the guard rails (:mod:`bgp.guard`) just before
+it is written.
 The format is documented in docs/bgp-agent.md.
 """
 
