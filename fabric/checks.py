@@ -17,7 +17,7 @@ from fabric.errors import Problem
 from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
 from fabric.model.base import ASN_MAX
 from fabric.model.kubernetes import Kubernetes
-from fabric.platforms import GENERIC_MODELS, MODELS
+from fabric.platforms import GENERIC_MODELS, MODELS, VXLAN_OVERHEAD, max_ip_mtu
 from fabric.resources.ledger import RESERVED_VNIS
 from fabric.yamlsrc import PathT, SourceMap
 
@@ -385,6 +385,22 @@ def _tenant_names(ctx: Ctx) -> Iterator[Problem]:
                 yield ctx.at(path, f"duplicate {kind} name {name!r} (first at {fname}:{line})")
             else:
                 seen[(kind, name)] = path
+
+
+@check("fabric", "tenants", "spines", "leaves")
+def _mtu_fits_vxlan(ctx: Ctx) -> Iterator[Problem]:
+    """A network's packets cross the fabric inside VXLAN (50 bytes more), on links whose IP
+    MTU is the fabric MTU, or 14 less where a Junos device counts the Ethernet header."""
+    media = ctx.sections["fabric"].mtu
+    ip_mtu = min((max_ip_mtu(d.platform, media) for d in [*ctx.spines, *ctx.leaves]), default=media)
+    limit = ip_mtu - VXLAN_OVERHEAD
+    for path, n in ctx.networks():
+        if n.mtu > limit:
+            yield ctx.at(
+                (*path, "mtu"),
+                f"MTU {n.mtu} does not fit through the fabric: VXLAN adds {VXLAN_OVERHEAD} bytes and the fabric "
+                f"links carry IP packets of {ip_mtu} (fabric.mtu {media}); at most {limit}",
+            )
 
 
 @check("tenants")

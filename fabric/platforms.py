@@ -94,6 +94,34 @@ CAPABILITIES: dict[Platform, frozenset[str]] = {
 }
 
 
+# Junos counts the Ethernet header (14 bytes, no FCS) in an interface's `mtu` (the media
+# MTU); its IP MTU is at most `mtu - 14`. NX-OS routed ports and Linux take the IP MTU.
+# The two ends of a fabric link must agree on the IP MTU, so the design computes it per link.
+L2_HEADER = 14
+MTU_INCLUDES_L2_HEADER: dict[Platform, bool] = {"junos": True, "nxos": False, "frr": False}
+
+VXLAN_OVERHEAD = 50
+"""Outer IPv4 (20) + UDP (8) + VXLAN (8) + the inner Ethernet header (14)."""
+
+
+EVPN_NEXT_HOP: dict[Platform, Literal["session", "vtep"]] = {
+    # Junos: the next hop of its EVPN routes is the overlay session's local address, so that
+    # address must be the VTEP source (as in Juniper's validated designs: one lo0.0 address).
+    "junos": "session",
+    # NX-OS advertises the NVE source-interface address (loopback1), FRR the VXLAN device's
+    # local address, whatever the session's source is.
+    "nxos": "vtep",
+    "frr": "vtep",
+}
+"""Which address a platform puts as the BGP next hop of the EVPN routes it originates.
+Remote VTEPs build their tunnels to that next hop, so it must be the VXLAN source."""
+
+
+def max_ip_mtu(platform: Platform, media_mtu: int) -> int:
+    """The largest IP packet a port of ``platform`` with MTU setting ``media_mtu`` carries."""
+    return media_mtu - L2_HEADER if MTU_INCLUDES_L2_HEADER[platform] else media_mtu
+
+
 def supports(platform: Platform, feature: str) -> bool:
     """Whether ``platform`` can render ``feature``."""
     return feature in CAPABILITIES[platform]

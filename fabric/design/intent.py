@@ -223,6 +223,10 @@ class Device:
     vtep: IPv4Address | None
     """VXLAN source address (leaves only; ``loopback1`` on NX-OS)."""
     loopback6: IPv6Address | None
+    evpn_source: IPv4Address
+    """Source of this device's EVPN (overlay) sessions and the address its peers name: the
+    loopback, except on a leaf whose platform takes the EVPN next hop from the session
+    (Junos), where it is the VTEP so that the next hop equals the VXLAN source."""
 
     @property
     def router_id(self) -> IPv4Address:
@@ -253,6 +257,10 @@ class FabricInterface:
     """This end's address on the /127 (``underlay_ipv6``)."""
     peer_address6: IPv6Address | None
     mtu: int
+    """Media MTU of the port (the fabric MTU)."""
+    ip_mtu: int
+    """IP MTU, the same on both ends of the link: the largest packet the weaker end carries
+    (Junos counts the 14-byte Ethernet header in ``mtu``, NX-OS and Linux do not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +278,7 @@ class AccessInterface:
     vlans: tuple[int, ...]
     """Every VLAN on the port (trunk); ``(vlan,)`` for access ports."""
     mtu: int
+    """Media MTU: the fabric's jumbo MTU, so hosts may use any network MTU up to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +372,9 @@ class Evpn:
     """The leaf's VXLAN data plane and its L2 EVPN instance (MAC-VRF / default switch)."""
 
     vtep: IPv4Address
+    next_hop: IPv4Address
+    """The BGP next hop of the EVPN routes this leaf originates (what remote VTEPs tunnel
+    to). The design guarantees it equals ``vtep`` on every platform."""
     rd: str
     """RD of the EVPN instance: ``<loopback>:65534``."""
     vnis: tuple[L2Vni, ...]
@@ -513,6 +525,12 @@ class Dci:
     vnis: tuple[int, ...]
     """L2 VNIs stretched to other sites (``interconnected-vni-list``)."""
     vrfs: tuple[DciVrf, ...]
+    site_prefixes: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Loopback and VTEP host routes of this site's switches: all the DCI underlay carries
+    (the site's fabric /31s stay inside the site)."""
+    site_route_targets: tuple[RouteTarget, ...] = ()
+    """The site's own RTs on this border (L2 VNIs, VRFs, the EVPN instance): stripped from
+    what goes over the interconnect sessions, which carry only interconnect RTs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,6 +617,7 @@ class Link:
     a: LinkEnd
     b: LinkEnd
     mtu: int
+    ip_mtu: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ from fabric.design.intent import (
 )
 from fabric.errors import DesignError
 from fabric.model import Inventory, Leaf, Spine
-from fabric.platforms import GENERIC_MODELS, MODELS
+from fabric.platforms import EVPN_NEXT_HOP, GENERIC_MODELS, MODELS, max_ip_mtu
 from fabric.resources.ledger import Allocations, link_keys
 from fabric.sorting import natural_key
 
@@ -185,6 +185,8 @@ def devices(inv: Inventory, alloc: Allocations) -> dict[str, Device]:
 
 def _device(sw: Spine | Leaf, role: Role, ident: int, alloc: Allocations, vtep: IPv4Address | None) -> Device:
     leaf = sw if isinstance(sw, Leaf) else None
+    loopback = alloc.loopback(sw.name)
+    evpn_source = vtep if vtep is not None and EVPN_NEXT_HOP[sw.platform] == "session" else loopback
     return Device(
         name=sw.name,
         role=role,
@@ -198,9 +200,10 @@ def _device(sw: Spine | Leaf, role: Role, ident: int, alloc: Allocations, vtep: 
         rack=leaf.rack if leaf else None,
         pair=leaf.pair if leaf else None,
         asn=alloc.asn(sw.name),
-        loopback=alloc.loopback(sw.name),
+        loopback=loopback,
         vtep=vtep,
         loopback6=leaf.loopback6 if leaf else None,
+        evpn_source=evpn_source,
     )
 
 
@@ -258,10 +261,12 @@ def links(inv: Inventory, alloc: Allocations, devs: dict[str, Device]) -> list[L
                 raise DesignError(f"no p2p_v6 allocated for {key}; run `fabric plan`")
             base6 = int(net6.network_address)
             lo6, hi6 = IPv6Interface((base6, 127)), IPv6Interface((base6 + 1, 127))
+        # both ends get the IP MTU the weaker end can carry (Junos counts the L2 header)
+        ip_mtu = min(max_ip_mtu(devs[a].platform, mtu), max_ip_mtu(devs[b].platform, mtu))
         if i < n_fabric:  # leaf (a) takes the upper address, the spine (b) the lower
-            out.append(Link(key, "fabric", LinkEnd(a, a_port, hi4, hi6), LinkEnd(b, b_port, lo4, lo6), mtu))
+            out.append(Link(key, "fabric", LinkEnd(a, a_port, hi4, hi6), LinkEnd(b, b_port, lo4, lo6), mtu, ip_mtu))
         else:
-            out.append(Link(key, "dci", LinkEnd(a, a_port, lo4, lo6), LinkEnd(b, b_port, hi4, hi6), mtu))
+            out.append(Link(key, "dci", LinkEnd(a, a_port, lo4, lo6), LinkEnd(b, b_port, hi4, hi6), mtu, ip_mtu))
     return out
 
 
@@ -398,6 +403,7 @@ def _interfaces(name: str, cables: Iterable[Link]) -> list[FabricInterface]:
             address6=me.address6,
             peer_address6=peer.address6.ip if peer.address6 is not None else None,
             mtu=c.mtu,
+            ip_mtu=c.ip_mtu,
         ))
     out.sort(key=lambda i: natural_key(i.name))
     return out
@@ -416,7 +422,8 @@ def _sessions(ifaces: Iterable[FabricInterface], devs: dict[str, Device], bfd: B
 
 def _overlay_peers(me: Device, peers: Iterable[Device], ttl: int, bfd: Bfd | None, what: str) -> tuple[BgpNeighbor, ...]:
     return tuple(
-        BgpNeighbor(p.name, p.loopback, p.asn, f"{what}: {p.name}", local_address=me.loopback, multihop_ttl=ttl, bfd=bfd)
+        BgpNeighbor(p.name, p.evpn_source, p.asn, f"{what}: {p.name}", local_address=me.evpn_source, multihop_ttl=ttl,
+                    bfd=bfd)
         for p in peers
     )
 
@@ -456,7 +463,6 @@ def assemble(
     vips = _multisite_vips(alloc, info) if dci_borders else {}
     site_ids = {s.name: s.site_id for s in info.sites}
     nodes_by_leaf = {leaf: [(p, n) for p in ps for n in p.nodes] for leaf, ps in peerings.items()}
-    net_by_name = {n.name: n for n in ten.networks}
     vrf_order = list(ten.vrfs)
     carry = _Carrier(ten)
 
@@ -478,7 +484,7 @@ def assemble(
         spine = d.role == "spine"
         # spines are the EVPN route servers of their site: every leaf of the site peers with them
         overlay = Overlay(
-            asn=d.asn, local_address=d.loopback,
+            asn=d.asn, local_address=d.evpn_source,
             neighbors=_overlay_peers(d, (leaves_of if spine else spines_of)[d.site], OVERLAY_TTL, obfd, "overlay"),
             multihop_ttl=OVERLAY_TTL, next_hop_unchanged=spine, route_server=spine, retain_route_targets=spine,
             multipath=True, bfd=obfd,
@@ -508,14 +514,19 @@ def assemble(
             for v in vrf_order if v in wanted
         )
         access = sorted(
+            # a host port passes the largest frame the switch takes (NX-OS accepts only the
+            # default or the system jumbo MTU on an L2 port); the network's MTU is the SVI's
             (AccessInterface(n.port, f"k8s {p.cluster}: {n.name}", n.name, "access", p.vlan, p.network, (p.vlan,),
-                             net_by_name[p.network].mtu)
+                             info.mtu)
              for p, n in nodes_by_leaf.get(d.name, ())),
             key=lambda a: natural_key(a.name),
         )
         assert d.vtep is not None
-        evpn = Evpn(vtep=d.vtep, rd=f"{lo}:{EVPN_INSTANCE_RD}", vnis=tuple(vnis), gateway_mac=info.gateway_mac,
-                    replication="ingress")
+        next_hop = d.vtep if EVPN_NEXT_HOP[d.platform] == "vtep" else overlay.local_address
+        if next_hop != d.vtep:
+            raise DesignError(f"{d.name}: its EVPN next hop {next_hop} would differ from its VXLAN source {d.vtep}")
+        evpn = Evpn(vtep=d.vtep, next_hop=next_hop, rd=f"{lo}:{EVPN_INSTANCE_RD}", vnis=tuple(vnis),
+                    gateway_mac=info.gateway_mac, replication="ingress")
         dci_intent = (
             _dci(d, ifaces, devs, info, vips, site_ids, vnis, vrfs, ten, dci_borders, ubfd, obfd) if dci else None
         )
@@ -599,7 +610,17 @@ def _dci(
     remote = [p for p in devs.values() if p.name in borders and p.site != d.site]
     local = [p for p in devs.values() if p.name in borders and p.site == d.site and p.name != d.name]
     lo = str(d.loopback)
+    site_prefixes: list[IPv4Network | IPv6Network] = []
+    for p in devs.values():
+        if p.site == d.site:
+            site_prefixes += [IPv4Network(a) for a in (p.loopback, p.vtep) if a is not None]
+            if p.loopback6 is not None:
+                site_prefixes.append(IPv6Network(p.loopback6))
+    site_rts = [v.network.route_target for v in vnis] + [v.route_target for v in vrfs]
+    site_rts.append(RouteTarget(admin, EVPN_INSTANCE_RD))
     return Dci(
+        site_prefixes=tuple(dict.fromkeys(site_prefixes)),
+        site_route_targets=tuple(dict.fromkeys(site_rts)),
         site=d.site,
         site_id=site_ids[d.site],
         interfaces=tuple(i.name for i in dci_ifaces),

@@ -142,8 +142,9 @@ def test_default_cabling_beyond_the_model_is_a_design_error(tmp_path: Path) -> N
 
 def test_overlay_leaves_peer_with_every_spine_spines_with_every_leaf() -> None:
     its = intents("shownet2024")
-    spine_los = {i.device.loopback for i in spines("shownet2024")}
-    leaf_los = {i.device.loopback for i in leaves("shownet2024")}
+    # the EVPN source is the loopback, except on Junos leaves (the VTEP: see test_vendor_review)
+    spine_los = {i.device.evpn_source for i in spines("shownet2024")}
+    leaf_los = {i.device.evpn_source for i in leaves("shownet2024")}
     for lf in leaves("shownet2024"):
         assert {n.address for n in lf.overlay.neighbors} == spine_los
         assert not lf.overlay.next_hop_unchanged and not lf.overlay.route_server
@@ -152,7 +153,7 @@ def test_overlay_leaves_peer_with_every_spine_spines_with_every_leaf() -> None:
         assert sp.overlay.next_hop_unchanged and sp.overlay.route_server and sp.overlay.retain_route_targets
     for it in its.values():
         for n in it.overlay.neighbors:
-            assert n.local_address == it.device.loopback and n.multihop_ttl == it.overlay.multihop_ttl
+            assert n.local_address == it.device.evpn_source and n.multihop_ttl == it.overlay.multihop_ttl
             assert n.peer_asn == its[n.peer].device.asn
 
 
@@ -336,7 +337,7 @@ def test_dci_sessions_stitching_and_ids() -> None:
         ("dc2-border1", dci_if.peer_address, its["dc2-border1"].device.asn),
     ]
     assert [n.peer for n in d.overlay_neighbors] == ["dc2-border1", "dc2-border2"]
-    assert all(n.multihop_ttl == d.multihop_ttl and n.local_address == b.device.loopback for n in d.overlay_neighbors)
+    assert all(n.multihop_ttl == d.multihop_ttl and n.local_address == b.device.evpn_source for n in d.overlay_neighbors)
     assert d.peer_gateways == (its["dc1-border2"].device.loopback,)
     # the interconnect RT is the same in both sites; the ESI and VIP differ per site, not per border
     other = its["dc2-border1"].dci

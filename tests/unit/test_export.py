@@ -325,7 +325,7 @@ def test_clab_management_addresses(view: FabricView) -> None:
 
 def test_port_map_follows_containerlab_naming() -> None:
     junos = Device("x", "leaf", "junos", "qfx5120-32c", "", 1, None, None, None, None, None, 1,
-                   IPv4Address("10.0.0.1"), None, None)
+                   IPv4Address("10.0.0.1"), None, None, IPv4Address("10.0.0.1"))
     nxos = dataclasses.replace(junos, platform="nxos", model="n9k-9332c")
     # docs: et-0/0/0 is eth1 on vJunos-switch; Ethernet1/1 is eth1 on n9kv
     assert port_map(junos, ["et-0/0/0", "et-0/0/9"]).interfaces == {"et-0/0/0": "eth1", "et-0/0/9": "eth10"}

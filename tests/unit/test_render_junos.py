@@ -151,7 +151,7 @@ def test_overlay_ebgp_evpn_multihop_no_nexthop_change() -> None:
     assert f"{g} multihop no-nexthop-change" in lines
     assert f"{g} multihop ttl {d.overlay.multihop_ttl}" in lines
     assert f"{g} family evpn signaling" in lines
-    assert f"{g} local-address {d.device.loopback}" in lines
+    assert f"{g} local-address {d.device.vtep}" in lines  # the EVPN next hop is the VTEP
     assert d.overlay.neighbors
     for nb in d.overlay.neighbors:
         assert f"{g} neighbor {nb.address} peer-as {nb.peer_asn}" in lines

@@ -41,6 +41,26 @@ def route_target(rt: RouteTarget) -> str:
     return rt.community
 
 
+@dataclass(frozen=True)
+class VxlanResources:
+    """``forwarding-options vxlan-routing`` table sizes of a model (Juniper's validated
+    QFX5120 configs; a change takes effect after a reboot)."""
+
+    next_hops: int
+    interfaces: int
+
+
+VXLAN_RESOURCES: dict[str, VxlanResources] = {
+    "qfx5120-48y": VxlanResources(next_hops=45056, interfaces=8192),
+    "qfx5120-32c": VxlanResources(next_hops=45056, interfaces=8192),
+}
+
+
+DCI_FROM_GATEWAY = "65533:1"
+"""Standard community a border adds to every EVPN route learned from another site's
+gateway, so that it is never passed on to a third gateway (value from the private range)."""
+
+
 class JunosNames:
     """Names of the policies, communities and BGP groups the config defines.
 
@@ -64,6 +84,12 @@ class JunosNames:
     graceful_shutdown = "GRACEFUL_SHUTDOWN"
     overlay_export = "OVERLAY-EXPORT"
     dci_l2 = "DCI-L2-TARGET"
+    dci_site_prefixes = "DCI-SITE-LOOPBACKS"
+    dci_site_prefixes6 = "DCI-SITE-LOOPBACKS-V6"
+    dci_site_targets = "DCI-SITE-TARGETS"
+    dci_from_gateway = "DCI-FROM-GATEWAY"
+    dci_no_advertise = "DCI-NO-ADVERTISE"
+    """Tag on every route learned from another site's gateway (Juniper's DCI design)."""
 
     @staticmethod
     def type5_export(vrf: str) -> str:
@@ -145,6 +171,14 @@ class JunosView:
     evpn_route_target: str
     graceful_shutdown_community: str
     dci_communities: str
+    overlay_reject_communities: str
+    """What a border never sends to its spines: interconnect RTs and the from-gateway tag."""
+    dci_site_prefixes4: list[IPv4Network]
+    dci_site_prefixes6: list[IPv6Network]
+    dci_from_gateway_community: str
+    vxlan_resources: VxlanResources | None
+    """Sizes for a VTEP of a known model; ``None`` on spines and unknown models."""
+    bfd_anywhere: bool
     irb_units: str
     vlan_blocks: str
     vni_options: str
@@ -211,7 +245,9 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
 
     dci_vrfs: dict[str, DciVrf] = {}
     dci_underlay_groups: list[tuple[str, str, tuple[BgpNeighbor, ...]]] = []
-    dci_communities = ""
+    dci_communities = overlay_reject = ""
+    site4: list[IPv4Network] = []
+    site6: list[IPv6Network] = []
     if d.dci is not None:
         dci_vrfs = {x.vrf: x for x in d.dci.vrfs}
         dci_underlay_groups = [
@@ -224,6 +260,9 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         ]
         names = [JunosNames.dci_l2] + [JunosNames.dci_vrf(x.vrf) for x in d.dci.vrfs]
         dci_communities = names[0] if len(names) == 1 else "[ " + " ".join(names) + " ]"
+        overlay_reject = "[ " + " ".join([*names, JunosNames.dci_from_gateway]) + " ]"
+        site4 = [p for p in d.dci.site_prefixes if isinstance(p, IPv4Network)]
+        site6 = [p for p in d.dci.site_prefixes if isinstance(p, IPv6Network)]
 
     # The default switch's own RT (type-1/type-4 routes); per-VNI RTs come from vni-options.
     evpn_rt = route_target(RouteTarget(d.fabric.route_target_admin, EVPN_INSTANCE_RD))
@@ -238,6 +277,8 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         intent=d,
         ports=ports,
         mgmt_interface=MGMT_INTERFACE.get(d.device.model, DEFAULT_MGMT_INTERFACE),
+        vxlan_resources=VXLAN_RESOURCES.get(d.device.model) if d.evpn is not None else None,
+        bfd_anywhere="bfd" in d.features(),
         vtep_address=vtep,
         loopbacks4=loopbacks4,
         loopbacks6=loopbacks6,
@@ -250,6 +291,10 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         evpn_route_target=evpn_rt,
         graceful_shutdown_community=gshut,
         dci_communities=dci_communities,
+        overlay_reject_communities=overlay_reject,
+        dci_site_prefixes4=site4,
+        dci_site_prefixes6=site6,
+        dci_from_gateway_community=DCI_FROM_GATEWAY,
         irb_units=irb_units,
         vlan_blocks=vlan_blocks,
         vni_options=vni_options,

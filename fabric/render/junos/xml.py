@@ -87,6 +87,9 @@ CONTAINER_LEAF: dict[str, str] = {
 #: the same, only under a given parent element
 CONTAINER_LEAF_IN: dict[tuple[str, str], str] = {("then", "local-preference"): "local-preference"}
 
+#: ``then community ACTION NAME``: the actions the policy language has
+COMMUNITY_ACTIONS = frozenset({"add", "delete", "set"})
+
 #: parent element -> list of which every child statement is a bare key
 BARE_LIST: dict[str, str] = {"prefix-list": "prefix-list-item", "name-server": "name-server"}
 #: parent element -> (leaf for a bare value, keywords that are not bare values)
@@ -172,6 +175,18 @@ class _Writer:
             self.leaf(inner, "choice-ident", _value(words[2]))
             self.leaf(inner, "choice-value", _value(words[3]))
             out.append(f"{ind}</route-filter>")
+            return
+
+        if kw == "community" and parent == "then":
+            # then community add|delete|set NAME: a list keyed (choice-ident, choice-value,
+            # community-name); the action takes no value of its own
+            if len(words) != 3 or words[1] not in COMMUNITY_ACTIONS or s.children is not None or s.values:
+                raise RenderError(f"XML: community needs 'add|delete|set NAME', got {' '.join(words)!r}")
+            out.append(f"{ind}<community>")
+            self.leaf(inner, "choice-ident", words[1])
+            self.leaf(inner, "choice-value", "")
+            self.leaf(inner, "community-name", _value(words[2]))
+            out.append(f"{ind}</community>")
             return
 
         wrapped = CONTAINER_LEAF_IN.get((parent, kw)) or CONTAINER_LEAF.get(kw)
