@@ -1,6 +1,6 @@
 """Benchmarks of the agent config loader against hostile input.
 
-Run: ``.venv/bin/pytest tests/bench/test_bgp_config.py --benchmark-only``. Target: a 1 KB
+Run: ``.venv/bin/pytest tests/bench/test_bgp_hostile_config.py --benchmark-only``. Target: a 1 KB
 YAML alias bomb (it would expand to 10^9 nodes) refused in under 1 s; asserted on the
 median, which is CPU-bound work in this process (no I/O beyond reading one small file).
 """
