@@ -193,6 +193,10 @@ def parse_yaml(text: str, display: str) -> tuple[Any, dict[Loc, int]]:
         return _build(loader, root, lines), lines
     except _Refused as e:
         raise ConfigError([Problem(display, e.line, "", e.message)]) from None
+    except yaml.reader.ReaderError as e:
+        line = text[: e.position].count("\n") + 1
+        char = e.character if isinstance(e.character, str) else chr(e.character)
+        raise ConfigError([Problem(display, line, "", f"YAML syntax error: character {char!r} is not allowed")]) from None
     except yaml.YAMLError as e:
         raise ConfigError([_syntax_problem(e, display)]) from None
     finally:
@@ -208,7 +212,7 @@ def _syntax_problem(e: yaml.YAMLError, display: str) -> Problem:
     unterminated quote or bracket) that is the line it opens, not the end of the file."""
     mark = getattr(e, "problem_mark", None)
     context_mark = getattr(e, "context_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
     context = getattr(e, "context", None)
     if context_mark is not None and context and "end of stream" in problem:
         message = f"YAML syntax error: {_opened(context)} that starts here is never closed"
