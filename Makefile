@@ -6,7 +6,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # python3-venv: Debian's python3 has no ensurepip without it (a fresh Debian 12 machine)
-DEB_PACKAGES := python3 python3-venv frr frr-pythontools unbound dnsutils libyang2-tools iproute2 iputils-ping procps librsvg2-bin
+# gobgpd: the GoBGP reference of the bgp-agent speed benchmark (tests/bench/test_bgp_speed.py)
+DEB_PACKAGES := python3 python3-venv frr frr-pythontools unbound dnsutils libyang2-tools iproute2 iputils-ping procps librsvg2-bin gobgpd
 STAMP := $(VENV)/.installed
 
 .PHONY: setup deb demo test bench lint golden labs clean
@@ -22,6 +23,8 @@ deb:
 	fi
 	@# the lab starts its own FRR daemons per namespace; the system service must not hold the sockets
 	@if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q frr 2>/dev/null; then systemctl stop frr || true; fi
+	@# the benchmark starts gobgpd in a namespace; the packaged service would hold port 179 and 50051
+	@if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q gobgpd 2>/dev/null; then systemctl stop gobgpd || true; fi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -46,6 +49,7 @@ lint: setup
 
 golden: setup
 	$(BIN)/python -m tests.golden.regen
+	$(BIN)/python -m fabric.reference
 
 labs: setup
 	$(BIN)/python -m tests.golden.labs

@@ -47,6 +47,7 @@ from bgp.fileio import try_lock
 from bgp.health import HealthMonitor, Status, Transition
 from bgp.metrics import AgentMetrics
 from bgp.peers import PeerInfo, Peers
+from bgp.refusals import Refusals
 from bgp.snapshots import DrainMarker, SnapshotStore
 from bgp.sources.base import DesiredService, Source, run_forever
 from bgp.sources.registry import make_sources
@@ -68,8 +69,9 @@ STOP_WITHDRAW_TIMEOUT = 10.0
 class Agent:
     """The node agent. Create it with a validated config, then ``await run()``.
 
-    A caller may rely on: :meth:`run` returns an exit code only after everything it
-    announced has been withdrawn (stop) or after ExaBGP could not be started (1);
+    A caller may rely on: :meth:`run` returns 0 only after everything it announced has been
+    withdrawn and (``track_sent``) seen sent (stop); 1 when a withdrawal was refused by
+    ExaBGP or not seen sent within the stop timeout, or when ExaBGP could not be started;
     :meth:`drain`, :meth:`undrain`, :meth:`stop` may be called from signal handlers and
     the control socket at any time; :meth:`status` is a JSON-able snapshot."""
 
@@ -92,6 +94,8 @@ class Agent:
         self._drain = drainsm.SERVING
         self._drain_timer: asyncio.TimerHandle | None = None
         self._stopping = False
+        self._refusals = Refusals()
+        self._retry_timer: asyncio.TimerHandle | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.reconcile_passes = 0
 
@@ -178,6 +182,9 @@ class Agent:
         speaker = self._speaker
         if speaker is None or not speaker.running:
             return
+        loop = asyncio.get_running_loop()
+        # a refused change is not sent again before it is due (or ever, once failed)
+        target = self._refusals.hold(self._current, target, loop.time())
         d = diff(self._current, target, self._peers.selectors(), self.config.exabgp.batch)
         for p in d.dropped:
             self._current.pop(p, None)
@@ -188,13 +195,28 @@ class Agent:
         if d.withdrawn:
             self._peers.all_withdrawn.clear()
         t0 = time.monotonic()
-        results = await speaker.send_each([step.line for step in d.steps])
+        results = await speaker.send_detailed([step.line for step in d.steps])
         announced = withdrawn = 0
-        for step, ok in zip(d.steps, results, strict=True):
-            self.metrics.commands.labels("done" if ok else "error").inc()
-            if not ok:
-                log.error("exabgp refused a command", extra={"command": step.line[:200]})
+        for step, outcome in zip(d.steps, results, strict=True):
+            self.metrics.commands.labels("done" if outcome.ok else "error").inc()
+            if not outcome.ok:
+                # ExaBGP's state did not change: record why, retry later or mark failed
+                self._refusals.refused(step.prefixes, step.attrs, outcome.reason, loop.time())
+                if step.attrs is None:
+                    self._peers.forget_withdrawn(step.prefixes)  # never sent: nothing to wait for
+                first = self._refusals.get(step.prefixes[0])
+                log.error(
+                    "exabgp refused a command",
+                    extra={
+                        "command": step.line[:200],
+                        "reason": outcome.reason,
+                        "prefixes": len(step.prefixes),
+                        "attempt": first.attempts if first else 0,
+                        "failed": bool(first and first.failed),
+                    },
+                )
                 continue
+            self._refusals.done(step.prefixes)
             for p in step.prefixes:
                 if step.attrs is not None:
                     self._current[p] = step.attrs
@@ -203,10 +225,20 @@ class Agent:
                     self._current.pop(p, None)
                     withdrawn += 1
         self.metrics.announced.set(len(self._current))
+        self.metrics.failed.set(len(self._refusals.failed()))
+        self._schedule_retry()
         ms = round((time.monotonic() - t0) * 1000, 1)
         log.info("applied", extra={"announced": announced, "withdrawn": withdrawn, "commands": len(d.steps), "ms": ms,
                                    "total": len(self._current)})
         self._peers.settle()
+
+    def _schedule_retry(self) -> None:
+        due = self._refusals.next_retry()
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        if due is not None and not self._stopping:
+            self._retry_timer = asyncio.get_running_loop().call_at(due, self._dirty.set)
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -250,7 +282,11 @@ class Agent:
         lines = [commands.end_of_rib(fam, [commands.ip(p.address)]) for p in peers for fam in p.families]
         if lines:
             async with self._lock:
-                await speaker.send_each(lines)
+                outcomes = await speaker.send_detailed(lines)
+            for line, outcome in zip(lines, outcomes, strict=True):
+                self.metrics.commands.labels("done" if outcome.ok else "error").inc()
+                if not outcome.ok:  # a session that went down meanwhile gets one when it is back
+                    log.warning("exabgp refused end-of-RIB", extra={"command": line, "reason": outcome.reason})
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -347,11 +383,20 @@ class Agent:
         try:
             async with asyncio.timeout(STOP_WITHDRAW_TIMEOUT):
                 async with self._lock:
+                    self._refusals = Refusals()  # a stop tries every withdrawal once, now
                     await self._apply(self._target())
         except (SpeakerError, TimeoutError) as e:
             log.warning("could not withdraw before stopping: %s", e or "timeout")
-        if not await self._peers.wait_withdrawn(STOP_WITHDRAW_TIMEOUT, self.config.exabgp.track_sent):
-            log.warning("stopping before every withdrawal was seen sent")
+        all_sent = await self._peers.wait_withdrawn(STOP_WITHDRAW_TIMEOUT, self.config.exabgp.track_sent)
+        code = 0
+        if self._current or not all_sent:
+            # the leaves keep what is left as stale routes for the restart time: say so
+            left = sorted(p.with_prefixlen for p in self._current)
+            log.error(
+                "stopping before every withdrawal was seen sent",
+                extra={"not_withdrawn": ",".join(left[:20]), "count": len(left), "unconfirmed": not all_sent},
+            )
+            code = 1
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -362,9 +407,12 @@ class Agent:
         control.close()
         # A clean stop has withdrawn everything; the next start begins in service (the
         # kubelet runs preStop, hence a drain, before every container stop).
-        self._marker.record(False)
-        log.info("agent stopped")
-        return 0
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+        if code == 0:
+            self._marker.record(False)
+        log.info("agent stopped", extra={"code": code})
+        return code
 
     async def _watch_sources(self) -> None:
         while True:
@@ -387,8 +435,9 @@ class Agent:
             "exabgp_version": speaker.version if speaker else None,
             "last_api_contact": speaker.last_contact if speaker else None,
             "announced": len(self._current),
+            "failed": len(self._refusals.failed()),
             "peers": peer_rows(self._peers),
-            "prefixes": prefix_rows(self._plan, self._current, self._drain.draining),
+            "prefixes": prefix_rows(self._plan, self._current, self._drain.draining, self._refusals),
             "checks": {
                 name: {"status": st.status.value, "oks": st.oks, "fails": st.fails}
                 for name, st in self._monitor.states().items()

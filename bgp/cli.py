@@ -1,4 +1,6 @@
-"""``bgp-agent``: run, check-config, drain, undrain, status. The only module that prints or exits.
+"""``bgp-agent``: run, check-config, drain, undrain, status. With :mod:`bgp.entry`, the only
+module that prints or exits (``status``/``drain``/``undrain`` against a running agent
+normally take bgp.entry's fast path and reach this module only for ``--config`` or ``--help``).
 
 Exit codes: 0 success, 1 runtime failure (no agent to talk to, ExaBGP did not start),
 2 invalid configuration or usage (the problems are printed, never a traceback).
@@ -18,9 +20,7 @@ import click
 
 from bgp.config import AgentConfig, load_config
 from bgp.configfile import ConfigError
-from bgp.control import request
-
-DEFAULT_STATE_DIR = Path("/run/bgp-agent")
+from bgp.control import DEFAULT_STATE_DIR, UNDRAIN_TEXT, drain_text, request, status_json, status_text
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -156,7 +156,7 @@ def check_config(config: str) -> None:
 def drain(state_dir: str | None, config: str | None, delay: float | None) -> None:
     """Announce with GRACEFUL_SHUTDOWN (65535:0), then withdraw after the delay."""
     answer = _call(_state_dir(state_dir, config), {"command": "drain", "delay": delay})
-    click.echo(f"draining {answer.get('prefixes', 0)} prefixes; withdrawal in {answer.get('delay')} s")
+    click.echo(drain_text(answer))
 
 
 @main.command()
@@ -165,7 +165,7 @@ def drain(state_dir: str | None, config: str | None, delay: float | None) -> Non
 def undrain(state_dir: str | None, config: str | None) -> None:
     """End a drain: announce normally again."""
     _call(_state_dir(state_dir, config), {"command": "undrain"})
-    click.echo("undrained")
+    click.echo(UNDRAIN_TEXT)
 
 
 @main.command()
@@ -175,38 +175,7 @@ def undrain(state_dir: str | None, config: str | None) -> None:
 def status(state_dir: str | None, config: str | None, as_json: bool) -> None:
     """Print peers, prefixes and checks of the running agent."""
     answer = _call(_state_dir(state_dir, config), {"command": "status"})
-    if as_json:
-        click.echo(json.dumps(answer, indent=2, sort_keys=True))
-        return
-    now = time.time()
-    flags = []
-    if answer.get("draining"):
-        flags.append("DRAINING" + (" (withdrawn)" if answer.get("drain_withdrawn") else ""))
-    if not answer.get("eor_sent"):
-        flags.append("end-of-RIB not sent yet")
-    click.echo(f"bgp-agent: {answer.get('announced', 0)} announced, exabgp pid {answer.get('exabgp_pid')}"
-               + (f" [{', '.join(flags)}]" if flags else ""))
-    click.echo("\nPEER                 ADDRESS                                  STATE        SINCE")
-    for p in answer.get("peers", []):
-        since = f"{now - p['since']:.0f}s" if p.get("since") else "-"
-        click.echo(f"{p['name']:<20} {p['address']:<40} {p['state']:<12} {since}")
-    click.echo("\nPREFIX                                     STATE                SERVICE / REASON")
-    for x in answer.get("prefixes", []):
-        why = x["service"] + (f" ({x['reason']})" if x.get("reason") else "")
-        click.echo(f"{x['prefix']:<42} {x['state']:<20} {why}")
-    checks = answer.get("checks", {})
-    if checks:
-        click.echo("\nCHECK                STATUS")
-        for name, st in sorted(checks.items()):
-            click.echo(f"{name:<20} {st['status']}")
-    for s in answer.get("sources", []):
-        if s.get("stale") or s.get("last_error"):
-            click.echo(f"\nsource {s['name']}: stale={s['stale']} errors={s['sync_errors']} last error: {s['last_error']}")
-        rejected = s.get("detail", {}).get("rejected")
-        if rejected:
-            click.echo(f"\nsource {s['name']} refused: {rejected}")
-    for key, reason in sorted(answer.get("refused_services", {}).items()):
-        click.echo(f"refused service {key!r}: {reason}")
+    click.echo(status_json(answer) if as_json else status_text(answer, time.time()))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ object and a newline (``{"command": "status"}``, ``{"command": "drain", "delay":
 ``{"command": "undrain"}``) and reads one JSON object and a newline back; every answer
 carries ``ok``. Unknown commands and malformed requests get ``{"ok": false, "error": ...}``.
 
-The client half (:func:`request`) imports only the standard library's json/socket, so a
-``bgp-agent status`` process does not pay for asyncio, pydantic or the agent; the server
-half imports asyncio when it starts.
+The client half (:func:`request` and the texts the commands print) imports only the
+standard library's json/socket, so a ``bgp-agent status`` process (:mod:`bgp.entry`) does
+not pay for click, asyncio, pydantic or the agent; the server half imports asyncio when it
+starts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 CONTROL_SOCKET = "control.sock"
 READ_TIMEOUT = 5.0
+DEFAULT_STATE_DIR = Path("/run/bgp-agent")
 
 
 def control_socket_path(state_dir: Path) -> Path:
@@ -49,6 +51,59 @@ def request(state_dir: Path, payload: dict[str, Any], timeout: float = 10.0) -> 
             buf += chunk
     answer: dict[str, Any] = json.loads(buf)
     return answer
+
+
+def drain_text(answer: dict[str, Any]) -> str:
+    """What ``bgp-agent drain`` prints for the agent's answer."""
+    return f"draining {answer.get('prefixes', 0)} prefixes; withdrawal in {answer.get('delay')} s"
+
+
+UNDRAIN_TEXT = "undrained"
+"""What ``bgp-agent undrain`` prints."""
+
+
+def status_text(answer: dict[str, Any], now: float) -> str:
+    """What ``bgp-agent status`` prints (without ``--json``) for the agent's answer."""
+    out = []
+    flags = []
+    if answer.get("draining"):
+        flags.append("DRAINING" + (" (withdrawn)" if answer.get("drain_withdrawn") else ""))
+    if not answer.get("eor_sent"):
+        flags.append("end-of-RIB not sent yet")
+    failed = answer.get("failed", 0)
+    if failed:
+        flags.append(f"{failed} prefixes failed")
+    out.append(
+        f"bgp-agent: {answer.get('announced', 0)} announced, exabgp pid {answer.get('exabgp_pid')}"
+        + (f" [{', '.join(flags)}]" if flags else "")
+    )
+    out.append("\nPEER                 ADDRESS                                  STATE        SINCE")
+    for p in answer.get("peers", []):
+        since = f"{now - p['since']:.0f}s" if p.get("since") else "-"
+        out.append(f"{p['name']:<20} {p['address']:<40} {p['state']:<12} {since}")
+    out.append("\nPREFIX                                     STATE                SERVICE / REASON")
+    for x in answer.get("prefixes", []):
+        why = x["service"] + (f" ({x['reason']})" if x.get("reason") else "")
+        out.append(f"{x['prefix']:<42} {x['state']:<20} {why}")
+    checks = answer.get("checks", {})
+    if checks:
+        out.append("\nCHECK                STATUS")
+        for name, st in sorted(checks.items()):
+            out.append(f"{name:<20} {st['status']}")
+    for s in answer.get("sources", []):
+        if s.get("stale") or s.get("last_error"):
+            out.append(f"\nsource {s['name']}: stale={s['stale']} errors={s['sync_errors']} last error: {s['last_error']}")
+        rejected = s.get("detail", {}).get("rejected")
+        if rejected:
+            out.append(f"\nsource {s['name']} refused: {rejected}")
+    for key, reason in sorted(answer.get("refused_services", {}).items()):
+        out.append(f"refused service {key!r}: {reason}")
+    return "\n".join(out)
+
+
+def status_json(answer: dict[str, Any]) -> str:
+    """What ``bgp-agent status --json`` prints."""
+    return json.dumps(answer, indent=2, sort_keys=True)
 
 
 # -- server ---------------------------------------------------------------------------------

@@ -51,6 +51,11 @@ class Plan:
     refused_services: dict[str, str] = field(default_factory=dict)
 
 
+def _order(n: IPNet) -> tuple[int, int, int]:
+    # the same order as (version, network), without ipaddress's slow comparisons
+    return (n.version, int(n.network_address), n.prefixlen)
+
+
 def service_problem(svc: DesiredService, known_checks: Iterable[str]) -> str | None:
     """Why a whole service is refused (bad key, check, community), or None."""
     if not _KEY.fullmatch(svc.key):
@@ -101,7 +106,9 @@ def plan(
             wanted.setdefault(p, []).append(svc)
 
     candidates: list[IPNet] = []
-    for p in sorted(wanted, key=lambda n: (n.version, n)):
+    # one attribute set per (family, services announcing it): computed once, shared
+    attrs_of: dict[tuple[int, tuple[str, ...]], RouteAttributes] = {}
+    for p in sorted(wanted, key=_order):
         svcs = wanted[p]
         keys = tuple(s.key for s in svcs)
         problem = config.guard.refusal(p)
@@ -114,21 +121,12 @@ def plan(
             result.decisions[p] = PrefixDecision(p, "unhealthy", keys, svcs[0].check, f"check not up: {down}")
             continue
         candidates.append(p)
-        communities = set(config.attributes.communities)
-        large = set(config.attributes.large_communities)
-        for s in up:
-            communities.update(parse_community(c) for c in s.communities)
-            large.update(parse_large_community(c) for c in s.large_communities)
-        if draining:
-            communities.add(GRACEFUL_SHUTDOWN)
-        next_hop = config.next_hop.ipv4 if p.version == 4 else config.next_hop.ipv6
-        result.announce[p] = RouteAttributes.make(
-            None if next_hop == "self" else next_hop,
-            communities,
-            large,
-            config.attributes.med,
-        )
-        result.decisions[p] = PrefixDecision(p, "announce", tuple(s.key for s in up), up[0].check)
+        up_keys = tuple(s.key for s in up)
+        attrs = attrs_of.get((p.version, up_keys))
+        if attrs is None:
+            attrs = attrs_of[(p.version, up_keys)] = _attributes(p.version, up, config, draining)
+        result.announce[p] = attrs
+        result.decisions[p] = PrefixDecision(p, "announce", up_keys, up[0].check)
 
     limit = config.guard.max_prefixes
     if len(candidates) > limit:
@@ -137,3 +135,16 @@ def plan(
             d = result.decisions[p]
             result.decisions[p] = PrefixDecision(p, "refused", d.services, d.check, f"over max_prefixes ({limit})")
     return result
+
+
+def _attributes(version: int, up: list[DesiredService], config: AgentConfig, draining: bool) -> RouteAttributes:
+    """The attributes of a prefix of ``version`` announced for the services ``up``."""
+    communities = set(config.attributes.communities)
+    large = set(config.attributes.large_communities)
+    for s in up:
+        communities.update(parse_community(c) for c in s.communities)
+        large.update(parse_large_community(c) for c in s.large_communities)
+    if draining:
+        communities.add(GRACEFUL_SHUTDOWN)
+    next_hop = config.next_hop.ipv4 if version == 4 else config.next_hop.ipv6
+    return RouteAttributes.make(None if next_hop == "self" else next_hop, communities, large, config.attributes.med)

@@ -39,6 +39,9 @@ class AgentMetrics:
             "bgp_agent_exabgp_last_api_contact_timestamp_seconds", "Last line read from ExaBGP's API", registry=r
         )
         self.draining = Gauge("bgp_agent_draining", "1 while draining", registry=r)
+        self.failed = Gauge(
+            "bgp_agent_failed_prefixes", "Prefixes whose change ExaBGP refused on every attempt", registry=r
+        )
         self.commands = Counter("bgp_agent_speaker_commands", "Commands written to ExaBGP by ack result", ["result"], registry=r)
         self.speaker_restarts = Counter("bgp_agent_exabgp_restarts", "Times ExaBGP had to be started again", registry=r)
 

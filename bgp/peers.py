@@ -82,6 +82,13 @@ class Peers:
                 if family_of(version) in peer.families:
                     self._pending.setdefault(peer.address, set()).update(gone)
 
+    def forget_withdrawn(self, prefixes: Iterable[IPNet]) -> None:
+        """These withdrawals were not sent after all (ExaBGP refused them): stop waiting."""
+        gone = set(prefixes)
+        for pending in self._pending.values():
+            pending.difference_update(gone)
+        self.settle()
+
     def pending(self) -> bool:
         return any(self._pending.values())
 

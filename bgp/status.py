@@ -9,6 +9,7 @@ from typing import Any
 from bgp.community import GRACEFUL_SHUTDOWN
 from bgp.guard import Plan
 from bgp.peers import PeerInfo
+from bgp.refusals import Refusal, Refusals
 from bgp.sources.base import SourceStatus
 from bgp.speaker.commands import RouteAttributes
 
@@ -19,12 +20,20 @@ def _order(p: IPNet) -> tuple[int, IPNet]:
     return (p.version, p)
 
 
-def prefix_rows(plan: Plan, current: Mapping[IPNet, RouteAttributes], draining: bool) -> list[dict[str, Any]]:
+def prefix_rows(
+    plan: Plan, current: Mapping[IPNet, RouteAttributes], draining: bool, refusals: Refusals | None = None
+) -> list[dict[str, Any]]:
     """One row per desired prefix (its state: announced, draining, pending,
     withdrawn-drained, withdrawn-unhealthy, refused), then one per prefix still announced
-    that nothing wants any more (withdrawing)."""
+    that nothing wants any more (withdrawing). A prefix whose last change ExaBGP refused is
+    ``retrying`` or, once the attempts are spent, ``failed``, with ExaBGP's reason."""
+    refusals = refusals or Refusals()
     rows = []
     for p, d in sorted(plan.decisions.items(), key=lambda kv: _order(kv[0])):
+        r = refusals.get(p)
+        if r is not None:
+            rows.append(_refused_row(p, ",".join(d.services), d.check, r))
+            continue
         if p in current:
             state = "draining" if GRACEFUL_SHUTDOWN in current[p].communities else "announced"
         elif d.state == "announce":
@@ -36,8 +45,18 @@ def prefix_rows(plan: Plan, current: Mapping[IPNet, RouteAttributes], draining: 
         rows.append({"prefix": p.with_prefixlen, "service": ",".join(d.services), "state": state, "check": d.check,
                      "reason": d.reason})
     for p in sorted(set(current) - set(plan.decisions), key=_order):
-        rows.append({"prefix": p.with_prefixlen, "service": "", "state": "withdrawing", "check": None, "reason": ""})
+        r = refusals.get(p)
+        if r is not None:
+            rows.append(_refused_row(p, "", None, r))
+        else:
+            rows.append({"prefix": p.with_prefixlen, "service": "", "state": "withdrawing", "check": None, "reason": ""})
     return rows
+
+
+def _refused_row(p: IPNet, service: str, check: str | None, r: Refusal) -> dict[str, Any]:
+    reason = f"ExaBGP refused to {r.action} it ({r.attempts} attempts): {r.reason}"
+    return {"prefix": p.with_prefixlen, "service": service, "state": "failed" if r.failed else "retrying", "check": check,
+            "reason": reason}
 
 
 def peer_rows(peers: Iterable[PeerInfo]) -> list[dict[str, Any]]:

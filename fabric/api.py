@@ -9,6 +9,9 @@ The CLI is a thin shell over these calls; scripts use them directly::
     intents = fab.design()                          # {device: DeviceIntent}, vendor-neutral
     configs = fab.render()                          # {device: RenderedDevice}; configs["leaf1"].text
     fab.build("build/shownet2024")                  # configs/, intent/, docs and exports
+    fab.onboard()                                   # keep each device's unmanaged config (pristine/)
+    fab.diff()                                      # DeployReport: each device's diff, nothing changed
+    fab.deploy(canary=1, parallel=10)               # DeployReport: waves, commit confirmed, rollback on failure
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import time
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
-from fabric.errors import LedgerError, RenderError
+from fabric.errors import InventoryError, LedgerError, LedgerInputError, PoolExhausted, RenderError
 from fabric.export import lab_config_devices
 from fabric.export import write_all as write_exports
 from fabric.export.view import build_view
@@ -31,6 +35,9 @@ from fabric.render.base import RenderedDevice, render_all, render_each, select_r
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
 from fabric.yamlsrc import SourceMap
 
+if TYPE_CHECKING:
+    from fabric.deploy.api import OnboardReport
+    from fabric.deploy.engine import DeployReport
 
 class Fabric:
     """A loaded, validated fabric and its allocation ledger."""
@@ -66,14 +73,35 @@ class Fabric:
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger as it is on disk (empty when there is none yet)."""
-        return Ledger.read(self.ledger_path)
+        return Ledger.read(self.ledger_path, strict=False)
 
     def plan(self, prune: bool = False) -> Plan:
-        """Plan allocations against the ledger on disk. Writes nothing."""
-        return plan_allocations(self.inventory, self.ledger, prune=prune)
+        """Plan allocations against the ledger on disk. Writes nothing.
+
+        Raises :class:`~fabric.errors.LedgerInputError` for a damaged ledger and
+        :class:`~fabric.errors.InventoryError` (at the pool in the inventory) when a pool
+        has no value left for a new object."""
+        try:
+            return plan_allocations(self.inventory, self.ledger, prune=prune)
+        except PoolExhausted as e:
+            raise InventoryError([self.source.problem(self._pool_path(e.pool), str(e))]) from None
+
+    def _pool_path(self, pool: str) -> tuple[str | int, ...]:
+        """Where the pool named ``pool`` is written in the inventory."""
+        parts = pool.split(".")
+        if parts[0] == "kubernetes":
+            names = [c.name for c in self.inventory.kubernetes.clusters]
+            if len(parts) == 3 and parts[1] in names:
+                return ("kubernetes", "clusters", names.index(parts[1]), "asn")
+            return ("kubernetes",)
+        if parts[0] == "id":
+            return ("fabric",)
+        return ("pools", *parts)
 
     def write_plan(self, plan: Plan) -> bool:
         """Write ``plan``'s ledger if it differs from the file; return whether it wrote."""
+        if self.ledger.problems:  # planning refused it already; never write over a damaged ledger
+            raise LedgerInputError(self.ledger.problems)
         text = plan.ledger.dump()
         if self.ledger_path.exists() and self.ledger_path.read_text(encoding="utf-8") == text:
             return False
@@ -161,6 +189,32 @@ class Fabric:
         result.exports = "written"
         result.seconds = {"plan+design": t1 - t0, **result.seconds, "exports": time.perf_counter() - t2}
         return result
+
+    def deploy(self, **kwargs: Any) -> DeployReport:
+        """Roll the rendered configs out to the devices: see :func:`fabric.deploy.api.deploy`
+        (``devices``, ``roles``, ``canary``, ``parallel``, ``resume``, ``journal``,
+        ``host_key_check``, ``revert_in``, ``postcheck_timeout``, ``targets``, ``progress``)."""
+        from fabric.deploy import api
+
+        return api.deploy(self, **kwargs)
+
+    def diff(self, **kwargs: Any) -> DeployReport:
+        """Each device's diff; changes nothing (:func:`fabric.deploy.api.diff`)."""
+        from fabric.deploy import api
+
+        return api.diff(self, **kwargs)
+
+    def rollback(self, **kwargs: Any) -> DeployReport:
+        """Undo the journaled deploy run (:func:`fabric.deploy.api.rollback`)."""
+        from fabric.deploy import api
+
+        return api.rollback(self, **kwargs)
+
+    def onboard(self, **kwargs: Any) -> OnboardReport:
+        """Keep each device's unmanaged config as its pristine file (:func:`fabric.deploy.api.onboard`)."""
+        from fabric.deploy import api
+
+        return api.onboard(self, **kwargs)
 
 
 def load(path: str | Path) -> Fabric:

@@ -19,6 +19,7 @@ from fabric.model.base import ASN_MAX
 from fabric.model.kubernetes import Kubernetes
 from fabric.platforms import GENERIC_MODELS, MODELS, VXLAN_OVERHEAD, max_ip_mtu
 from fabric.resources.ledger import RESERVED_VNIS
+from fabric.resources.pools import address_pool
 from fabric.yamlsrc import PathT, SourceMap
 
 Net = IPv4Network | IPv6Network
@@ -160,10 +161,12 @@ def _sites_and_pairs(ctx: Ctx) -> Iterator[Problem]:
         if lf.pair is None:
             continue
         other = leaves.get(lf.pair)
-        if other is None:
+        if lf.pair == lf.name:
+            yield ctx.at(("leaves", i, "pair"), f"{lf.name} is paired with itself; pair names the other leaf of the pair")
+        elif other is None:
             if not ctx.known(lf.pair, leaves):
                 yield ctx.at(("leaves", i, "pair"), f"pair names unknown leaf {lf.pair!r}")
-        elif other.pair != lf.name:
+        elif other.pair != lf.name and other.pair != other.name:  # paired with itself: reported there
             yield ctx.at(("leaves", i, "pair"), f"{lf.pair} does not name {lf.name} as its pair")
         elif other.role != lf.role:
             yield ctx.at(("leaves", i, "pair"), f"{lf.name} ({lf.role}) and {lf.pair} ({other.role}) differ in role")
@@ -196,6 +199,10 @@ def _pools_do_not_overlap(ctx: Ctx) -> Iterator[Problem]:
                 yield ctx.at(("pools", "asn", rb), f"ASN range {rb} ({br}) overlaps range {ra} ({ar})")
 
 
+_NO_NET_BCAST = " (the network and broadcast addresses are never handed out)"
+_RESERVED = f" (VNI {', '.join(map(str, sorted(RESERVED_VNIS)))} is reserved)"
+
+
 @check("pools", "spines", "leaves")
 def _pools_large_enough(ctx: Ctx) -> Iterator[Problem]:
     p = ctx.pools
@@ -203,9 +210,17 @@ def _pools_large_enough(ctx: Ctx) -> Iterator[Problem]:
     n_border = sum(1 for lf in ctx.leaves if lf.role == "border")
     links = len(ctx.sections["cabling"]) if "cabling" in ctx.sections else n_sp * n_lf
     links += len(ctx.sections.get("dci_links", []))
+    # the sizes the ledger allocates from (fabric.resources.pools), so that check and plan agree:
+    # address pools never hand out the network or broadcast address, VNI pools skip reserved VNIs
+    site_of = {lf.name: lf.site for lf in ctx.leaves}
+    dci_sites = {site_of.get(end) for d in ctx.sections.get("dci_links", []) for end in (d.a, d.b)}
+    n_vips = sum(1 for site in ctx.sections["fabric"].sites if site.name in dci_sites) if "fabric" in ctx.sections else 0
+    lo, vt = address_pool("loopback", p.loopback, skip_network=True), address_pool("vtep", p.vtep, skip_network=True)
     need = [
-        ("loopback", p.loopback.num_addresses, n_sp + n_lf, "switches"),
-        ("vtep", p.vtep.num_addresses, n_lf, "leaves"),
+        ("loopback", lo.size, n_sp + n_lf, "switches" + _NO_NET_BCAST * (lo.size < p.loopback.num_addresses)),
+        ("vtep", vt.size, n_lf + n_vips,
+         ("leaves" if not n_vips else f"leaves and {n_vips} Multi-Site VIP(s)")
+         + _NO_NET_BCAST * (vt.size < p.vtep.num_addresses)),
         ("p2p", p.p2p.num_addresses // 2, links, "links (/31 each)"),
     ]
     if p.p2p_v6 is not None:
@@ -220,10 +235,13 @@ def _pools_large_enough(ctx: Ctx) -> Iterator[Problem]:
     if "tenants" in ctx.sections:
         n_net = sum(1 for _ in ctx.networks())
         n_vrf = sum(len(t.vrfs) for t in ctx.tenants)
+        def vnis(r: Any) -> int:
+            return len(r) - sum(1 for v in RESERVED_VNIS if v in r)
+
         need += [
             ("vlan", len(p.vlan), n_net + n_vrf, "networks and VRFs"),
-            ("l2vni", len(p.l2vni), n_net, "networks"),
-            ("l3vni", len(p.l3vni), n_vrf, "VRFs"),
+            ("l2vni", vnis(p.l2vni), n_net, "networks" + _RESERVED * (vnis(p.l2vni) < len(p.l2vni))),
+            ("l3vni", vnis(p.l3vni), n_vrf, "VRFs" + _RESERVED * (vnis(p.l3vni) < len(p.l3vni))),
         ]
     for name, size, wanted, what in need:
         if size < wanted:
@@ -469,6 +487,8 @@ def _gateways(ctx: Ctx) -> Iterator[Problem]:
             net = gw.network
             if gw.ip == net.network_address and net.prefixlen < net.max_prefixlen - 1:
                 yield ctx.at((*path, attr), f"gateway {gw} is the subnet's network address")
+            elif net.version == 4 and gw.ip == net.broadcast_address and net.prefixlen < 31:
+                yield ctx.at((*path, attr), f"gateway {gw} is the subnet's broadcast address")
             subnets.append((net.version, int(net.network_address), int(net.broadcast_address), net, (*path, attr)))
     # sweep in address order: a subnet overlaps an earlier one iff it starts before the
     # furthest end seen so far (n log n; thousands of SVIs are common)
@@ -593,8 +613,19 @@ def _nodes_on_network(ctx: Ctx) -> Iterator[Problem]:
                              f"({net.gateway4.network if net.gateway4 else 'no IPv4 gateway'})")
             elif node.address == net.gateway4.ip:
                 yield ctx.at((*npath, "address"), f"address {node.address} is the anycast gateway of {net.name}")
+            elif net.gateway4.network.prefixlen < 31 and node.address in (net.gateway4.network.network_address,
+                                                                          net.gateway4.network.broadcast_address):
+                which = "network" if node.address == net.gateway4.network.network_address else "broadcast"
+                yield ctx.at((*npath, "address"), f"address {node.address} is the {which} address of "
+                             f"{net.name} ({net.gateway4.network})")
             if node.address6 is not None and (net.gateway6 is None or node.address6 not in net.gateway6.network):
                 yield ctx.at((*npath, "address6"), f"address {node.address6} is not inside network {net.name}'s IPv6 subnet")
+            elif node.address6 is not None and net.gateway6 is not None and node.address6 == net.gateway6.ip:
+                yield ctx.at((*npath, "address6"), f"address {node.address6} is the anycast gateway of {net.name}")
+            elif node.address6 is not None and net.gateway6 is not None and net.gateway6.network.prefixlen < 127 \
+                    and node.address6 == net.gateway6.network.network_address:
+                yield ctx.at((*npath, "address6"), f"address {node.address6} is the subnet-router anycast address of "
+                             f"{net.name} ({net.gateway6.network})")
             for attr in ("address", "address6"):
                 v = getattr(node, attr)
                 if v is None:
@@ -646,3 +677,58 @@ def _service_ranges_vs_networks(ctx: Ctx) -> Iterator[Problem]:
                         yield ctx.at(("kubernetes", "clusters", ci, "service_ranges", ri),
                                      f"service range {r} overlaps network {n.name} ({gw.network})")
 
+
+
+# ---------------------------------------------------------------- more rules
+
+
+@check("spines", "leaves", "dci_links")
+def _dci_ports(ctx: Ctx) -> Iterator[Problem]:
+    """A DCI port is neither a fabric uplink (explicit cabling or the default mesh) nor
+    the port of another DCI link."""
+    leaves = {lf.name: (i, lf) for i, lf in enumerate(ctx.leaves)}
+    fabric: dict[tuple[str, str], PathT] = {}
+    if "cabling" in ctx.sections:
+        for i, link in enumerate(ctx.sections["cabling"]):
+            fabric.setdefault((link.leaf, link.leaf_port), ("cabling", i, "leaf_port"))
+    elif "cabling" not in ctx.present:
+        for dev, (i, lf) in leaves.items():
+            m = MODELS.get(lf.model)
+            if m is not None and lf.model not in GENERIC_MODELS:
+                for port in m.uplinks[:len(ctx.spines)]:
+                    fabric[(dev, port)] = ("leaves", i)
+    seen: dict[tuple[str, str], PathT] = {}
+    for i, d in enumerate(ctx.sections["dci_links"]):
+        for end, port in (("a", d.a_port), ("b", d.b_port)):
+            name: str = getattr(d, end)
+            here: PathT = ("dci_links", i, f"{end}_port")
+            if (name, port) in fabric:
+                fname, line = ctx.smap.locate(fabric[(name, port)])
+                how = "by the cabling" if fabric[(name, port)][0] == "cabling" else "as a spine uplink by the default mesh"
+                yield ctx.at(here, f"{name} port {port} is already used {how} ({fname}:{line})")
+            elif (name, port) in seen:
+                fname, line = ctx.smap.locate(seen[(name, port)])
+                yield ctx.at(here, f"{name} port {port} is used by two DCI links (also at {fname}:{line})")
+            else:
+                seen[(name, port)] = here
+
+
+@check("pools")
+def _gateway_mac(ctx: Ctx) -> Iterator[Problem]:
+    mac = ctx.pools.gateway_mac()
+    octets = [int(x, 16) for x in mac.split(":")]
+    path: PathT = ("pools", "anycast_gateway_mac")
+    if all(o == 0 for o in octets):
+        yield ctx.at(path, f"{mac} is the all-zeros MAC, which no switch accepts as a gateway MAC")
+    elif octets[0] & 1:
+        yield ctx.at(path, f"{mac} is a multicast MAC (the first octet is odd); a gateway MAC must be unicast, "
+                     "e.g. 00:00:5e:00:01:01")
+
+
+@check("kubernetes")
+def _bgp_timers(ctx: Ctx) -> Iterator[Problem]:
+    for ci, c in enumerate(ctx.clusters):
+        if c.keepalive * 3 > c.hold_time:
+            yield ctx.at(("kubernetes", "clusters", ci, "keepalive"),
+                         f"keepalive {c.keepalive} s must be at most a third of hold_time {c.hold_time} s "
+                         f"(at most {c.hold_time // 3}), or a single lost keepalive drops the session")

@@ -46,6 +46,21 @@ class LedgerError(FabricError):
     """The allocation ledger cannot be read, or a pool ran out."""
 
 
+class PoolExhausted(LedgerError):
+    """A pool has no value left for a new object; ``pool`` names it (``loopback``,
+    ``asn.leaf``, ``kubernetes.<cluster>.asn`` ...)."""
+
+    def __init__(self, message: str, pool: str) -> None:
+        super().__init__(message)
+        self.pool = pool
+
+
+class LedgerInputError(InventoryError, LedgerError):
+    """``allocations.yaml`` is damaged (not YAML, a duplicate key, a malformed value, two
+    objects holding one value) or disagrees with the inventory; ``problems`` lists every
+    problem at its ledger line. A ledger that raised this is never rewritten."""
+
+
 class DesignError(FabricError):
     """The design stage cannot turn a valid inventory into intent (a port a default
     cabling needs does not exist, a derived value collides with an allocated one)."""

@@ -1,22 +1,40 @@
-"""YAML loading that remembers where every value came from, and the one way a problem
-in such a document becomes ``FILE:LINE: data.path: message``.
+"""YAML loading that remembers where every value came from, and refuses hostile files.
 
-``load_yaml_with_lines`` parses with libyaml (C) into nodes and turns them into plain
-Python data while recording, for each data path, the file and line it was written on.
-Paths are tuples of keys and list indices, the same shape pydantic uses in ``loc``.
+``load_yaml_with_lines`` reads libyaml's (C) event stream and builds plain Python data
+itself - no recursion, so nesting depth costs nothing but a list - while recording, for
+each data path, the file and line it was written on. Paths are tuples of keys and list
+indices, the same shape pydantic uses in ``loc``.
+
+Every way a file can be unusable is one :class:`SourceError` naming the file (and the
+line, where there is one): not UTF-8, not YAML, a duplicate key, nesting deeper than
+:data:`MAX_DEPTH`, aliases that expand to more than :data:`MAX_ALIAS_NODES` nodes (an
+"alias bomb": a 1 KB file that would expand to millions), and, in
+:func:`read_yaml_file`, a path that is a directory, a FIFO or device, a symlink loop, or
+a file that cannot be opened. None of them blocks (a FIFO is never opened) or recurses.
+
 :meth:`SourceMap.problem` locates a message at a data path; :func:`schema_problems`
 turns a pydantic :class:`~pydantic.ValidationError` into located problems (as data:
-:class:`~fabric.errors.Problem`, never strings parsed back).
+:class:`~fabric.errors.Problem`, never strings parsed back), naming the closest valid
+key for an unknown one.
 """
 
 from __future__ import annotations
 
+import difflib
+import errno
+import json
+import os
+import re
+import stat
+import types
+import typing
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fabric.errors import Problem
 
@@ -26,6 +44,16 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
 PathT = tuple[str | int, ...]
+
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists accepted (the inventory model needs about 8)."""
+
+MAX_ALIAS_NODES = 10_000
+"""Most nodes that ``*alias`` references may add to one file in total."""
+
+_STR = "tag:yaml.org,2002:str"
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
+_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -50,12 +78,18 @@ class SourceMap:
         return Problem(fname, line, format_path(path), message)
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/-]*$|^[A-Za-z0-9_][A-Za-z0-9_./-]*[A-Za-z0-9_]$")
+
+
 def format_path(path: PathT) -> str:
-    """``("leaves", 3, "name")`` -> ``leaves[3].name``."""
+    """``("leaves", 3, "name")`` -> ``leaves[3].name``; a key with spaces, quotes or other
+    odd characters is written ``["a key"]`` (JSON-quoted), so a path never holds ": "."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part) and not (out == "" and part == "<root>"):
+            out += f"[{json.dumps(part)}]"
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -84,80 +118,330 @@ def _real_path(data: Any, loc: tuple[str | int, ...]) -> PathT:
 def _message(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "invalid value"))
     if err.get("type") == "extra_forbidden":
-        return "unknown key (typo?)"
+        return "unknown key"
     if err.get("type") == "missing":
         return "required key is missing"
     return msg.removeprefix("Value error, ")
 
 
-def schema_problems(data: Any, smap: SourceMap, exc: ValidationError, root: PathT = ()) -> list[Problem]:
+def _unwrap(tp: Any) -> list[Any]:
+    """The types a field annotation may hold: Optional, Annotated and unions opened up."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that holds the keys at ``loc`` (a pydantic loc under ``model``)."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            for t in _unwrap(tp):
+                origin = typing.get_origin(t)
+                if isinstance(part, int) and origin in (list, tuple):
+                    nxt.extend(_unwrap(typing.get_args(t)[0]))
+                elif isinstance(part, str) and isinstance(t, type) and issubclass(t, BaseModel):
+                    f = t.model_fields.get(part)
+                    if f is not None:
+                        nxt.extend(_unwrap(f.annotation))
+        current = nxt
+    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def unknown_key_message(
+    key: object, valid: list[str], missing: set[str] | frozenset[str] = frozenset()
+) -> tuple[str, str | None]:
+    """The message for an unknown ``key`` among ``valid`` keys, and the valid key it most
+    likely meant (preferring a required key that is missing)."""
+    guess = difflib.get_close_matches(str(key), sorted(missing), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+    meant = guess[0] if guess else None
+    hint = f"did you mean {meant!r}? " if meant else ""
+    return f"unknown key {key!r}; {hint}valid keys here: {', '.join(valid)}", meant
+
+
+def schema_problems(
+    data: Any, smap: SourceMap, exc: ValidationError, root: PathT = (), model: type[BaseModel] | None = None
+) -> list[Problem]:
     """Every error of ``exc`` (validating the value at ``root`` of ``data``) as a located
-    problem: pydantic's ``loc`` mapped onto the data path, its message made plain."""
-    return [smap.problem(_real_path(data, (*root, *err["loc"])), _message(dict(err))) for err in exc.errors()]
+    problem: pydantic's ``loc`` mapped onto the data path, its message made plain.
+
+    With the ``model`` that was validated, an unknown key names the closest valid key and
+    lists the valid keys at that place; a misspelled required key is one problem, at the
+    misspelling (its "required key is missing" is not reported beside it)."""
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+    missing: dict[tuple[str | int, ...], set[str]] = defaultdict(set)
+    for err in errors:
+        eloc: tuple[str | int, ...] = tuple(err["loc"])
+        if err.get("type") == "missing" and eloc and isinstance(eloc[-1], str):
+            missing[eloc[:-1]].add(eloc[-1])
+    replaced: set[tuple[str | int, ...]] = set()
+    out = []
+    for err in errors:
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        owner = model_at(model, loc[:-1]) if model is not None and loc and err.get("type") == "extra_forbidden" \
+            else None
+        if owner is not None:
+            msg, meant = unknown_key_message(loc[-1], list(owner.model_fields), missing.get(loc[:-1], set()))
+            if meant is not None and meant in missing.get(loc[:-1], set()):
+                replaced.add((*loc[:-1], meant))
+            out.append((loc, msg))
+            continue
+        out.append((loc, _message(err)))
+    return [smap.problem(_real_path(data, (*root, *loc)), msg) for loc, msg in out
+            if not (msg == "required key is missing" and loc in replaced)]
 
 
-class YamlSyntaxError(Exception):
-    """A file is not valid YAML; carries file and line."""
+class SourceError(Exception):
+    """A file cannot be used as YAML input; carries the file and line (0: the whole file)."""
 
-    def __init__(self, file: str, line: int, message: str) -> None:
+    def __init__(self, file: str, line: int, message: str, path: PathT = ()) -> None:
         super().__init__(message)
         self.file = file
         self.line = line
         self.message = message
+        self.path = path
+        """The data path the problem is at, where there is one (a duplicate key's)."""
 
 
-_construct = _Loader.construct_scalar
+YamlSyntaxError = SourceError
+"""The older name of :class:`SourceError`."""
 
 
-def _scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-    # Resolve the tag the way SafeLoader does (ints, bools, nulls, floats, strings).
-    tag = node.tag
-    if tag == "tag:yaml.org,2002:str":
-        return node.value
+class _Frame:
+    """A mapping or list being built: its value, data path, anchor, node count, and (for
+    a mapping) the key waiting for its value."""
+
+    __slots__ = ("anchor", "has_key", "is_map", "key", "nodes", "path", "value")
+
+    def __init__(self, value: dict[Any, Any] | list[Any], path: PathT, anchor: str | None) -> None:
+        self.value = value
+        self.path = path
+        self.anchor = anchor
+        self.is_map = isinstance(value, dict)
+        self.nodes = 1
+        self.key: str | int | None = None
+        self.has_key = False
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, fname: str) -> SourceError:
+    """Point at where the problem starts: an unterminated quote or bracket at the line it
+    opens, not at the end of the file where libyaml noticed."""
+    problem = e.problem or str(e)
+    ctx = e.context or ""
+    pm, cm = e.problem_mark, e.context_mark
+    if cm is not None and pm is not None and cm.line != pm.line:
+        if ctx.startswith("while scanning a quoted scalar"):
+            return SourceError(fname, cm.line + 1, "YAML syntax error: this quoted string is never closed "
+                                                   f"(the quote opens here; {problem} at line {pm.line + 1})")
+        if ctx.startswith("while parsing a flow"):
+            kind = "[" if "sequence" in ctx else "{"
+            return SourceError(fname, cm.line + 1, f"YAML syntax error: the '{kind}' opened here is never closed "
+                                                   f"({problem} at line {pm.line + 1})")
+    mark = pm or cm
+    line = mark.line + 1 if mark is not None else 0
+    return SourceError(fname, line, f"YAML syntax error: {problem}")
+
+
+# A plain scalar starting with none of these is a string in YAML 1.1 (bools start with
+# y/n/t/f/o, nulls with ~/n, numbers with a digit, sign or dot, timestamps with a digit).
+_MAYBE_TYPED = frozenset("0123456789+-.~:<=yYnNtTfFoO")
+
+
+def _scalar(loader: yaml.SafeLoader, ev: yaml.ScalarEvent, memo: dict[str, Any]) -> Any:
+    """Resolve and construct a plain scalar the way SafeLoader does (ints, bools, nulls,
+    floats, strings); ``memo`` caches resolved plain scalars by their text."""
+    tag = ev.tag
+    value = ev.value
+    if tag is None or tag == "!":
+        if not ev.implicit[0]:
+            return value  # quoted: a string
+        if value and value[0] not in _MAYBE_TYPED:
+            return value
+        if value in memo:
+            return memo[value]
+        tag = loader.resolve(yaml.ScalarNode, value, ev.implicit)  # type: ignore[no-untyped-call]
+        if tag in (_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+                   "tag:yaml.org,2002:float"):
+            memo[value] = out = value if tag == _STR else _construct(loader, tag, ev)
+            return out
+    if tag == _STR:
+        return value
+    return _construct(loader, tag, ev)
+
+
+def _construct(loader: yaml.SafeLoader, tag: str, ev: yaml.ScalarEvent) -> Any:
     ctor = loader.yaml_constructors.get(tag)
-    if ctor is None:
-        return node.value
-    return ctor(loader, node)
-
-
-def _walk(loader: yaml.SafeLoader, node: yaml.Node, path: PathT, fname: str, smap: SourceMap) -> Any:
-    smap.where[path] = (fname, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for knode, vnode in node.value:
-            if knode.tag == "tag:yaml.org,2002:merge":
-                raise YamlSyntaxError(fname, knode.start_mark.line + 1, "YAML merge keys (<<) are not supported")
-            key = _scalar(loader, knode) if isinstance(knode, yaml.ScalarNode) else None
-            if not isinstance(key, str | int):
-                raise YamlSyntaxError(fname, knode.start_mark.line + 1, "mapping keys must be strings")
-            if key in out:
-                raise YamlSyntaxError(fname, knode.start_mark.line + 1, f"duplicate key {key!r}")
-            out[key] = _walk(loader, vnode, (*path, key), fname, smap)
-            # a key's own line is a better pointer than its value's for scalars on the next line
-            smap.where[(*path, key)] = (fname, knode.start_mark.line + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_walk(loader, item, (*path, i), fname, smap) for i, item in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    return _scalar(loader, node)
+    if ctor is None or tag.startswith("tag:yaml.org,2002:python"):
+        raise ValueError(f"unsupported YAML tag {tag}")
+    return ctor(loader, yaml.ScalarNode(tag, ev.value, style=ev.style))
 
 
 def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = ()) -> Any:
-    """Parse one YAML document; record the line of every path under ``root`` in ``smap``."""
+    """Parse one YAML document; record the line of every path under ``root`` in ``smap``.
+
+    Raises :class:`SourceError` (with the line) for anything that is not a plain YAML
+    document of mappings, lists and scalars within the bounds above."""
     loader = _Loader(text)
+    where = smap.where
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int]] = {}
+    memo: dict[str, Any] = {}
+    aliased = 0
+    documents = 0
+    result: Any = None
+    done = False
+
+    def fail(line: int, message: str, path: PathT = ()) -> SourceError:
+        return SourceError(fname, line, message, path)
+
+    def place(value: Any, nodes: int, line: int, is_scalar: bool, start: bool) -> None:
+        """Put a finished value (or, with ``start``, record the path of a collection
+        about to be built) into the collection on top of the stack."""
+        nonlocal result, done
+        if not stack:
+            if not start:
+                result, done = value, True
+            else:
+                where[root] = (fname, line)
+            return
+        top = stack[-1]
+        if top.is_map:
+            if not top.has_key:
+                if start or not is_scalar or isinstance(value, bool) or not isinstance(value, str | int):
+                    raise fail(line, "mapping keys must be plain strings or numbers")
+                if value in top.value:
+                    first = where.get((*top.path, value), (fname, 0))[1]
+                    raise fail(line, f"duplicate key {value!r} (first at line {first})", (*top.path, value))
+                top.key, top.has_key = value, True
+                where[(*top.path, value)] = (fname, line)  # a value's line is its key's line
+                return
+            if start:
+                return
+            top.value[top.key] = value  # type: ignore[index]
+            top.key, top.has_key = None, False
+        else:
+            if start:
+                where[(*top.path, len(top.value))] = (fname, line)
+                return
+            where.setdefault((*top.path, len(top.value)), (fname, line))
+            top.value.append(value)  # type: ignore[union-attr]
+        top.nodes += nodes
+
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        return _walk(loader, node, root, fname, smap)
+        while loader.check_event():
+            ev = loader.get_event()  # type: ignore[no-untyped-call]
+            cls = type(ev)
+            if cls is yaml.ScalarEvent:
+                line = ev.start_mark.line + 1
+                if stack and stack[-1].is_map and not stack[-1].has_key and ev.value == "<<" and ev.implicit[0]:
+                    raise fail(line, "YAML merge keys (<<) are not supported")
+                try:
+                    value = _scalar(loader, ev, memo)
+                except (ValueError, yaml.YAMLError) as e:
+                    raise fail(line, f"YAML value error: {e}") from None
+                if ev.anchor:
+                    anchors[ev.anchor] = (value, 1)
+                place(value, 1, line, True, False)
+            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                line = ev.start_mark.line + 1
+                is_map = cls is yaml.MappingStartEvent
+                if ev.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                    raise fail(line, f"unsupported YAML tag {ev.tag}")
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(line, f"nested deeper than {MAX_DEPTH} levels")
+                place(None, 0, line, False, True)
+                if stack:
+                    top = stack[-1]
+                    path = (*top.path, top.key if top.key is not None else "") if top.is_map \
+                        else (*top.path, len(top.value))
+                else:
+                    path = root
+                stack.append(_Frame({} if is_map else [], path, ev.anchor))
+            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                frame = stack.pop()
+                if frame.anchor:
+                    anchors[frame.anchor] = (frame.value, frame.nodes)
+                place(frame.value, frame.nodes, ev.start_mark.line + 1, False, False)
+            elif cls is yaml.AliasEvent:
+                line = ev.start_mark.line + 1
+                hit = anchors.get(ev.anchor or "")
+                if hit is None:
+                    raise fail(line, f"unknown alias *{ev.anchor} (an anchor must be defined before its use)")
+                value, nodes = hit
+                aliased += nodes
+                if aliased > MAX_ALIAS_NODES:
+                    raise fail(line, f"aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?); "
+                                     "write the values out instead")
+                place(value, nodes, line, not isinstance(value, dict | list), False)
+            elif cls is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise fail(ev.start_mark.line + 1, "more than one YAML document (---) in the file")
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        raise YamlSyntaxError(fname, line, f"YAML syntax error: {e.problem or e}") from None
+        raise _syntax_error(e, fname) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (a control character)
+        line = text.count("\n", 0, max(0, e.position)) + 1
+        raise fail(line, f"YAML syntax error: character {ord(e.character) if isinstance(e.character, str) else e.character:#04x}"
+                         " is not allowed in YAML") from None
+    except yaml.YAMLError as e:  # pragma: no cover - other unmarked libyaml errors
+        raise fail(0, "YAML syntax error: " + " ".join(str(e).split())) from None
     finally:
         loader.dispose()
+    if not done and result is None and root not in where:
+        return None
+    return result
+
+
+def _decode(data: bytes, fname: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        bad = data[e.start:e.start + 1].hex()
+        raise SourceError(fname, line, f"not UTF-8 text (byte 0x{bad}); save the file as UTF-8") from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def read_source(path: Path, display: str | None = None) -> str:
+    """The text of ``path``, or :class:`SourceError` saying why it is not a usable file.
+    Checks what the path is before opening it, so a FIFO never blocks the reader."""
+    fname = display or str(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SourceError(fname, 0, "symlink loop: the file cannot be read") from None
+        if e.errno == errno.ENOENT and os.path.islink(path):
+            raise SourceError(fname, 0, f"broken symlink to {os.readlink(path)}") from None
+        raise SourceError(fname, 0, f"cannot be read: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SourceError(fname, 0, "is a directory, not a YAML file (rename it or move it out of the folder)")
+    if not stat.S_ISREG(st.st_mode):
+        raise SourceError(fname, 0, f"is {_kind(st.st_mode)}, not a YAML file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SourceError(fname, 0, f"cannot be read: {e.strerror or e}") from None
+    return _decode(data, fname)
 
 
 def read_yaml_file(path: Path, smap: SourceMap, display: str | None = None) -> Any:
     """Read and parse a file, naming it ``display`` (default: its path) in the source map."""
-    return load_yaml_with_lines(path.read_text(encoding="utf-8"), display or str(path), smap)
+    name = display or str(path)
+    return load_yaml_with_lines(read_source(path, name), name, smap)

@@ -16,9 +16,11 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import dns.asyncquery
+import dns.exception
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -48,7 +50,11 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 
 async def probe_tcp(check: HealthCheck) -> ProbeResult:
     assert isinstance(check, TcpCheck)
-    _, writer = await asyncio.open_connection(check.host, check.port)
+    try:
+        _, writer = await asyncio.open_connection(check.host, check.port)
+    except ConnectionRefusedError:
+        # A RST (or an ICMP unreachable) is a definite no: fail now, not at the timeout.
+        return ProbeResult(False, f"connection to {check.host}:{check.port} refused")
     await _close(writer)
     return ProbeResult(True, f"connected to {check.host}:{check.port}")
 
@@ -92,15 +98,66 @@ async def probe_dns(check: HealthCheck) -> ProbeResult:
     rdtype = dns.rdatatype.from_text(check.qtype)
     query = dns.message.make_query(check.qname, rdtype)
     if check.transport == "tcp":
-        response = await dns.asyncquery.tcp(query, check.server, timeout=check.timeout, port=check.port)
+        try:
+            response = await dns.asyncquery.tcp(query, check.server, timeout=check.timeout, port=check.port)
+        except ConnectionRefusedError:
+            return ProbeResult(False, f"connection to {check.server}:{check.port} refused")
     else:
-        response = await dns.asyncquery.udp(query, check.server, timeout=check.timeout, port=check.port)
+        answer = await _udp_query(query, check.server, check.port)
+        if isinstance(answer, str):
+            return ProbeResult(False, answer)
+        response = answer
     rcode = dns.rcode.to_text(response.rcode())
     if rcode != check.expected_rcode:
         return ProbeResult(False, f"rcode {rcode}, expected {check.expected_rcode}")
     if check.require_answer and not any(rr.rdtype == rdtype for rr in response.answer):
         return ProbeResult(False, f"rcode {rcode} but no {check.qtype} record in the answer")
     return ProbeResult(True, f"rcode {rcode}, {sum(len(rr) for rr in response.answer)} answer records")
+
+
+class _DnsOverUdp(asyncio.DatagramProtocol):
+    """One query on a *connected* UDP socket. Connected, because only then does the kernel
+    report an ICMP port unreachable (nothing listens: the resolver is dead) to the socket,
+    as ECONNREFUSED; dnspython's unconnected socket never sees it and waits for the timeout.
+    Datagrams that are not the answer to this query (wrong id, garbage) are ignored."""
+
+    def __init__(self, query: dns.message.Message) -> None:
+        self.query = query
+        self.done: asyncio.Future[dns.message.Message | str] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # the selector loop's datagram transport does not subclass DatagramTransport
+        cast(asyncio.DatagramTransport, transport).sendto(self.query.to_wire())
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        try:
+            response = dns.message.from_wire(data)
+        except dns.exception.DNSException:
+            return
+        if self.query.is_response(response) and not self.done.done():
+            self.done.set_result(response)
+
+    def error_received(self, exc: Exception) -> None:
+        if self.done.done():
+            return
+        if isinstance(exc, ConnectionRefusedError):
+            self.done.set_result("refused (ICMP port unreachable): nothing listens")
+        else:
+            self.done.set_result(f"{type(exc).__name__}: {exc}"[:200])
+
+
+async def _udp_query(query: dns.message.Message, server: str, port: int) -> dns.message.Message | str:
+    """The response to ``query``, or why there is none (refused at once); the caller's
+    timeout bounds the wait."""
+    loop = asyncio.get_running_loop()
+    try:
+        transport, protocol = await loop.create_datagram_endpoint(lambda: _DnsOverUdp(query), remote_addr=(server, port))
+    except ConnectionRefusedError:
+        return "refused (ICMP port unreachable): nothing listens"
+    try:
+        return await protocol.done
+    finally:
+        transport.close()
 
 
 def _kill_group(pid: int) -> None:

@@ -22,6 +22,8 @@ Embedding (for the agent config)::
 * ``watch_timeout``: seconds a watch request lasts before it is renewed (server side).
 * ``resync_interval``: seconds between full relists as a safety net; 0 disables.
 * ``connect_timeout``, ``backoff_initial``, ``backoff_max``: retry timing after errors.
+* ``page_size``: objects per list request (``limit``/``continue``, default 500, as
+  client-go's informers); 0 lists everything in one response.
 
 Behaviour a caller may rely on:
 
@@ -96,6 +98,7 @@ class KubernetesSourceConfig(BaseModel):
     connect_timeout: float = Field(default=5.0, gt=0)
     backoff_initial: float = Field(default=0.5, gt=0)
     backoff_max: float = Field(default=30.0, gt=0)
+    page_size: int = Field(default=500, ge=0)
 
 
 # Messages from the watch threads to the event loop. Each carries the id of its reflector.
@@ -235,18 +238,37 @@ class _Reflector(Generic[T]):
                 log.debug("shutting down %s response failed", self.rid, exc_info=True)
 
     def _list(self) -> None:
-        resp = self._open(_request_timeout=(self._config.connect_timeout, self._config.watch_timeout))
-        try:
-            body = json.loads(resp.data)
-        finally:
-            self._close(resp)
+        """List in pages of ``page_size`` (``limit``/``continue``): the API server never
+        builds one huge response, and only one page of raw JSON is held at a time (the
+        rest is kept as small parsed views). Every page belongs to the snapshot of the
+        first one, whose resourceVersion the watch then starts from. A continue token that
+        expired (410) restarts the list from the first page."""
         items: dict[str, T] = {}
-        for raw in body.get("items") or []:
+        token: str | None = None
+        rv: Any = None
+        while True:
+            kwargs: dict[str, Any] = {"_request_timeout": (self._config.connect_timeout, self._config.watch_timeout)}
+            if self._config.page_size:
+                kwargs["limit"] = self._config.page_size
+            if token:
+                kwargs["_continue"] = token
+            resp = self._open(**kwargs)
             try:
-                items[object_key(raw)] = self._parse(raw)
-            except ValueError as exc:
-                log.warning("kubernetes %s: ignoring malformed object: %s", self.rid, exc)
-        rv = body.get("metadata", {}).get("resourceVersion")
+                body = json.loads(resp.data)
+            finally:
+                self._close(resp)
+            for raw in body.get("items") or []:
+                try:
+                    items[object_key(raw)] = self._parse(raw)
+                except ValueError as exc:
+                    log.warning("kubernetes %s: ignoring malformed object: %s", self.rid, exc)
+            meta = body.get("metadata") or {}
+            if rv is None:
+                rv = meta.get("resourceVersion")
+            token = meta.get("continue") or None
+            del body
+            if not token:
+                break
         if not isinstance(rv, str) or not rv:
             raise ValueError(f"{self.rid}: list without metadata.resourceVersion")
         self._listed += 1

@@ -12,7 +12,10 @@ Rules (see docs/bgp-agent-kubernetes.md):
 * ``externalTrafficPolicy: Local``: a prefix of family F is announced only while an
   EndpointSlice of the service with ``addressType`` F has an endpoint with
   ``nodeName`` == this node and ``conditions.ready`` (absent means ready, as the API
-  defines). ``Cluster`` (or unset): every node announces every prefix.
+  defines). ``Cluster`` (or unset): every node announces a prefix of family F while the
+  service has at least one ready endpoint of family F on any node (as MetalLB does): with
+  none, kube-proxy would drop what the announcement attracts. A ready endpoint without a
+  ``nodeName`` counts for ``Cluster`` (it can be reached), not for ``Local``.
 * Annotations (``leafspine.io/``): ``announce: "false"`` opts out; ``communities``,
   ``large-communities`` (whitespace or comma separated) and ``check`` are passed on.
   A service with an obviously bad value, or an unknown ``leafspine.io/`` annotation (a
@@ -73,13 +76,15 @@ class ServiceView:
 @dataclass(frozen=True)
 class SliceView:
     """What the source needs of one EndpointSlice: its service, address family (4, 6, or
-    None for FQDN slices) and the nodes that have at least one ready endpoint in it."""
+    None for FQDN slices), the nodes that have at least one ready endpoint in it, and
+    whether any endpoint (with or without a node) is ready."""
 
     namespace: str
     name: str
     service: str | None
     family: int | None
     ready_nodes: frozenset[str] = frozenset()
+    any_ready: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,18 +230,22 @@ def parse_slice(obj: Mapping[str, Any]) -> SliceView:
     service = labels.get(SERVICE_NAME_LABEL)
     family = {"IPv4": 4, "IPv6": 6}.get(str(obj.get("addressType")))
     ready: set[str] = set()
+    any_ready = False
     for endpoint in _list(obj.get("endpoints")):
         endpoint = _dict(endpoint)
         node = endpoint.get("nodeName")
         # The API says a nil ready condition means "unknown, treat as ready".
-        if isinstance(node, str) and _dict(endpoint.get("conditions")).get("ready") is not False:
-            ready.add(node)
+        if _dict(endpoint.get("conditions")).get("ready") is not False:
+            any_ready = True
+            if isinstance(node, str):
+                ready.add(node)
     return SliceView(
         namespace,
         name,
         service=service if isinstance(service, str) else None,
         family=family,
         ready_nodes=frozenset(ready),
+        any_ready=any_ready,
     )
 
 
@@ -250,9 +259,14 @@ def compute_snapshot(
     """The announce set of this node. Pure: same inputs, same snapshot. ``default_check``
     applies to services without a ``leafspine.io/check`` annotation."""
     local_families: dict[tuple[str, str], set[int]] = {}
+    ready_families: dict[tuple[str, str], set[int]] = {}
     for sl in slices:
-        if sl.service is not None and sl.family is not None and node_name in sl.ready_nodes:
+        if sl.service is None or sl.family is None:
+            continue
+        if node_name in sl.ready_nodes:
             local_families.setdefault((sl.namespace, sl.service), set()).add(sl.family)
+        if sl.any_ready:
+            ready_families.setdefault((sl.namespace, sl.service), set()).add(sl.family)
     desired: dict[str, DesiredService] = {}
     rejected: dict[str, str] = {}
     for svc in services:
@@ -261,10 +275,9 @@ def compute_snapshot(
             continue
         if not svc.announce:
             continue
-        prefixes = svc.addresses
-        if svc.local:
-            families = local_families.get((svc.namespace, svc.name), set())
-            prefixes = frozenset(p for p in prefixes if p.version in families)
+        where = local_families if svc.local else ready_families
+        families = where.get((svc.namespace, svc.name), set())
+        prefixes = frozenset(p for p in svc.addresses if p.version in families)
         if prefixes:
             desired[svc.key] = DesiredService(
                 key=svc.key,

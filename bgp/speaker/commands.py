@@ -132,9 +132,13 @@ def announce(
 def withdraw(prefixes: Iterable[IPNet], peers: Sequence[IPAddr] = (), batch: int = 500) -> list[str]:
     """Lines withdrawing ``prefixes`` from ``peers`` (all if empty), batched.
 
-    A withdrawal carries no attributes on the wire; ExaBGP's parser still wants a next hop,
-    and ``self`` is the value it resolves per peer."""
-    head = target_prefix(peers) + "withdraw attributes next-hop self nlri "
+    No next hop: a withdrawal carries none on the wire, and ExaBGP 5.0.15 matches the route
+    to withdraw by prefix alone. ``next-hop self`` must not be written here: ExaBGP resolves
+    it per session and refuses the whole line (``error``, reason only in its log: "does not
+    have the same family as the BGP tcp session") for an IPv6 prefix on an IPv4 session, so
+    such a withdrawal never happened. Verified against a real ExaBGP by
+    tests/bgp/unit/test_bgp_exabgp_accepts.py."""
+    head = target_prefix(peers) + "withdraw attributes nlri "
     return [head + " ".join(prefix_token(p) for p in chunk) for chunk in _chunks(prefixes, batch)]
 
 

@@ -16,6 +16,8 @@ Choices, and why:
   makes it 1 ms: 10,000 prefixes reach the leaf's FIB in about half the time, for about
   2.5 % of one core while idle (measured). Below 0.1 the wait rounds down to 0 ms and
   ExaBGP spins a full core.
+- ``log.reactor`` on: at ``log_level`` WARNING that is the reason a command raised, which
+  the agent records with the refused command (:mod:`bgp.speaker.process`).
 - Environment: no daemonising, no privilege drop (the relay must reach the agent's socket
   and ExaBGP must read nothing else), no CLI named pipe, no listening socket unless a peer
   is passive, ``api.terminate`` so ExaBGP exits when the relay (hence the agent) is gone.
@@ -149,7 +151,10 @@ def environment(config: AgentConfig) -> dict[str, str]:
         "exabgp.log.message": "false",
         "exabgp.log.network": "false",
         "exabgp.log.processes": "false",
-        "exabgp.log.reactor": "false",
+        # the reactor logs why a command raised (e.g. an unresolvable "next-hop self"), at
+        # ERROR: the only reason ExaBGP 5.0.15 gives for an `error` ack (its other refusals
+        # are logged at level "ERR", which it never prints)
+        "exabgp.log.reactor": "true",
         "exabgp.log.parser": "false",
         "exabgp.api.ack": "true",
         "exabgp.api.cli": "false",

@@ -10,6 +10,11 @@ A caller may rely on:
 - ExaBGP dies with this process (``PR_SET_PDEATHSIG``) and also exits when the relay
   loses the agent (``exabgp.api.terminate``), so no orphan keeps announcing.
 - :meth:`wait_closed` returns when ExaBGP exited; :attr:`returncode` then holds its code.
+- :meth:`send_detailed` says, per line, whether ExaBGP took it and, if not, why: ExaBGP
+  answers only ``error``; the reason is the one its reactor logs on stderr for a command
+  that raised (``async | <process> | <reason>``). Reasons and error acks are matched in
+  order; a refusal ExaBGP logs no reason for (5.0.15 logs its own refusals at a level it
+  never prints) gets :data:`NO_REASON`.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import signal
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bgp.speaker.commands import check_line
@@ -33,6 +40,19 @@ log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 SUPPORTED_VERSION = "5.0"
+NO_REASON = "ExaBGP answered error and logged no reason"
+_REASON = re.compile(r"\basync \| [^|]+ \| (.*)$")
+_REASON_HEADER = "problem with function"
+REASON_GRACE = 0.3
+"""Seconds to wait, after an ``error`` ack, for its reason on ExaBGP's stderr (a separate pipe)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ExaBGP did with one command line: ``ok`` (``done``), else ``reason``."""
+
+    ok: bool
+    reason: str = ""
 
 
 def _die_with_parent() -> None:
@@ -78,6 +98,7 @@ class ExaBGP:
         self.commands_failed = 0
         self.ack_timeout = 60.0
         self.version: str | None = None
+        self._reasons: list[list[str]] = []  # refusal reasons from stderr, not yet matched
 
     @property
     def pid(self) -> int | None:
@@ -148,8 +169,10 @@ class ExaBGP:
     async def send_each(self, lines: Iterable[str]) -> list[bool]:
         """Write ``lines`` and wait for their acks; returns one ok flag per line.
 
-        An ExaBGP that does not acknowledge within ``ack_timeout`` is stuck: it is killed
-        (the agent starts a new one; graceful restart covers the gap) and SpeakerError raised."""
+        An ExaBGP that acknowledges nothing for ``ack_timeout`` is stuck: it is killed (the
+        agent starts a new one; graceful restart covers the gap) and SpeakerError raised.
+        The timeout restarts at every ack: 100,000 prefixes take ExaBGP minutes on a busy
+        machine, and that is progress, not a hang."""
         if self._writer is None:
             raise SpeakerError("ExaBGP is not running")
         loop = asyncio.get_running_loop()
@@ -162,14 +185,61 @@ class ExaBGP:
             self._writer.write(data)
         if not futures:
             return []
+        # Flow control runs beside the acks: ExaBGP reads the next commands while it acks
+        # the first ones, so the acks are what shows it is alive.
+        drained = asyncio.ensure_future(self._writer.drain())
+        results: list[bool] = []
         try:
-            await asyncio.wait_for(self._writer.drain(), self.ack_timeout)
-            return list(await asyncio.wait_for(asyncio.gather(*futures), self.ack_timeout))
+            for fut in futures:
+                results.append(await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout))
+            await drained
+            return results
         except TimeoutError:
-            log.error("ExaBGP did not acknowledge %d commands within %.0f s; killing it", len(futures), self.ack_timeout)
+            drained.cancel()
+            for fut in futures:
+                fut.cancel()  # nobody waits for them any more
+            log.error(
+                "ExaBGP acknowledged nothing for %.0f s (%d of %d commands acked); killing it",
+                self.ack_timeout,
+                len(results),
+                len(futures),
+            )
             if self._proc is not None and self._proc.returncode is None:
                 self._proc.kill()
             raise SpeakerError("ExaBGP stopped answering") from None
+        except BaseException:
+            drained.cancel()
+            raise
+
+    async def send_detailed(self, lines: Iterable[str]) -> list[Outcome]:
+        """Like :meth:`send_each`, with the reason of every refusal (see the module doc)."""
+        self._reasons.clear()  # anything logged before these lines is not about them
+        oks = await self.send_each(lines)
+        failed = sum(1 for ok in oks if not ok)
+        if not failed:
+            return [Outcome(True) for _ in oks]
+        deadline = time.monotonic() + REASON_GRACE
+        while time.monotonic() < deadline and (len(self._reasons) < failed or not all(self._reasons)):
+            await asyncio.sleep(0.01)
+        reasons = [" ".join(r) for r in self._reasons if r]
+        self._reasons.clear()
+        if len(reasons) == failed:
+            matched = iter(reasons)
+        else:  # some refusals came without a reason: no 1:1 order to rely on
+            either = "; ".join(reasons)
+            matched = iter([f"{NO_REASON}" + (f" (ExaBGP logged for this batch: {either})" if either else "")] * failed)
+        return [Outcome(True) if ok else Outcome(False, next(matched)) for ok in oks]
+
+    def _note_reason(self, text: str) -> None:
+        m = _REASON.search(text)
+        if m is None:
+            return
+        if m.group(1).strip() == _REASON_HEADER:
+            self._reasons.append([])
+        elif self._reasons:
+            self._reasons[-1].append(m.group(1).strip())
+        else:
+            self._reasons.append([m.group(1).strip()])
 
     async def _read_loop(self) -> None:
         assert self._reader is not None
@@ -212,6 +282,7 @@ class ExaBGP:
             text = raw.decode("utf-8", "replace").rstrip()
             if not text:
                 continue
+            self._note_reason(text)
             # ExaBGP's "advice" lines (no exabgp.env file) are noise for an embedded ExaBGP.
             level = logging.DEBUG if text.startswith("advice") else logging.WARNING
             log.log(level, "exabgp: %s", text)

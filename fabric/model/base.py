@@ -65,3 +65,15 @@ class IntRange(_Range):
 
 
 RangeIn = Annotated[IntRange, BeforeValidator(_parse_range), PlainSerializer(str)]
+
+
+def _needs_prefix(v: Any) -> Any:
+    if isinstance(v, str) and "/" not in v:
+        example = "2001:db8::1/64" if ":" in v else "10.1.1.1/24"
+        raise ValueError(f"{v!r} has no prefix length: write the address with its subnet's length, e.g. {example}")
+    return v
+
+
+WithPrefix = BeforeValidator(_needs_prefix)
+"""For interface addresses (``IPv4Interface``): a prefix length must be written, not
+defaulted to /32 (a gateway ``10.1.1.1`` would silently be a /32 subnet)."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from fabric.model.base import Name, StrictModel
+from fabric.model.base import Name, StrictModel, WithPrefix
 from fabric.platforms import Platform
 
 
@@ -26,7 +26,8 @@ class Switch(StrictModel):
     name: Name
     platform: Platform
     model: str = Field(description="hardware model, e.g. qfx5120-48y, n9k-93180yc-fx, n9k-9332c, frr")
-    mgmt: IPv4Interface | None = Field(default=None, description="management address with prefix")
+    mgmt: Annotated[IPv4Interface, WithPrefix] | None = Field(
+        default=None, description="management address with its prefix length, e.g. 192.168.0.11/24")
     site: Name | None = None
     pod: Name | None = None
     loopback: IPv4Address | None = None

@@ -5,11 +5,18 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from fabric.model.base import ASN_MAX, RangeIn, StrictModel
 
 MAC_RE = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
+
+
+def _mac_text(v: object) -> object:
+    if isinstance(v, int) and not isinstance(v, bool):
+        # YAML 1.1 reads an unquoted 12:34:56:12:34:56 as a base-60 number
+        raise ValueError("YAML read this unquoted MAC as a number: write it in quotes, e.g. \"00:00:5e:00:01:01\"")
+    return v
 
 
 class AsnPools(StrictModel):
@@ -53,7 +60,7 @@ class Pools(StrictModel):
     l2vni: RangeIn
     l3vni: RangeIn
     vlan: RangeIn
-    anycast_gateway_mac: Annotated[str, Field(pattern=MAC_RE)] = "00:00:5e:00:01:01"
+    anycast_gateway_mac: Annotated[str, BeforeValidator(_mac_text), Field(pattern=MAC_RE)] = "00:00:5e:00:01:01"
     route_targets: RouteTargets = Field(default_factory=RouteTargets)
     dci_vni_offset: int = Field(default=0, ge=0, description="reserved for translated DCI VNIs")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Interface, IPv6Interface
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from fabric.model.base import Name, StrictModel
+from fabric.model.base import Name, StrictModel, WithPrefix
 
 
 class Vrf(StrictModel):
@@ -30,8 +30,10 @@ class Network(StrictModel):
     vrf: Name
     vlan: int | None = None
     vni: int | None = None
-    gateway4: IPv4Interface | None = Field(default=None, description="anycast gateway, e.g. 10.1.1.1/24")
-    gateway6: IPv6Interface | None = Field(default=None, description="anycast gateway, e.g. 2001:db8::1/64")
+    gateway4: Annotated[IPv4Interface, WithPrefix] | None = Field(
+        default=None, description="anycast gateway with the subnet's prefix length, e.g. 10.1.1.1/24")
+    gateway6: Annotated[IPv6Interface, WithPrefix] | None = Field(
+        default=None, description="anycast gateway with the subnet's prefix length, e.g. 2001:db8::1/64")
     leaves: Literal["all"] | list[Name] = "all"
     racks: list[Name] = Field(default_factory=list)
     mtu: int = Field(default=9000, ge=1280, le=9216)

@@ -14,21 +14,28 @@ the folder).
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
-from fabric.errors import LedgerError
+from fabric.errors import LedgerError, LedgerInputError, Problem
 from fabric.files import atomic_write
 from fabric.model import Inventory
 from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, subnet_pool
 from fabric.sorting import natural_key
+from fabric.yamlsrc import SourceError, SourceMap, format_path, load_yaml_with_lines, read_source
 
 LEDGER_VERSION = 1
+
+#: what a ledger key may be: a name (fabric.model.base.NAME_RE), NAME--NAME[--N] for links,
+#: network/NAME, vrf/NAME or site/NAME
+_LEDGER_KEY = re.compile(r"^(?:(?:network|vrf|site)/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}(?:--[A-Za-z0-9][A-Za-z0-9._-]{0,62})*$")
 
 # Section order in the file and in plans.
 SECTIONS: tuple[str, ...] = (
@@ -91,29 +98,85 @@ class Ledger:
     fabric: str = ""
     sections: dict[str, dict[str, Value]] = field(default_factory=dict)
 
+    source: SourceMap = field(default_factory=SourceMap, compare=False, repr=False)
+    """Where each entry was written (``(section, key)`` -> file, line) when read from a file."""
+    problems: list[Problem] = field(default_factory=list, compare=False, repr=False)
+    """Shape problems found by a non-strict :meth:`read`; planning refuses such a ledger."""
+
     @classmethod
-    def read(cls, path: Path) -> Ledger:
-        """Read ``path``; a missing file is an empty ledger."""
-        if not path.exists():
+    def read(cls, path: Path, display: str | None = None, strict: bool = True) -> Ledger:
+        """Read ``path`` (a missing file is an empty ledger). Raises
+        :class:`~fabric.errors.LedgerInputError` listing every problem of the file's
+        shape: not readable or not YAML, duplicate keys, wrong version, unknown sections,
+        values that are neither numbers nor text. Values are checked against the pools by
+        :func:`plan_allocations`. With ``strict=False`` a file that parsed keeps its shape
+        problems in ``problems`` (the readable rest is loaded) and
+        :func:`plan_allocations` reports them together with its own."""
+        name = display or str(path)
+        if not os.path.lexists(path):
             return cls()
+        smap = SourceMap()
+        smap.where[()] = (name, 0)
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError as e:
-            raise LedgerError(f"{path}: not valid YAML: {e}") from None
+            data = load_yaml_with_lines(read_source(path, name), name, smap)
+        except SourceError as e:
+            raise LedgerInputError([Problem(e.file, e.line, format_path(e.path), e.message)]) from None
         if data is None:
-            return cls()
-        if not isinstance(data, dict) or data.get("version") != LEDGER_VERSION:
-            raise LedgerError(f"{path}: not an allocation ledger of version {LEDGER_VERSION}")
-        out = cls(fabric=str(data.get("fabric", "")))
-        for name, entries in data.items():
-            if name in ("version", "fabric"):
+            return cls(source=smap)
+        problems: list[Problem] = []
+
+        def at(where: tuple[str | int, ...], message: str) -> None:
+            fname, line = smap.locate(where)
+            problems.append(Problem(fname, line, format_path(where), message))
+
+        if not isinstance(data, dict):
+            at((), "not an allocation ledger: expected a mapping of sections")
+            raise LedgerInputError(problems)
+        if data.get("version") != LEDGER_VERSION:
+            at(("version",) if "version" in data else (),
+               f"not an allocation ledger of version {LEDGER_VERSION} (version: {data.get('version')!r})")
+        fabric = data.get("fabric", "")
+        if not isinstance(fabric, str):
+            at(("fabric",), "fabric must be the fabric's name")
+        out = cls(fabric=str(fabric), source=smap)
+        for name_, entries in data.items():
+            if name_ in ("version", "fabric"):
                 continue
-            if name not in SECTIONS:
-                raise LedgerError(f"{path}: unknown section {name!r}")
+            if name_ not in SECTIONS:
+                close = difflib.get_close_matches(str(name_), SECTIONS, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                at((name_,), f"unknown section; {hint}sections: {', '.join(SECTIONS)}")
+                continue
+            if entries is None:
+                continue
             if not isinstance(entries, dict):
-                raise LedgerError(f"{path}: section {name} must be a mapping")
-            out.sections[name] = {str(k): v for k, v in entries.items()}
+                at((name_,), "a section must be a mapping of KEY: VALUE")
+                continue
+            section: dict[str, Value] = {}
+            for key, v in entries.items():
+                if isinstance(v, bool) or not isinstance(v, int | str):
+                    at((name_, key), f"expected a number or an address, got {v!r}")
+                    continue
+                skey = str(key)
+                if not _LEDGER_KEY.match(skey):
+                    at((name_, key), f"{skey!r} is not a ledger key (names, NAME--NAME, network/NAME, vrf/NAME, "
+                                     "site/NAME)")
+                    continue
+                if skey in section:  # 1: and "1": the same key once written back
+                    at((name_, key), f"key {skey!r} appears twice")
+                    continue
+                section[skey] = v
+                if skey != key:
+                    smap.where[(name_, skey)] = smap.locate((name_, key))
+            out.sections[name_] = section
+        if problems and strict:
+            raise LedgerInputError(problems)
+        out.problems = problems
         return out
+
+    def locate(self, section: str, key: str | None = None) -> tuple[str, int]:
+        """The file and line of an entry (or of a section) as read."""
+        return self.source.locate((section,) if key is None else (section, key))
 
     def dump(self) -> str:
         """The file text: fixed section order, keys in natural order, one entry a line."""
@@ -130,8 +193,8 @@ class Ledger:
             lines.append(f"{name}:  # {SECTION_HELP[name]}")
             for key in sorted(entries, key=natural_key):
                 v = entries[key]
-                val = str(v) if isinstance(v, int) else f'"{v}"'
-                lines.append(f'  "{key}": {val}')
+                val = str(v) if isinstance(v, int) else json.dumps(str(v))
+                lines.append(f"  {json.dumps(key)}: {val}")
         return "\n".join(lines) + "\n"
 
     def write(self, path: Path) -> None:
@@ -243,8 +306,9 @@ class Plan:
 
 
 def _plan_section(
-    section: str, reqs: list[Request], existing: dict[str, Value], prune: bool
+    section: str, reqs: list[Request], ledger: Ledger, prune: bool, problems: list[Problem]
 ) -> tuple[dict[str, Value], list[Change]]:
+    existing = ledger.sections.get(section, {})
     if not reqs and not existing:
         return {}, []
     pools = {r.pool.name: r.pool for r in reqs}
@@ -252,7 +316,12 @@ def _plan_section(
     anypool = reqs[0].pool if reqs else None
     by_key = {r.key: r for r in reqs}
     old: dict[str, int] = {}
-    errors: list[str] = []
+    mine: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        fname, line = ledger.locate(section, key)
+        mine.append(Problem(fname, line, format_path((section, key)), message))
+
     for key, raw in existing.items():
         pool = by_key[key].pool if key in by_key else anypool
         if pool is None:
@@ -261,38 +330,44 @@ def _plan_section(
         try:
             old[key] = pool.parse(raw)
         except ValueError as e:
-            errors.append(f"{section}.{key}: {e}")
-    if errors:
-        raise LedgerError("allocations.yaml is damaged: " + "; ".join(errors))
-    shown = {k: existing[k] for k in existing}
-    result: dict[str, int] = {}
-    changes: list[Change] = []
+            bad(key, f"not a {section} value: {e}")
+    # two objects holding one value: only spines sharing the spine ASN may
+    shared = {r.key for r in reqs if r.shared}
     holders: dict[int, str] = {}
     for k, v in old.items():
-        if k in by_key and by_key[k].shared:
-            continue
-        holders.setdefault(v, k)
-    # 1. pinned values
+        first = holders.get(v)
+        if first is None:
+            holders[v] = k
+        elif not (k in shared and first in shared):
+            fname, line = ledger.locate(section, first)
+            where = f"line {line}" if fname == ledger.locate(section, k)[0] else f"{fname}:{line}"
+            bad(k, f"{pool_show(by_key, anypool, k, v)} is also held by {first} ({where}); "
+                   "two objects cannot share a value: remove one entry and run `fabric plan`")
+    # existing entries must lie in their pool (a pinned value replaces its entry)
+    for r in reqs:
+        if r.pinned is None and r.key in old and old[r.key] not in r.pool:
+            bad(r.key, f"holds {r.pool.show(old[r.key])}, outside its pool {r.pool.name}; "
+                       "pin it in the inventory or remove the entry")
+    # 1. pinned values win, unless another object holds the value
+    result: dict[str, int] = {}
     for r in reqs:
         if r.pinned is None:
             continue
         holder = holders.get(r.pinned)
-        if holder is not None and holder != r.key and not r.shared and not (holder in by_key and by_key[holder].shared):
-            raise LedgerError(
-                f"{section}: value {r.pool.show(r.pinned)} pinned for {r.key} is already allocated to {holder}; "
-                f"pin {holder} elsewhere or prune it first"
-            )
+        if holder is not None and holder != r.key and not (r.shared and holder in shared):
+            bad(holder, f"{r.pool.show(r.pinned)} is pinned for {r.key} in the inventory but already allocated to "
+                        f"{holder}: pin {holder} elsewhere, or remove this entry (`fabric plan --prune` if {holder} "
+                        "is gone)")
         result[r.key] = r.pinned
+    if mine:
+        problems.extend(mine)
+        return dict(existing), []
+    shown = dict(existing)
+    changes: list[Change] = []
     # 2. existing entries stay where they are
     for r in reqs:
         if r.pinned is None and r.key in old:
-            v = old[r.key]
-            if v not in r.pool:
-                raise LedgerError(
-                    f"{section}: {r.key} holds {r.pool.show(v)}, outside its pool {r.pool.name}; "
-                    "pin it in the inventory or remove the entry by hand"
-                )
-            result[r.key] = v
+            result[r.key] = old[r.key]
     # 3. new objects take the lowest free value of their pool
     used = set(old.values()) | set(result.values())
     free: dict[str, FreeList] = {}
@@ -327,19 +402,32 @@ def _plan_section(
     return out, changes
 
 
+def pool_show(by_key: dict[str, Request], anypool: IntPool | None, key: str, value: int) -> str:
+    """A parsed value as the ledger writes it."""
+    pool = by_key[key].pool if key in by_key else anypool
+    return str(pool.show(value)) if pool is not None else str(value)
+
+
 def plan_allocations(inv: Inventory, ledger: Ledger, prune: bool = False) -> Plan:
-    """Plan the ledger for ``inv`` starting from ``ledger``. Pure: writes nothing."""
+    """Plan the ledger for ``inv`` starting from ``ledger``. Pure: writes nothing.
+
+    Raises :class:`~fabric.errors.LedgerInputError` listing every entry of ``ledger``
+    that is malformed, outside its pool, holds a value another object holds, or holds a
+    value the inventory pins for another object."""
     reqs = requests(inv)
     by_section: dict[str, list[Request]] = {s: [] for s in SECTIONS}
     for r in reqs:
         by_section[r.section].append(r)
     new = Ledger(fabric=inv.fabric.name)
     changes: list[Change] = []
+    problems: list[Problem] = list(ledger.problems)
     for section in SECTIONS:
-        entries, ch = _plan_section(section, by_section[section], ledger.sections.get(section, {}), prune)
+        entries, ch = _plan_section(section, by_section[section], ledger, prune, problems)
         if entries:
             new.sections[section] = entries
         changes.extend(ch)
+    if problems:
+        raise LedgerInputError(problems)
     if ledger.fabric and ledger.fabric != inv.fabric.name:
         changes.append(Change("fabric", "name", "changed", ledger.fabric, inv.fabric.name))
     return Plan(changes, new, reqs)

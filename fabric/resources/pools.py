@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
-from fabric.errors import LedgerError
+from fabric.errors import PoolExhausted
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,10 @@ class FreeList:
         while c <= p.last and c in self.used:
             c += p.step
         if c > p.last:
-            raise LedgerError(
+            raise PoolExhausted(
                 f"pool {p.name} is exhausted: no value left for {key} "
-                f"({p.size} values; stale entries are freed only by `fabric plan --prune`)"
+                f"({p.size} values; stale entries are freed only by `fabric plan --prune`)",
+                p.name,
             )
         self.used.add(c)
         self.cursor = c + p.step

@@ -32,7 +32,7 @@ LEAF_ASN = 65000
 NODE_ASN = 65100
 SERVICE_V4 = "192.0.2.53/32"
 SERVICE_V6 = "2001:db8:53::53/128"
-BULK_RANGE = "100.64.0.0/16"  # the 10,000-prefix benchmark announces /32s from here
+BULK_RANGE = "100.64.0.0/15"  # the bulk benchmarks announce up to 100,000 /32s from here
 OUTSIDE_V4 = "198.51.100.7/32"  # allowed by a node's own guard in one test, never by the leaf
 LEAF_RANGES_V4 = ("192.0.2.0/24", BULK_RANGE)
 LEAF_RANGES_V6 = ("2001:db8:53::/48",)
@@ -104,9 +104,13 @@ def _route_map_family(policy: list[str], name: str) -> str:
     return ""
 
 
-def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafPolicy | None = None) -> str:
+def leaf_config(
+    nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafPolicy | None = None, dual_family: bool = False
+) -> str:
     """The leaf's frr.conf: eBGP to every node (v4 and v6 sessions), the service import
-    ``policy`` (default: :func:`handwritten_policy`), multipath, graceful-restart."""
+    ``policy`` (default: :func:`handwritten_policy`), multipath, graceful-restart.
+    ``dual_family``: the IPv4 sessions carry IPv6 unicast too (one session per node can
+    then carry both families; the IPv6 sessions stay configured for the other layouts)."""
     pol = policy or handwritten_policy()
     lines = ["hostname leaf", pol.text.rstrip("\n")]
     lines += [
@@ -126,16 +130,18 @@ def leaf_config(nodes: list[AgentNode], max_prefixes: int = 20000, policy: LeafP
         lines.append(f" neighbor {n.v4} peer-group NODES4")
         lines.append(f" neighbor {n.v6} peer-group NODES6")
     for fam, group, other, rmap in (("ipv4", "NODES4", "NODES6", pol.route_map4), ("ipv6", "NODES6", "NODES4", pol.route_map6)):
-        lines += [
-            f" address-family {fam} unicast",
-            "  maximum-paths 64",
-            f"  neighbor {group} activate",
-            f"  no neighbor {other} activate",
-            f"  neighbor {group} route-map {rmap} in",
-            f"  neighbor {group} soft-reconfiguration inbound",  # so tests can see what was refused
-            f"  neighbor {group} maximum-prefix {max_prefixes}",
-            " exit-address-family",
-        ]
+        groups = [group, other] if dual_family and fam == "ipv6" else [group]
+        lines += [f" address-family {fam} unicast", "  maximum-paths 64"]
+        if len(groups) == 1:
+            lines.append(f"  no neighbor {other} activate")
+        for g in groups:
+            lines += [
+                f"  neighbor {g} activate",
+                f"  neighbor {g} route-map {rmap} in",
+                f"  neighbor {g} soft-reconfiguration inbound",  # so tests can see what was refused
+                f"  neighbor {g} maximum-prefix {max_prefixes}",
+            ]
+        lines.append(" exit-address-family")
     return "\n".join(lines) + "\n"
 
 
@@ -179,6 +185,7 @@ class AgentNode:
         services: list[dict[str, Any]] | None = None,
         *,
         ipv6: bool = True,
+        dual_family: bool = False,
         allowed: tuple[str, ...] = (*LEAF_RANGES_V4, *LEAF_RANGES_V6),
         interval: float = 0.2,
         rise: int = 2,
@@ -187,21 +194,29 @@ class AgentNode:
         max_prefixes: int = 1000,
         directory: bool = False,
         batch: int = 500,
+        hold_time: int = 9,
+        restart_time: int | None = None,
     ) -> dict[str, Any]:
         """An agent.yaml as a dict: v4 (and v6) session to the leaf, an exec check on
-        ``flag``, the given static services."""
+        ``flag``, the given static services. ``dual_family``: one IPv4 session carrying
+        both families (next_hop.ipv6 is the node's IPv6 address), no IPv6 session."""
         peers: list[dict[str, Any]] = [
-            {"address": self.leaf_v4, "asn": LEAF_ASN, "name": "leaf-v4", "local_address": self.v4, "hold_time": 9}
+            {"address": self.leaf_v4, "asn": LEAF_ASN, "name": "leaf-v4", "local_address": self.v4, "hold_time": hold_time}
         ]
-        if ipv6:
-            peers.append({"address": self.leaf_v6, "asn": LEAF_ASN, "name": "leaf-v6", "local_address": self.v6, "hold_time": 9})
+        if dual_family:
+            peers[0]["families"] = ["ipv4", "ipv6"]
+        elif ipv6:
+            peers.append(
+                {"address": self.leaf_v6, "asn": LEAF_ASN, "name": "leaf-v6", "local_address": self.v6, "hold_time": hold_time}
+            )
         cfg: dict[str, Any] = {
             "asn": NODE_ASN,
             "router_id": self.v4,
             "state_dir": str(self.state_dir),
             "metrics": None,
             "peers": peers,
-            "graceful_restart": {"enabled": True, "restart_time": 120, "eor_timeout": "10s"},
+            # restart_time: the agent's default unless given
+            "graceful_restart": {"enabled": True, "eor_timeout": "10s"},
             "guard": {"allowed_ranges": list(allowed), "max_prefixes": max_prefixes},
             "drain": {"delay": drain_delay},
             "checks": {
@@ -220,6 +235,10 @@ class AgentNode:
             "exabgp": {"batch": batch},
             "log": {"level": "info", "format": "text"},
         }
+        if restart_time is not None:
+            cfg["graceful_restart"]["restart_time"] = restart_time
+        if dual_family:
+            cfg["next_hop"] = {"ipv6": self.v6}
         if directory:
             cfg["sources"] = {"directory": {"path": str(self.services_dir), "poll_interval": 0.05}}
         return cfg
@@ -270,6 +289,15 @@ class AgentNode:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
+    def fall_silent(self, silent: bool = True) -> None:
+        """Drop every packet from this node to the leaf (blackhole routes to the leaf's
+        addresses), or stop doing so: the node, seen from the leaf, dies without its link
+        going down (a hung or powered-off node behind a switch port that stays up). The
+        leaf notices only when its hold timer expires."""
+        verb = "replace" if silent else "del"
+        self.host.ip("route", verb, "blackhole", f"{self.leaf_v4}/32", check=silent)
+        self.host.ip("-6", "route", verb, "blackhole", f"{self.leaf_v6}/128", check=silent)
+
     def set_healthy(self, healthy: bool) -> None:
         if healthy:
             self.flag.touch()
@@ -287,7 +315,14 @@ class EcmpLab:
         self.nodes: list[AgentNode] = []
 
     @classmethod
-    def build(cls, workdir: Path, n_nodes: int = 3, max_prefixes: int = 20000, policy: LeafPolicy | None = None) -> EcmpLab:
+    def build(
+        cls,
+        workdir: Path,
+        n_nodes: int = 3,
+        max_prefixes: int = 20000,
+        policy: LeafPolicy | None = None,
+        dual_family: bool = False,
+    ) -> EcmpLab:
         lab = Lab("e2e")
         try:
             self = cls(lab, workdir)
@@ -303,7 +338,7 @@ class EcmpLab:
                 node = AgentNode(host, i, node_v4, node_v6, leaf_v4, str(ipaddress.ip_address(leaf_v6)), wd)
                 node.set_healthy(True)
                 self.nodes.append(node)
-            self.leaf.start(leaf_config(self.nodes, max_prefixes, policy))
+            self.leaf.start(leaf_config(self.nodes, max_prefixes, policy, dual_family))
         except BaseException:
             lab.close()
             raise

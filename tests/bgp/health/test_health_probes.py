@@ -186,8 +186,9 @@ def test_tcp_connect_ok(tcp_listener: int) -> None:
 
 
 def test_tcp_refused_is_failure() -> None:
-    r = probe(TcpCheck(host="127.0.0.1", port=free_port()))
-    assert not r.ok and "Refused" in r.detail
+    # a timeout far beyond the test's patience: only the refusal can end the probe
+    r = probe(TcpCheck(host="127.0.0.1", port=free_port(), timeout=30, interval=30))
+    assert not r.ok and "refused" in r.detail
 
 
 # --- http -----------------------------------------------------------------------------------
@@ -260,6 +261,41 @@ def test_dns_rcode_and_answer(dns_server: DnsResponder, qname: str, rcode: str, 
 
 def test_dns_wrong_type_is_failure(dns_server: DnsResponder) -> None:
     assert not probe(dns_check(dns_server, qtype="AAAA")).ok
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_dns_nothing_listening_is_refused_not_timed_out(transport: str) -> None:
+    """A dead resolver: the kernel answers a UDP query with ICMP port unreachable, a TCP one
+    with a RST. Either is a failure at once (a 30 s timeout would otherwise end the probe)."""
+    port = free_udp_port() if transport == "udp" else free_port()
+    check = DnsCheck(server="127.0.0.1", port=port, qname="x.example.", transport=transport, timeout=30, interval=30)
+    r = probe(check)
+    assert not r.ok and "refused" in r.detail and "timed out" not in r.detail, r.detail
+
+
+def test_dns_ignores_datagrams_that_are_not_the_answer(dns_server: DnsResponder) -> None:
+    """An answer with another query id is not taken for the answer (spoofing, a late reply)."""
+    check = dns_check(dns_server, timeout=0.5)
+
+    async def go() -> ProbeResult:
+        from bgp.health import probes
+
+        query = dns.message.make_query(check.qname, "A")
+        other = dns.message.make_query(check.qname, "A")
+        other.id = (query.id + 1) % 65536
+        proto = probes._DnsOverUdp(query)
+        proto.datagram_received(dns.message.make_response(other).to_wire(), ("127.0.0.1", dns_server.port))
+        proto.datagram_received(b"garbage", ("127.0.0.1", dns_server.port))
+        assert not proto.done.done()
+        return await run_probe(check)
+
+    assert asyncio.run(go()).ok
 
 
 def test_dns_silent_server_times_out(dns_server: DnsResponder) -> None:

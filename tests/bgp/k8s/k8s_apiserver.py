@@ -12,6 +12,12 @@ every change after N, until ``timeoutSeconds``. A resourceVersion older than the
 ``compact()`` gets ``410 Gone``: an ``ERROR`` event carrying a ``Status`` with code 410, as
 the real API server does, or HTTP 410 when ``gone_as_http`` is set.
 
+A list with ``limit=N`` answers at most N items and, when more remain, a
+``metadata.continue`` token; a list with that ``continue`` token answers the next page of
+the same snapshot (the resourceVersion of the first page), as etcd-backed lists do.
+``compact()`` expires every continue token: the next page then gets ``410`` (reason
+``Expired``). ``list_requests`` records ``(plural, limit, continue)`` of every list.
+
 Tests change objects with ``apply``/``delete``, force expiry with ``compact`` and
 ``expire_watches``, send ``bookmark``, and simulate an outage with ``stop``/``start`` (the
 port stays the same; open connections are cut). Counters record list and watch requests.
@@ -77,6 +83,10 @@ class LocalApiServer:
         self.watch_requests: list[tuple[str, str, bool]] = []  # plural, resourceVersion, allowWatchBookmarks
         self.paths: list[str] = []  # every request path, in order
         self.authorizations: set[str] = set()  # Authorization headers seen (not checked)
+        self.list_requests: list[tuple[str, int | None, str | None]] = []  # plural, limit, continue
+        self._pages: dict[str, tuple[int, list[dict[str, Any]]]] = {}  # continue snapshot id -> (rv, items)
+        self.expire_next_continue = False  # the next continue request gets 410 Expired (once)
+        self._page_ids = 0
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -156,10 +166,12 @@ class LocalApiServer:
             yield
 
     def compact(self) -> None:
-        """Forget history: a watch from any resourceVersion before now gets 410 Gone."""
+        """Forget history: a watch from any resourceVersion before now gets 410 Gone, and
+        so does the next page of a list begun before (its continue token expired)."""
         with self._cond:
             self._compacted = self._rv
             self._events.clear()
+            self._pages.clear()
 
     def expire_watches(self) -> None:
         """Compact and end every open watch with an ERROR 410 event."""
@@ -188,17 +200,43 @@ class LocalApiServer:
             return sum(1 for i in self._streaming if i >= first_request)
 
     # -- request side (called by the handler) ----------------------------------------
-    def _list(self, plural: str, namespace: str | None) -> dict[str, Any]:
+    def _list(
+        self, plural: str, namespace: str | None, limit: int | None = None, cont: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of a list request, one page of it with ``limit``."""
         kind, api_version = KINDS[plural]
         with self._cond:
-            self.lists[plural] += 1
-            items = [copy.deepcopy(o) for k, o in sorted(self._objects[plural].items())
-                     if namespace is None or k.startswith(namespace + "/")]
-            rv = self._rv
-        for item in items:  # list items carry no kind/apiVersion, like the real server
+            self.list_requests.append((plural, limit, cont))
+            if cont:
+                snap_id, _, offset_text = cont.partition(":")
+                if self.expire_next_continue:
+                    self.expire_next_continue = False
+                    self._pages.clear()
+                if snap_id not in self._pages:
+                    return 410, _status(410, "Expired", "The provided continue parameter is too old")
+                rv, items = self._pages[snap_id]
+                offset = int(offset_text)
+            else:
+                self.lists[plural] += 1
+                items = [
+                    o for k, o in sorted(self._objects[plural].items()) if namespace is None or k.startswith(namespace + "/")
+                ]
+                rv, offset = self._rv, 0
+                snap_id = ""
+                if limit and len(items) > limit:
+                    self._page_ids += 1
+                    snap_id = str(self._page_ids)
+                    self._pages[snap_id] = (rv, items)  # objects are replaced, never mutated: no copy
+            end = len(items) if not limit else offset + limit
+            page = [copy.deepcopy(o) for o in items[offset:end]]
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if end < len(items):
+            meta["continue"] = f"{snap_id}:{end}"
+            meta["remainingItemCount"] = len(items) - end
+        for item in page:  # list items carry no kind/apiVersion, like the real server
             item.pop("kind", None)
             item.pop("apiVersion", None)
-        return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": {"resourceVersion": str(rv)}, "items": items}
+        return 200, {"kind": f"{kind}List", "apiVersion": api_version, "metadata": meta, "items": page}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -248,7 +286,8 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
             return
-        self._send_json(200, self.api._list(plural, namespace))
+        limit = int(query["limit"]) if query.get("limit") else None
+        self._send_json(*self.api._list(plural, namespace, limit, query.get("continue")))
 
     def _watch(self, plural: str, namespace: str | None, query: dict[str, str]) -> None:
         api = self.api

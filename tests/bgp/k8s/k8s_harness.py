@@ -16,7 +16,7 @@ from bgp.sources.base import DesiredService
 from bgp.sources.kubernetes import KubernetesSource, KubernetesSourceConfig
 
 NODE = "node-a"
-TIMEOUT = 5.0
+TIMEOUT = 20.0  # generous: the first test also pays for importing the kubernetes client, slow on a loaded machine
 
 
 def service(
@@ -66,6 +66,31 @@ def endpoint_slice(
         "endpoints": eps,
         "ports": [{"port": 53, "protocol": "UDP"}],
     }
+
+
+def ready_endpoints(api: LocalApiServer, name: str, namespace: str = "default", node: str = "node-b") -> None:
+    """EndpointSlices of service ``name`` with a ready endpoint of each family on ``node``
+    (another node by default)."""
+    for family, address in (("IPv4", "10.0.1.5"), ("IPv6", "fd00:1::5")):
+        api.apply("endpointslices", endpoint_slice(name, [(address, node, True)], namespace=namespace, family=family))
+
+
+async def seen_by_watches(api: LocalApiServer, source: KubernetesSource) -> None:
+    """Wait until both watches have caught up with the server (a bookmark at the current
+    resourceVersion reached the source), so that a change made now is not mixed up with
+    earlier ones still in flight."""
+    rv = str(api.resource_version)
+    await wait_until(lambda: api.active_watches == 2, "both watches open")
+    api.bookmark()
+    keys = ("resource_version/services/*", "resource_version/endpointslices/*")
+    await wait_until(lambda: all(source.status().detail.get(k) == rv for k in keys), "watches caught up")
+
+
+def serve(api: LocalApiServer, svc: dict[str, Any], node: str = "node-b") -> None:
+    """Apply ``svc`` after :func:`ready_endpoints` for it: a ``Cluster`` service is
+    announced only while it has a ready endpoint."""
+    ready_endpoints(api, svc["metadata"]["name"], svc["metadata"]["namespace"], node)
+    api.apply("services", svc)
 
 
 def announced(snapshot: Mapping[str, DesiredService]) -> dict[str, tuple[str, ...]]:

@@ -99,14 +99,16 @@ def test_parse_without_name_raises() -> None:
 
 SLICE_CASES: list[tuple[str, dict[str, Any], SliceView]] = [
     ("ready-states", endpoint_slice("dns", [("10.0.0.1", "n1", True), ("10.0.0.2", "n2", False), ("10.0.0.3", "n3", None)]),
-     SliceView("default", "dns-ipv4", service="dns", family=4, ready_nodes=frozenset({"n1", "n3"}))),
+     SliceView("default", "dns-ipv4", service="dns", family=4, ready_nodes=frozenset({"n1", "n3"}), any_ready=True)),
+    ("none-ready", endpoint_slice("dns", [("10.0.0.2", "n2", False)]),
+     SliceView("default", "dns-ipv4", service="dns", family=4)),
     ("ipv6", endpoint_slice("dns", [("fd00::1", "n1", True)], family="IPv6"),
-     SliceView("default", "dns-ipv6", service="dns", family=6, ready_nodes=frozenset({"n1"}))),
+     SliceView("default", "dns-ipv6", service="dns", family=6, ready_nodes=frozenset({"n1"}), any_ready=True)),
     ("fqdn", endpoint_slice("dns", [("db.example", "n1", True)], family="FQDN"),
-     SliceView("default", "dns-fqdn", service="dns", family=None, ready_nodes=frozenset({"n1"}))),
+     SliceView("default", "dns-fqdn", service="dns", family=None, ready_nodes=frozenset({"n1"}), any_ready=True)),
     ("no-node-no-label", {"metadata": {"namespace": "default", "name": "s"}, "addressType": "IPv4",
                           "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}}]},
-     SliceView("default", "s", service=None, family=4)),
+     SliceView("default", "s", service=None, family=4, any_ready=True)),
 ]
 
 
@@ -119,15 +121,24 @@ def svc(name: str, *prefixes: str, local: bool = False, ns: str = "default", **k
     return ServiceView(ns, name, addresses=nets(*prefixes), local=local, **kw)
 
 
-def sl(service_name: str, family: int, *nodes: str, ns: str = "default", name: str | None = None) -> SliceView:
-    return SliceView(ns, name or f"{service_name}-{family}", service=service_name, family=family, ready_nodes=frozenset(nodes))
+def sl(service_name: str, family: int, *nodes: str, ns: str = "default", name: str | None = None,
+       ready: bool | None = None) -> SliceView:
+    """A slice with ready endpoints on ``nodes``; ``ready`` overrides whether any endpoint
+    is ready (an endpoint without a node, or none ready)."""
+    return SliceView(ns, name or f"{service_name}-{family}", service=service_name, family=family, ready_nodes=frozenset(nodes),
+                     any_ready=bool(nodes) if ready is None else ready)
 
 
 V4, V6 = "192.0.2.1/32", "2001:db8::1/128"
 # (id, services, slices, expected {key: prefixes}, expected rejected keys); this node is "me"
 SNAPSHOT_CASES: list[tuple[str, list[ServiceView], list[SliceView], dict[str, set[str]], set[str]]] = [
     ("nothing", [], [], {}, set()),
-    ("cluster-no-endpoints", [svc("a", V4)], [], {"k8s/default/a": {V4}}, set()),
+    ("cluster-no-endpoints", [svc("a", V4)], [], {}, set()),
+    ("cluster-endpoint-not-ready", [svc("a", V4)], [sl("a", 4, ready=False)], {}, set()),
+    ("cluster-ready-on-other-node", [svc("a", V4)], [sl("a", 4, "other")], {"k8s/default/a": {V4}}, set()),
+    ("cluster-ready-without-node", [svc("a", V4)], [sl("a", 4, ready=True)], {"k8s/default/a": {V4}}, set()),
+    ("cluster-per-family", [svc("a", V4, V6)], [sl("a", 6, "other")], {"k8s/default/a": {V6}}, set()),
+    ("cluster-slice-of-other-service", [svc("a", V4)], [sl("b", 4, "other")], {}, set()),
     ("local-no-endpoints", [svc("a", V4, local=True)], [], {}, set()),
     ("local-other-node", [svc("a", V4, local=True)], [sl("a", 4, "other")], {}, set()),
     ("local-this-node", [svc("a", V4, local=True)], [sl("a", 4, "other", "me")], {"k8s/default/a": {V4}}, set()),
@@ -139,10 +150,10 @@ SNAPSHOT_CASES: list[tuple[str, list[ServiceView], list[SliceView], dict[str, se
      {"k8s/default/a": {V6}}, set()),
     ("local-dual-ready", [svc("a", V4, V6, local=True)], [sl("a", 6, "me"), sl("a", 4, "me")],
      {"k8s/default/a": {V4, V6}}, set()),
-    ("cluster-dual", [svc("a", V4, V6)], [], {"k8s/default/a": {V4, V6}}, set()),
-    ("no-addresses", [svc("a")], [], {}, set()),
-    ("opted-out", [svc("a", V4, announce=False)], [], {}, set()),
-    ("refused", [svc("a", error="bad"), svc("b", V4)], [], {"k8s/default/b": {V4}}, {"k8s/default/a"}),
+    ("cluster-dual", [svc("a", V4, V6)], [sl("a", 4, "x"), sl("a", 6, "y")], {"k8s/default/a": {V4, V6}}, set()),
+    ("no-addresses", [svc("a")], [sl("a", 4, "x")], {}, set()),
+    ("opted-out", [svc("a", V4, announce=False)], [sl("a", 4, "x")], {}, set()),
+    ("refused", [svc("a", error="bad"), svc("b", V4)], [sl("b", 4, "x")], {"k8s/default/b": {V4}}, {"k8s/default/a"}),
 ]
 
 
@@ -157,7 +168,7 @@ def test_compute_snapshot(services: list[ServiceView], slices: list[SliceView], 
 
 def test_snapshot_carries_attributes() -> None:
     view = svc("a", V4, check="dns", communities=("65000:1",), large_communities=("1:2:3",))
-    snap = compute_snapshot([view], [], "me", source="k8s-east")
+    snap = compute_snapshot([view], [sl("a", 4, "x")], "me", source="k8s-east")
     assert snap.services == {"k8s/default/a": DesiredService(
         key="k8s/default/a", prefixes=nets(V4), check="dns", communities=("65000:1",),
         large_communities=("1:2:3",), source="k8s-east")}
@@ -165,5 +176,5 @@ def test_snapshot_carries_attributes() -> None:
 
 def test_default_check_applies_only_without_annotation() -> None:
     views = [svc("a", V4), svc("b", V4, check="own")]
-    snap = compute_snapshot(views, [], "me", default_check="dns")
+    snap = compute_snapshot(views, [sl("a", 4, "x"), sl("b", 4, "x")], "me", default_check="dns")
     assert {k: v.check for k, v in snap.services.items()} == {"k8s/default/a": "dns", "k8s/default/b": "own"}

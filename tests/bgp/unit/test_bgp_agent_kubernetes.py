@@ -29,7 +29,18 @@ def lb_service(name: str, ip: str, annotations: dict[str, str] | None = None) ->
     }
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 15.0) -> Any:
+def ready_slice(service: str) -> dict[str, Any]:
+    """An EndpointSlice with one ready endpoint on another node: a Cluster service is
+    announced only while it has one."""
+    return {
+        "metadata": {"namespace": "default", "name": f"{service}-1", "labels": {"kubernetes.io/service-name": service}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.0.1.5"], "nodeName": "node-b", "conditions": {"ready": True}}],
+        "ports": [{"port": 53, "protocol": "UDP"}],
+    }
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -82,6 +93,8 @@ def test_agent_follows_kubernetes_services(tmp_path: Path, apiserver: LocalApiSe
         assert second.returncode == 1
         assert "another bgp-agent is running" in second.stderr
         assert status(), "the first agent still answers"
+        for name in ("dns", "outside", "web"):
+            apiserver.apply("endpointslices", ready_slice(name))
         apiserver.apply("services", lb_service("dns", "192.0.2.53"))
         apiserver.apply("services", lb_service("outside", "198.51.100.1"))
         apiserver.apply("services", lb_service("optout", "192.0.2.99", {"leafspine.io/announce": "false"}))

@@ -64,15 +64,15 @@ def test_announce(prefixes, attrs, peers, batch, expected):
 
 
 WITHDRAW_CASES = [
-    ("one", [N("192.0.2.1/32")], [], 500, ["withdraw attributes next-hop self nlri 192.0.2.1/32"]),
+    ("one", [N("192.0.2.1/32")], [], 500, ["withdraw attributes nlri 192.0.2.1/32"]),
     (
         "v4 before v6, batched",
         [N("2001:db8::1/128"), N("192.0.2.1/32"), N("192.0.2.0/32")],
         [A("10.0.0.1")],
         2,
         [
-            "neighbor 10.0.0.1 withdraw attributes next-hop self nlri 192.0.2.0/32 192.0.2.1/32",
-            "neighbor 10.0.0.1 withdraw attributes next-hop self nlri 2001:db8::1/128",
+            "neighbor 10.0.0.1 withdraw attributes nlri 192.0.2.0/32 192.0.2.1/32",
+            "neighbor 10.0.0.1 withdraw attributes nlri 2001:db8::1/128",
         ],
     ),
 ]
@@ -85,13 +85,13 @@ def test_withdraw(prefixes, peers, batch, expected):
     assert commands.withdraw(prefixes, peers, batch) == expected
 
 
-@pytest.mark.parametrize(
-    ("family", "peers", "expected"),
-    [
-        ("ipv4", [], "announce eor ipv4 unicast"),
-        ("ipv6", [A("fd00::1")], "neighbor fd00::1 announce eor ipv6 unicast"),
-    ],
-)
+EOR_CASES = [
+    ("ipv4", [], "announce eor ipv4 unicast"),
+    ("ipv6", [A("fd00::1")], "neighbor fd00::1 announce eor ipv6 unicast"),
+]
+
+
+@pytest.mark.parametrize(("family", "peers", "expected"), EOR_CASES)
 def test_end_of_rib(family, peers, expected):
     assert commands.end_of_rib(family, peers) == expected
 

@@ -40,7 +40,7 @@ def test_neighbors() -> None:
         "outgoing-ttl 1;",
         "manual-eor true;",
         "ipv4 unicast;",
-        "graceful-restart 120;",
+        "graceful-restart 15;",
         "processes [ bgp-agent ];",
         "neighbor-changes;",
         "send { parsed; update; }",

@@ -1,0 +1,194 @@
+"""Bulk announcement speed, side by side in one run on one machine: the agent, raw ExaBGP
+5.0.15 driven by a minimal API script, and GoBGP, each alone on the same node, into the same
+real FRR leaf. Timed: from the request (services file written / command to the API script /
+``gobgp mrt inject`` started) until every route is in the leaf's kernel FIB.
+
+Two times per speaker: wall (what pytest-benchmark reports) and the CPU time of the
+speaker's process tree (agent + ExaBGP + relay; ExaBGP + API script; gobgpd + the gobgp CLI)
+over the same interval. The wall time also measures how busy the shared machine and the leaf
+are; the CPU time is what the speaker itself costs. Ratios agent/reference are given for
+both. Asserted (on the agent): the 10,000-prefix CPU target of 4 s.
+
+Run: ``.venv/bin/pytest tests/bench/test_bgp_speed.py --benchmark-only -s`` (root + FRR +
+gobgpd). ``-s`` prints the ratios; ``--benchmark-json=FILE`` also records them, the CPU
+times and the RSS (``extra_info``). The references are described in bgp_references.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from fabric.lab import cleanup_stale, missing_requirements, wait_until
+from tests.bench.bgp_references import GoBGP, RawExaBGP, assert_median_within, process_tree_cpu, process_tree_rss
+from tests.bgp.e2e.ecmp_lab import BGP_AGENT, BULK_RANGE, EcmpLab
+
+_reason = (
+    missing_requirements()
+    or (None if os.access(BGP_AGENT, os.X_OK) else f"{BGP_AGENT} is not installed")
+    or (None if shutil.which("gobgpd") else "gobgpd is not installed (Debian package gobgpd, make setup)")
+)
+pytestmark = [pytest.mark.lab, pytest.mark.skipif(_reason is not None, reason=_reason or "")]
+
+SIZES = [pytest.param(10_000, id="10k"), pytest.param(100_000, id="100k")]
+ROUNDS = {10_000: 3, 100_000: 1}
+BATCH = 1000
+MEDIANS: dict[tuple[str, int], tuple[float, float]] = {}  # (speaker, count): (wall, cpu)
+
+
+def prefixes(count: int) -> list[str]:
+    net = ipaddress.ip_network(BULK_RANGE)
+    return [f"{net[i]}/32" for i in range(1, count + 1)]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EcmpLab]:
+    """One leaf, one node; each benchmark starts its own speaker on the node."""
+    cleanup_stale()
+    topo = EcmpLab.build(tmp_path_factory.mktemp("bgp-speed"), n_nodes=1, max_prefixes=101_000)
+    try:
+        yield topo
+    finally:
+        topo.close()
+
+
+def fib_count(topo: EcmpLab) -> int:
+    # text and a line count: parsing 100,000 routes as JSON at every poll would steal the
+    # CPU the leaf needs to install them
+    return topo.leaf.ip("-4", "route", "show", "proto", "bgp", "root", BULK_RANGE).stdout.count("\n")
+
+
+def run_rounds(
+    benchmark: Any,
+    topo: EcmpLab,
+    count: int,
+    announce: Callable[[], None],
+    withdraw: Callable[[], None],
+    cpu_now: Callable[[], float],
+) -> list[float]:
+    """Time ``announce`` until ``count`` routes are in the leaf's FIB; returns the CPU
+    seconds ``cpu_now`` grew by in each round."""
+    timeout = 60 + count / 250  # generous: the leaf installs every route in its kernel
+    cpu: list[float] = []
+
+    def setup() -> tuple[tuple[()], dict[str, Any]]:
+        withdraw()
+        wait_until(lambda: fib_count(topo) == 0, timeout, "bulk routes withdrawn", interval=0.1)
+        return (), {}
+
+    def announce_and_wait() -> None:
+        before = cpu_now()
+        announce()
+        wait_until(lambda: fib_count(topo) >= count, timeout, f"{count} routes in the leaf FIB", interval=0.05)
+        cpu.append(cpu_now() - before)
+
+    benchmark.pedantic(announce_and_wait, setup=setup, rounds=ROUNDS[count], iterations=1)
+    withdraw()
+    wait_until(lambda: fib_count(topo) == 0, timeout, "bulk routes withdrawn", interval=0.1)
+    benchmark.extra_info["cpu_s"] = [round(c, 3) for c in cpu]
+    return cpu
+
+
+def report(benchmark: Any, name: str, count: int, cpu: list[float]) -> None:
+    stats = getattr(benchmark, "stats", None)
+    if stats is None:  # --benchmark-disable: nothing measured
+        return
+    wall = float(stats.stats.median)
+    cpu_median = sorted(cpu)[len(cpu) // 2]
+    benchmark.extra_info["wall_median_s"] = round(wall, 3)
+    benchmark.extra_info["cpu_median_s"] = round(cpu_median, 3)
+    MEDIANS[(name, count)] = (wall, cpu_median)
+    agent = MEDIANS.get(("agent", count))
+    if agent is not None and name != "agent":
+        ratios = (round(agent[0] / wall, 2), round(agent[1] / cpu_median, 2))
+        benchmark.extra_info[f"agent_to_{name}_wall_ratio"], benchmark.extra_info[f"agent_to_{name}_cpu_ratio"] = ratios
+        print(
+            f"\n{count} prefixes: agent {agent[0]:.2f} s wall / {agent[1]:.2f} s CPU, {name} {wall:.2f} s wall /"
+            f" {cpu_median:.2f} s CPU: agent/{name} = {ratios[0]} (wall), {ratios[1]} (CPU)"
+        )
+
+
+@pytest.mark.parametrize("count", SIZES)
+def test_bgp_bulk_agent(benchmark: Any, lab: EcmpLab, count: int) -> None:
+    node = lab.nodes[0]
+    cfg = node.base_config(services=[], ipv6=False, directory=True, max_prefixes=count + 100, batch=BATCH)
+    node.write_config(cfg)
+    node.start()
+    try:
+        lab.wait_established(v6=False)
+        text = yaml.safe_dump([{"name": "bulk", "prefixes": prefixes(count)}])
+        assert node.proc is not None
+        benchmark.extra_info["rss_mib_idle"] = round(process_tree_rss(node.proc.pid) / 2**20, 1)
+        peak: list[int] = []
+
+        def announce() -> None:
+            tmp = node.services_dir / ".bulk.tmp"
+            tmp.write_text(text)
+            tmp.rename(node.services_dir / "bulk.yaml")  # atomic: the source never reads half a file
+
+        def withdraw() -> None:
+            assert node.proc is not None
+            if (node.services_dir / "bulk.yaml").exists():
+                peak.append(process_tree_rss(node.proc.pid))
+            (node.services_dir / "bulk.yaml").unlink(missing_ok=True)
+
+        pid = node.proc.pid
+        cpu = run_rounds(benchmark, lab, count, announce, withdraw, lambda: process_tree_cpu(pid))
+        benchmark.extra_info["rss_mib_announced"] = [round(r / 2**20, 1) for r in peak]
+        benchmark.extra_info["what"] = "agent + ExaBGP + relay, directory source polled every 50 ms"
+        report(benchmark, "agent", count, cpu)
+        if count == 10_000:
+            assert_median_within(benchmark, 4.0, cpu, what="cpu")
+    finally:
+        node.stop()
+        wait_until(lambda: not lab.established(node), 30, "agent session down")
+
+
+@pytest.mark.parametrize("count", SIZES)
+def test_bgp_bulk_raw_exabgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any) -> None:
+    node = lab.nodes[0]
+    raw = RawExaBGP(node, tmp_path / "raw", prefixes(count), BATCH)
+    try:
+        lab.wait_established(v6=False)
+        peak: list[int] = []
+
+        def withdraw() -> None:
+            peak.append(process_tree_rss(raw.proc.pid))
+            raw.withdraw()
+
+        cpu = run_rounds(benchmark, lab, count, raw.announce, withdraw, lambda: process_tree_cpu(raw.proc.pid))
+        benchmark.extra_info["rss_mib_announced"] = [round(r / 2**20, 1) for r in peak[1:]]
+        benchmark.extra_info["what"] = f"ExaBGP 5.0.15 + minimal API script, batches of {BATCH}, reactor.speed 0.1"
+        report(benchmark, "raw_exabgp", count, cpu)
+    finally:
+        raw.stop()
+        wait_until(lambda: not lab.established(node), 30, "raw ExaBGP session down")
+
+
+@pytest.mark.parametrize("count", SIZES)
+def test_bgp_bulk_gobgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any) -> None:
+    node = lab.nodes[0]
+    gobgp = GoBGP(node, tmp_path / "gobgp", prefixes(count))
+    try:
+        lab.wait_established(v6=False)
+        peak: list[int] = []
+
+        def withdraw() -> None:
+            peak.append(process_tree_rss(gobgp.proc.pid))
+            gobgp.withdraw()
+
+        cpu = run_rounds(benchmark, lab, count, gobgp.announce, withdraw, lambda: gobgp.cpu())
+        benchmark.extra_info["rss_mib_announced"] = [round(r / 2**20, 1) for r in peak[1:]]
+        benchmark.extra_info["what"] = "gobgpd, routes injected by `gobgp mrt inject global` (one gRPC stream)"
+        report(benchmark, "gobgp", count, cpu)
+    finally:
+        gobgp.stop()
+        wait_until(lambda: not lab.established(node), 30, "GoBGP session down")
+        time.sleep(0.1)
