@@ -91,16 +91,26 @@ def _call(state_dir: Path, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 state_dir_option = click.option("--state-dir", type=click.Path(file_okay=False), help="state dir of the running agent")
-config_option = click.option("--config", "-c", "config", type=click.Path(dir_okay=False), help="agent.yaml (for its state_dir)")
+config_option = click.option("--config", "-c", "config", help="agent.yaml (for its state_dir)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="leafspine", prog_name="bgp-agent", message="%(prog)s %(version)s")
 def main() -> None:
-    """Announce healthy service addresses to the leaves through ExaBGP."""
+    """Announce healthy service addresses to the leaves through ExaBGP.
+
+    \b
+    Exit codes:
+      0  success (run: a clean stop after withdrawing everything)
+      1  runtime failure (no running agent to talk to, ExaBGP did not start,
+         another agent holds the state dir)
+      2  invalid configuration or usage: every problem printed as
+         FILE:LINE: path: message, no traceback
+    """
 
 
 @main.command()
-@click.option("--config", "-c", "config", required=True, type=click.Path(dir_okay=False), help="agent.yaml")
+@click.option("--config", "-c", "config", required=True, help="agent.yaml")
 def run(config: str) -> None:
     """Run the agent in the foreground until SIGTERM."""
     cfg = _load_or_exit(config)
@@ -130,7 +140,7 @@ def run(config: str) -> None:
 
 
 @main.command("check-config")
-@click.option("--config", "-c", "config", required=True, type=click.Path(dir_okay=False), help="agent.yaml")
+@click.option("--config", "-c", "config", required=True, help="agent.yaml")
 def check_config(config: str) -> None:
     """Validate a config file; print every problem."""
     cfg = _load_or_exit(config)

@@ -1,9 +1,11 @@
 """The agent's configuration file (``agent.yaml``): typed models, loading and validation.
 
 ``load_config(path)`` returns an :class:`AgentConfig` or raises :class:`ConfigError`
-listing *every* problem, one line each, in the form ``agent.yaml: peers[1].address: msg``.
-Every string that can end up in text written to ExaBGP is checked here for control
-characters, and again by the guard rails (:mod:`bgp.guard`) just before it is written.
+listing *every* problem (field errors and the cross-checks of :func:`cross_problems`), one
+line each, ``agent.yaml:6: peers[1].address: msg``; reading and locating is
+:mod:`bgp.configfile`. Every string that can end up in text written to ExaBGP is checked
+for control characters there, and again by the guard rails (:mod:`bgp.guard`) just before
+it is written.
 The format is documented in docs/bgp-agent.md.
 """
 
@@ -12,9 +14,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -22,13 +25,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from bgp import configfile
 from bgp.community import parse_community, parse_large_community
-from bgp.configfile import ConfigError, CrossCheckError, LineMap, Loc, Problem
+from bgp.configfile import ConfigError, LineMap, Loc, Problem
 from bgp.health import HealthCheck
 from bgp.sources.kubernetes import KubernetesSourceConfig
 
@@ -179,6 +183,24 @@ class GuardConfig(_Model):
             return out
         return v
 
+    def refusal(self, prefix: IPNet) -> str | None:
+        """Why ``prefix`` may never be announced (length or range), or None."""
+        lengths = self.ipv4_lengths if prefix.version == 4 else self.ipv6_lengths
+        if prefix.prefixlen not in lengths:
+            allowed = ", ".join(f"/{n}" for n in lengths)
+            return f"prefix length /{prefix.prefixlen} not allowed (allowed: {allowed})"
+        # integer arithmetic: ipaddress's subnet_of costs more than everything else in the
+        # guard rails at 100,000 prefixes
+        address = int(prefix.network_address)
+        for allowed_range in self.allowed_ranges:
+            if (
+                allowed_range.version == prefix.version
+                and prefix.prefixlen >= allowed_range.prefixlen
+                and address & int(allowed_range.netmask) == int(allowed_range.network_address)
+            ):
+                return None
+        return "outside the allowed ranges"
+
     @field_validator("ipv4_lengths")
     @classmethod
     def _v4(cls, v: tuple[int, ...]) -> tuple[int, ...]:
@@ -313,35 +335,90 @@ class AgentConfig(_Model):
         ip_address(host.strip("[]"))
         return v
 
-    @model_validator(mode="after")
-    def _cross(self) -> AgentConfig:
-        problems: list[tuple[Loc, str]] = []
-        seen: set[str] = set()
-        for i, s in enumerate(self.services):
-            if s.name in seen:
-                problems.append((("services", i, "name"), f"duplicate service {s.name!r}"))
-            seen.add(s.name)
-            if s.check is not None and s.check not in self.checks:
-                problems.append((("services", i, "check"), f"no check named {s.check!r} in checks"))
-        addrs: set[IPAddr] = set()
-        for i, p in enumerate(self.peers):
-            if p.address in addrs:
-                problems.append((("peers", i, "address"), f"duplicate peer {p.address}"))
-            addrs.add(p.address)
-            for fam in p.families:
-                session = "ipv4" if p.address.version == 4 else "ipv6"
-                if fam != session and getattr(self.next_hop, fam) == "self":
-                    problems.append(
-                        (("peers", i, "families"), f"{fam} over an {session} session needs next_hop.{fam} set to an address")
-                    )
-        k8s = self.sources.kubernetes
-        if k8s is not None and k8s.default_check is not None and k8s.default_check not in self.checks:
-            problems.append(
-                (("sources", "kubernetes", "default_check"), f"no check named {k8s.default_check!r} in checks")
-            )
-        if problems:
-            raise CrossCheckError(problems)
-        return self
+
+@dataclass(frozen=True)
+class _Parts:
+    """What the cross-checks look at, each piece only if it validated on its own (so a
+    broken piece is reported once, by its own field error, and causes no false cascade)."""
+
+    peers: list[tuple[int, PeerConfig]]
+    services: list[tuple[int, ServiceConfig]]
+    check_names: frozenset[str] | None  # None: ``checks`` is not a mapping
+    next_hop: NextHop | None
+    guard: GuardConfig | None
+    k8s_default_check: str | None
+
+    @staticmethod
+    def of_model(c: AgentConfig) -> _Parts:
+        k8s = c.sources.kubernetes
+        return _Parts(list(enumerate(c.peers)), list(enumerate(c.services)), frozenset(c.checks), c.next_hop, c.guard,
+                      None if k8s is None else k8s.default_check)
+
+    @staticmethod
+    def of_data(data: Mapping[str, Any]) -> _Parts:
+        def each(key: str, model: type[_M]) -> list[tuple[int, _M]]:
+            items = data.get(key)
+            checked = [(i, _valid(model, raw)) for i, raw in enumerate(items)] if isinstance(items, list) else []
+            return [(i, v) for i, v in checked if v is not None]
+
+        checks = data.get("checks", {})
+        sources = data.get("sources")
+        k8s = sources.get("kubernetes") if isinstance(sources, Mapping) else None
+        default_check = k8s.get("default_check") if isinstance(k8s, Mapping) else None
+        return _Parts(
+            each("peers", PeerConfig),
+            each("services", ServiceConfig),
+            frozenset(str(k) for k in checks) if isinstance(checks, Mapping) else None,
+            _valid(NextHop, data.get("next_hop", {})),
+            _valid(GuardConfig, data.get("guard")),
+            default_check if isinstance(default_check, str) else None,
+        )
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _valid(model: type[_M], value: Any) -> _M | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def cross_problems(parts: _Parts) -> list[tuple[Loc, str]]:
+    """Problems that span fields: duplicate names and peers, references to checks that do
+    not exist, families without a next hop, static prefixes the guard rails would refuse."""
+    problems: list[tuple[Loc, str]] = []
+    seen: set[str] = set()
+    for i, s in parts.services:
+        if s.name in seen:
+            problems.append((("services", i, "name"), f"duplicate service {s.name!r}"))
+        seen.add(s.name)
+        if s.check is not None and parts.check_names is not None and s.check not in parts.check_names:
+            problems.append((("services", i, "check"), f"no check named {s.check!r} in checks"))
+        if parts.guard is not None:
+            for j, p in enumerate(s.prefixes):
+                why = parts.guard.refusal(ip_network(p, strict=True))
+                if why is not None:
+                    problems.append((("services", i, "prefixes", j), f"{p}: {why}: the guard rails would never announce it"))
+    addrs: set[IPAddr] = set()
+    for i, peer in parts.peers:
+        if peer.address in addrs:
+            problems.append((("peers", i, "address"), f"duplicate peer {peer.address}"))
+        addrs.add(peer.address)
+        session = "ipv4" if peer.address.version == 4 else "ipv6"
+        for fam in peer.families:
+            if parts.next_hop is not None and fam != session and getattr(parts.next_hop, fam) == "self":
+                why = f"{fam} over an {session} session needs next_hop.{fam} set to an address"
+                problems.append((("peers", i, "families"), why))
+    default = parts.k8s_default_check
+    if default is not None and parts.check_names is not None and default not in parts.check_names:
+        problems.append((("sources", "kubernetes", "default_check"), f"no check named {default!r} in checks"))
+    return problems
+
+
+def _cross(data: Any, config: AgentConfig | None) -> list[tuple[Loc, str]]:
+    return cross_problems(_Parts.of_model(config) if config is not None else _Parts.of_data(data))
 
 
 def validate_config(data: Any, display: str = "agent.yaml", lines: LineMap | None = None) -> AgentConfig:
@@ -349,7 +426,7 @@ def validate_config(data: Any, display: str = "agent.yaml", lines: LineMap | Non
     each ``file[:line]: data.path: message`` (the line when ``lines`` knows the path)."""
     if not isinstance(data, Mapping):
         raise ConfigError([Problem(display, 0, "", "the file must contain a mapping (asn, router_id, peers, ...)")])
-    return configfile.validate(AgentConfig, data, display, lines)
+    return configfile.validate(AgentConfig, data, display, lines, _cross)
 
 
 def load_config(path: Path | str, display: str | None = None) -> AgentConfig:

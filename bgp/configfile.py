@@ -8,14 +8,17 @@ A caller may rely on:
   string to be parsed back;
 - any key or string value holding a control character or a newline is a problem (it could
   start a new command on ExaBGP's pipe), reported once, before any model looks at it;
-- a cross-field check raises :class:`CrossCheckError` from a model validator with its own
-  ``(location, message)`` pairs; they come out as problems with the right line too.
+- cross-field checks (``cross``) run whether or not the fields validated, so a field
+  error never hides them; problems come out sorted by line.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +35,7 @@ M = TypeVar("M")
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SEXAGESIMAL = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
 @dataclass(frozen=True)
@@ -69,15 +73,6 @@ class ConfigError(Exception):
 def problem(path: str, message: str) -> ConfigError:
     """A single problem found outside a file read (a setting that fails at use)."""
     return ConfigError([Problem("", 0, path, message)])
-
-
-class CrossCheckError(ValueError):
-    """Raised by a model validator: problems spanning fields, each with its own location
-    relative to the validated document."""
-
-    def __init__(self, found: Iterable[tuple[Loc, str]]) -> None:
-        self.found = list(found)
-        super().__init__("; ".join(f"{format_path(loc)}: {msg}" for loc, msg in self.found))
 
 
 def format_path(loc: Loc) -> str:
@@ -170,7 +165,9 @@ def _build(loader: yaml.SafeLoader, root: yaml.Node, lines: dict[Loc, int]) -> A
             value: Any = out
         elif isinstance(node, yaml.SequenceNode):
             value = [walk(item, (*path, i)) for i, item in enumerate(node.value)]
-        elif node.tag == "tag:yaml.org,2002:str":
+        elif node.tag == "tag:yaml.org,2002:str" or (node.tag in _SEXAGESIMAL and ":" in node.value):
+            # YAML 1.1 reads 65000:100 as a base-60 number; here it is the text as written
+            # (a community), as YAML 1.2 has it.
             value = node.value
         else:
             value = loader.construct_object(node)
@@ -196,26 +193,78 @@ def parse_yaml(text: str, display: str) -> tuple[Any, dict[Loc, int]]:
         return _build(loader, root, lines), lines
     except _Refused as e:
         raise ConfigError([Problem(display, e.line, "", e.message)]) from None
+    except yaml.reader.ReaderError as e:
+        line = text[: e.position].count("\n") + 1
+        char = e.character if isinstance(e.character, str) else chr(e.character)
+        raise ConfigError([Problem(display, line, "", f"YAML syntax error: character {char!r} is not allowed")]) from None
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise ConfigError([Problem(display, line, "", f"YAML syntax error: {getattr(e, 'problem', None) or e}")]) from None
+        raise ConfigError([_syntax_problem(e, display)]) from None
     finally:
         loader.dispose()
+
+
+def _opened(context: str) -> str:
+    return context.removeprefix("while scanning ").removeprefix("while parsing ")
+
+
+def _syntax_problem(e: yaml.YAMLError, display: str) -> Problem:
+    """Where a syntax error starts: for a construct left open until the end of the file (an
+    unterminated quote or bracket) that is the line it opens, not the end of the file."""
+    mark = getattr(e, "problem_mark", None)
+    context_mark = getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context = getattr(e, "context", None)
+    if context_mark is not None and context and "end of stream" in problem:
+        message = f"YAML syntax error: {_opened(context)} that starts here is never closed"
+        return Problem(display, context_mark.line + 1, "", message)
+    return Problem(display, mark.line + 1 if mark is not None else 0, "", f"YAML syntax error: {problem}")
+
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest file read (a directory-source file with 100,000 prefixes is about 2.5 MB)."""
+
+
+def read_text(path: Path | str, display: str | None = None) -> str:
+    """The UTF-8 text of a regular file. A directory, a FIFO or device (which could block
+    or never end), an unreadable or oversized file, a symlink loop, a file that is not
+    UTF-8: each one :class:`ConfigError` naming the file."""
+    display = str(path) if display is None else display
+
+    def refuse(message: str) -> ConfigError:
+        return ConfigError([Problem(display, 0, "", message)])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise refuse(f"cannot read: {e.strerror or e}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise refuse("is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise refuse("not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise refuse(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise refuse(f"cannot read: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError([Problem(display, line, "", f"not UTF-8 text (byte {raw[e.start]:#04x})")]) from None
 
 
 def read_yaml(path: Path | str, display: str | None = None) -> tuple[Any, dict[Loc, int]]:
     """Read and parse one YAML file: its data and the line of every data path.
     Raises :class:`ConfigError` (one problem naming the file) when it cannot."""
-    p = Path(path)
     display = str(path) if display is None else display
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError([Problem(display, 0, "", f"cannot read: {e.strerror or e}")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([Problem(display, 0, "", "not UTF-8 text")]) from None
-    return parse_yaml(text, display)
+    return parse_yaml(read_text(path, display), display)
 
 
 def control_paths(data: Any, path: Loc = ()) -> list[Loc]:
@@ -258,11 +307,6 @@ def _found(data: Any, e: ValidationError) -> list[tuple[Loc, str, str]]:
     """``(location, error type, message)`` of every error pydantic reported."""
     found: list[tuple[Loc, str, str]] = []
     for err in e.errors(include_url=False):
-        ctx_error = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, CrossCheckError):
-            base = _document_loc(data, err["loc"], False)
-            found += [((*base, *loc), "cross", msg) for loc, msg in ctx_error.found]
-            continue
         loc = _document_loc(data, err["loc"], err["type"] == "missing")
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -270,12 +314,38 @@ def _found(data: Any, e: ValidationError) -> list[tuple[Loc, str, str]]:
         elif err["type"] == "union_tag_not_found":
             loc, msg = (*loc, "kind"), "Field required (tcp, http, dns or exec)"
         found.append((loc, err["type"], msg))
-    return found
+    return _join_misspelled(found)
 
 
-def validate(schema: type[M] | TypeAdapter[M], data: Any, display: str, lines: LineMap | None = None) -> M:
+def _join_misspelled(found: list[tuple[Loc, str, str]]) -> list[tuple[Loc, str, str]]:
+    """A misspelled required key gives two errors (the key is unknown, the required one is
+    missing): report the one real problem, at the misspelled key."""
+    missing = {loc: i for i, (loc, kind, _) in enumerate(found) if kind == "missing" and loc and isinstance(loc[-1], str)}
+    drop: set[int] = set()
+    for i, (loc, kind, _) in enumerate(found):
+        if kind != "extra_forbidden" or not loc or not isinstance(loc[-1], str):
+            continue
+        siblings = [str(m[-1]) for m in missing if m[:-1] == loc[:-1] and missing[m] not in drop]
+        close = difflib.get_close_matches(loc[-1], siblings, n=1, cutoff=0.6)
+        if close:
+            drop.add(missing[(*loc[:-1], close[0])])
+            found[i] = (loc, kind, f"unknown key: did you mean {close[0]!r} (required, missing)?")
+    return [f for i, f in enumerate(found) if i not in drop]
+
+
+def validate(
+    schema: type[M] | TypeAdapter[M],
+    data: Any,
+    display: str,
+    lines: LineMap | None = None,
+    cross: Callable[[Any, M | None], Iterable[tuple[Loc, str]]] | None = None,
+) -> M:
     """Validate parsed YAML against a pydantic model (or a TypeAdapter); raises
-    :class:`ConfigError` with every problem, each located with ``lines``."""
+    :class:`ConfigError` with every problem, each located with ``lines``.
+
+    ``cross(data, model_or_None)`` returns the problems that span fields; it runs whether
+    or not the fields validated (given None and the raw data when they did not), so one
+    field error never hides the cross-checks."""
     lines = lines or {}
 
     def at(loc: Loc, message: str) -> Problem:
@@ -284,6 +354,7 @@ def validate(schema: type[M] | TypeAdapter[M], data: Any, display: str, lines: L
     control = control_paths(data)
     problems = [at(loc, "must not contain control characters or newlines") for loc in control]
     adapter: TypeAdapter[M] = schema if isinstance(schema, TypeAdapter) else TypeAdapter(schema)
+    result: M | None = None
     try:
         result = adapter.validate_python(data)
     except ValidationError as e:
@@ -294,8 +365,10 @@ def validate(schema: type[M] | TypeAdapter[M], data: Any, display: str, lines: L
             if kind == "too_short" and any(other[: len(loc)] == loc and len(other) > len(loc) for other, _, _ in found):
                 continue  # pydantic's "too short" after an item failed is an echo, not a problem
             problems.append(at(loc, msg))
-        raise ConfigError(list(dict.fromkeys(problems))) from None
-    if problems:
+    if cross is not None:
+        problems += [at(loc, msg) for loc, msg in cross(data, result)]
+    if problems or result is None:
+        problems = sorted(dict.fromkeys(problems), key=lambda p: (p.line, p.path))
         raise ConfigError(problems)
     return result
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
 from bgp.community import GRACEFUL_SHUTDOWN, parse_community, parse_large_community
-from bgp.config import AgentConfig, GuardConfig
+from bgp.config import AgentConfig
 from bgp.sources.base import DesiredService
 from bgp.speaker.commands import RouteAttributes
 
@@ -49,25 +49,6 @@ class Plan:
     announce: dict[IPNet, RouteAttributes] = field(default_factory=dict)
     decisions: dict[IPNet, PrefixDecision] = field(default_factory=dict)
     refused_services: dict[str, str] = field(default_factory=dict)
-
-
-def prefix_problem(prefix: IPNet, guard: GuardConfig) -> str | None:
-    """Why ``prefix`` may not be announced at all, or None."""
-    lengths = guard.ipv4_lengths if prefix.version == 4 else guard.ipv6_lengths
-    if prefix.prefixlen not in lengths:
-        allowed = ", ".join(f"/{n}" for n in lengths)
-        return f"prefix length /{prefix.prefixlen} not allowed (allowed: {allowed})"
-    # integer arithmetic: ipaddress's subnet_of costs more than everything else here at
-    # 100,000 prefixes
-    address = int(prefix.network_address)
-    for allowed_range in guard.allowed_ranges:
-        if (
-            allowed_range.version == prefix.version
-            and prefix.prefixlen >= allowed_range.prefixlen
-            and address & int(allowed_range.netmask) == int(allowed_range.network_address)
-        ):
-            return None
-    return "outside the allowed ranges"
 
 
 def _order(n: IPNet) -> tuple[int, int, int]:
@@ -130,7 +111,7 @@ def plan(
     for p in sorted(wanted, key=_order):
         svcs = wanted[p]
         keys = tuple(s.key for s in svcs)
-        problem = prefix_problem(p, config.guard)
+        problem = config.guard.refusal(p)
         if problem is not None:
             result.decisions[p] = PrefixDecision(p, "refused", keys, svcs[0].check, problem)
             continue

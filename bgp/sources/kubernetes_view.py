@@ -26,7 +26,7 @@ Rules (see docs/bgp-agent-kubernetes.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from typing import Any
@@ -133,30 +133,26 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def parse_communities(value: str) -> tuple[str, ...]:
-    """Standard communities ``ASN:value`` (both 0..65535); ValueError names the bad one."""
+def _parse_each(value: str, annotation: str, what: str, parse: Callable[[str], str]) -> tuple[str, ...]:
     items = _split(value)
     if len(items) > MAX_COMMUNITIES:
-        raise ValueError(f"{COMMUNITIES}: more than {MAX_COMMUNITIES} communities")
+        raise ValueError(f"{annotation}: more than {MAX_COMMUNITIES} {what}")
     for item in items:
         try:
-            parse_community(item)
+            parse(item)
         except ValueError as e:
-            raise ValueError(f"{COMMUNITIES}: {e}") from None
+            raise ValueError(f"{annotation}: {e}") from None
     return items
+
+
+def parse_communities(value: str) -> tuple[str, ...]:
+    """Standard communities ``ASN:value`` (both 0..65535); ValueError names the bad one."""
+    return _parse_each(value, COMMUNITIES, "communities", parse_community)
 
 
 def parse_large_communities(value: str) -> tuple[str, ...]:
     """Large communities ``a:b:c`` (each 0..2^32-1); ValueError names the bad one."""
-    items = _split(value)
-    if len(items) > MAX_COMMUNITIES:
-        raise ValueError(f"{LARGE_COMMUNITIES}: more than {MAX_COMMUNITIES} large communities")
-    for item in items:
-        try:
-            parse_large_community(item)
-        except ValueError as e:
-            raise ValueError(f"{LARGE_COMMUNITIES}: {e}") from None
-    return items
+    return _parse_each(value, LARGE_COMMUNITIES, "large communities", parse_large_community)
 
 
 def _parse_annotations(annotations: Mapping[str, Any]) -> dict[str, Any]:

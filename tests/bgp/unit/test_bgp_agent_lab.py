@@ -64,9 +64,13 @@ def agent_config(tmp: Path) -> Path:
         "checks": {"up": {"kind": "exec", "command": ["true"], "interval": 0.2, "timeout": 0.2, "rise": 1, "fall": 1}},
         "services": [
             {"name": "dns", "prefixes": ["192.0.2.53/32", "2001:db8:53::53/128"], "check": "up"},
-            {"name": "wide", "prefixes": ["192.0.2.0/24"]},
         ],
+        # a prefix the guard rails refuse must come from a source at run time: in the
+        # config file itself it is a config error (check-config and run refuse the file)
+        "sources": {"directory": {"path": str(tmp / "services"), "poll_interval": 0.2}},
     }
+    (tmp / "services").mkdir(exist_ok=True)
+    (tmp / "services" / "wide.yaml").write_text(yaml.safe_dump([{"name": "wide", "prefixes": ["192.0.2.0/24"]}]))
     path = tmp / "agent.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bgp import configfile
 from bgp.config import load_config, parse_duration
 from bgp.configfile import ConfigError
 
@@ -87,3 +92,90 @@ def test_run_with_an_unreadable_password_file_exits_2(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     assert f"peers[0].password_file: cannot read {tmp_path / 'missing.pw'}: No such file or directory" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- hostile files that cannot live in the repository: made here, each one line, exit 2 ---------
+
+
+def _directory(p: Path) -> None:
+    p.mkdir()
+
+
+def _symlink_loop(p: Path) -> None:
+    other = p.with_name("other.yaml")
+    p.symlink_to(other)
+    other.symlink_to(p)
+
+
+def _dangling_symlink(p: Path) -> None:
+    p.symlink_to(p.with_name("gone.yaml"))
+
+
+def _fifo(p: Path) -> None:
+    os.mkfifo(p)  # reading it would block for ever
+
+
+def _socket(p: Path) -> None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(p))
+    s.close()
+
+
+def _unreadable(p: Path) -> None:
+    p.write_text((CASES / "ok_minimal.yaml").read_text())
+    p.chmod(0)
+
+
+FS_CASES: list[tuple[str, Callable[[Path], None], str]] = [
+    ("directory", _directory, "agent.yaml: is a directory, not a file"),
+    ("symlink loop", _symlink_loop, "agent.yaml: cannot read: Too many levels of symbolic links"),
+    ("dangling symlink", _dangling_symlink, "agent.yaml: cannot read: No such file or directory"),
+    ("fifo", _fifo, "agent.yaml: not a regular file"),
+    ("unix socket", _socket, "agent.yaml: cannot read: No such device or address"),
+    ("unreadable", _unreadable, "agent.yaml: cannot read: Permission denied"),
+]
+
+
+@pytest.mark.parametrize(("make", "expected"), [c[1:] for c in FS_CASES], ids=[c[0] for c in FS_CASES])
+def test_hostile_file_system_objects(tmp_path: Path, make: Callable[[Path], None], expected: str) -> None:
+    if make is _unreadable and os.geteuid() == 0:
+        pytest.skip("root reads a file whatever its mode: an unreadable file cannot be made here")
+    path = tmp_path / "agent.yaml"
+    make(path)
+    with pytest.raises(ConfigError) as e:
+        load_config(path, "agent.yaml")
+    assert e.value.lines() == [expected]
+
+
+@pytest.mark.parametrize("case", ["directory", "fifo", "symlink loop"])
+def test_hostile_file_through_the_cli(tmp_path: Path, case: str) -> None:
+    make, expected = {c[0]: c[1:] for c in FS_CASES}[case]
+    path = tmp_path / "agent.yaml"
+    make(path)
+    r = subprocess.run([BGP_AGENT, "check-config", "-c", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [expected.replace("agent.yaml", str(path), 1)]
+
+
+def test_too_large_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(configfile, "MAX_FILE_BYTES", 1024)
+    path = tmp_path / "agent.yaml"
+    path.write_text("# padding\n" * 200)
+    with pytest.raises(ConfigError) as e:
+        load_config(path, "agent.yaml")
+    assert e.value.lines() == ["agent.yaml: larger than 0 MiB"]
+
+
+def test_sexagesimal_looking_values_stay_text() -> None:
+    """YAML 1.1 reads 65000:100 as a base-60 number; a community must stay as written."""
+    data, _ = configfile.parse_yaml("a: 65000:100\nb: 1:30.5\nc: 12\n", "x.yaml")
+    assert data == {"a": "65000:100", "b": "1:30.5", "c": 12}
+
+
+def test_version_and_exit_codes_in_help() -> None:
+    r = subprocess.run([BGP_AGENT, "--version"], capture_output=True, text=True, check=True)
+    assert r.stdout == f"bgp-agent {importlib.metadata.version('leafspine')}\n"
+    h = subprocess.run([BGP_AGENT, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "Exit codes:" in h
+    for code in ("0  success", "1  runtime failure", "2  invalid configuration or usage"):
+        assert code in h
