@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # python3-venv: Debian's python3 has no ensurepip without it (a fresh Debian 12 machine)
-DEB_PACKAGES := python3 python3-venv frr libyang2-tools iproute2 iputils-ping procps librsvg2-bin
+DEB_PACKAGES := python3 python3-venv frr frr-pythontools unbound dnsutils libyang2-tools iproute2 iputils-ping procps librsvg2-bin
 STAMP := $(VENV)/.installed
 
 .PHONY: setup deb demo test bench lint golden labs clean

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fabric.api import Fabric, load
+from fabric.cli_lab import register as register_live_commands
 from fabric.errors import DesignError, FabricError, InventoryError, LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -165,6 +166,8 @@ def _print_plan(fab: Fabric, p: Any, show_all: bool, wrote: bool) -> None:
     else:
         out.print(f"{fab.ledger_path}: not written", markup=False)
 
+
+register_live_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,7 +14,9 @@ DriverFactory = Callable[[Connection], Driver]
 
 # name -> "module:attribute"; imported on first use so that a CLI that never deploys never
 # pays for napalm or ncclient.
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {
+    "frr": "fabric.deploy.drivers.frr:driver",
+}
 _LOADED: dict[str, DriverFactory] = {}
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fabric.export.cabling import cabling_csv
-from fabric.export.clab import clab_yaml, lab_config, renumbered_devices
+from fabric.export.clab import DAEMONS_FILE, FRR_DAEMONS, clab_yaml, lab_config, renumbered_devices
 from fabric.export.docs import docs_pages
 from fabric.export.svg import topology_svg
 from fabric.export.view import ExportError, FabricView, build_view
@@ -43,6 +43,7 @@ def render_exports(view: FabricView, config_dir: str = CONFIG_DIR) -> dict[str, 
     files[CABLING] = cabling_csv(view)
     files[TOPOLOGY] = topology_svg(view)
     files[clab_name(view)] = clab_yaml(view, config_dir)
+    files[DAEMONS_FILE] = FRR_DAEMONS
     return files
 
 

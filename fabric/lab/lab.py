@@ -91,7 +91,9 @@ class Node:
 
     name: str
     netns: str
-    lab: Lab = field(repr=False)
+    lab: Lab | None = field(repr=False)
+    """The pid-scoped lab owning this node; None for a node of a named lab
+    (:mod:`fabric.lab.fabriclab`), whose processes outlive the command."""
 
     # -- commands
     def exec(
@@ -125,7 +127,8 @@ class Node:
             stdin=stdin,
             start_new_session=True,
         )
-        self.lab._processes.append(proc)
+        if self.lab is not None:
+            self.lab._processes.append(proc)
         return proc
 
     # -- interfaces and addresses

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 
 from fabric.lab import Lab, cleanup_stale, missing_requirements
+from fabric.lab.fabriclab import FabricLab, list_labs
+from fabric.lab.system import alive
+
+# named labs of the lab tests and benchmarks: t<pid>, s<pid>, b<pid>
+_TEST_LAB = re.compile(r"^[tsb](\d+)$")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remove named test labs a killed earlier run left (their pid is gone); never a live
+    run's, never a lab with another name."""
+    if missing_requirements() is not None:
+        return
+    for name in list_labs():
+        m = _TEST_LAB.match(name)
+        if m and not alive(int(m.group(1))):
+            FabricLab(name).down()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

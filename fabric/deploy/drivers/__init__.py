@@ -1,0 +1,1 @@
+"""Built-in deploy drivers (found by name through :mod:`fabric.deploy.registry`)."""

@@ -1,0 +1,331 @@
+"""The one topology description of a running fabric: what ``fabric lab up`` builds in
+network namespaces and what ``<fabric>.clab.yml`` asks containerlab to build.
+
+:func:`lab_topology` is pure: from the exports' :class:`~fabric.export.view.FabricView` it
+decides every namespace (router, Kubernetes node, test host), every cable with the Linux
+interface names at both ends, and the Linux side of each router as ``ip`` commands (the
+bridge per VLAN with the anycast gateway MAC, the VXLAN device per L2 VNI, access ports in
+their VLAN's bridge). The lab runs those commands with ``ip -batch``; the containerlab export
+writes the same commands as the FRR node's ``exec`` list, so a lab run tests what a
+containerlab user gets.
+
+Devices on ``junos`` or ``nxos`` run here as *FRR twins*: the same addresses, ASNs, VNIs and
+route targets from the same intent, with the hardware port names made Linux names
+(:func:`twin_port`: ``xe-0/0/0`` -> ``xe-0-0-0``, ``Ethernet1/49`` -> ``Ethernet1-49``).
+
+Test hosts: one per (network, leaf carrying it), named ``h-<network>-<leaf>``, cabled to
+the leaf's port ``h<n>`` (n: the network's position) in that VLAN's bridge, addressed from the top of the network
+(IPv4: broadcast - n, IPv6: network + 0xff00 + n, n the leaf's position in the network's
+leaf list; node and gateway addresses skipped; a full network has hosts on its first leaves
+only), default route via the anycast gateway.
+
+The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
+:func:`dns_service_address`: the first IPv4 service range of the cluster plus 53.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
+
+from fabric.design.intent import K8sCluster
+from fabric.export.view import NODE_PORT, FabricView, Segment
+from fabric.platforms import Platform
+
+IFNAME_MAX = 15
+_IFNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,14}$")
+
+HOST_PORT = NODE_PORT
+"""The NIC of a test host or Kubernetes node towards its leaf."""
+
+DNS_PORT = 53
+
+
+class TopologyError(ValueError):
+    """The fabric cannot be laid out as a lab (a name Linux cannot take, no address left)."""
+
+
+def twin_port(port: str) -> str:
+    """The Linux interface name an FRR twin uses for hardware port ``port``."""
+    name = port.replace("/", "-").replace(":", "-")
+    if not _IFNAME_RE.match(name):
+        raise TopologyError(f"port {port!r} gives no Linux interface name ({name!r}: at most {IFNAME_MAX} characters)")
+    return name
+
+
+def host_port(index: int) -> str:
+    """The leaf's port towards the test host of the ``index``-th network (1-based,
+    inventory order; not the VLAN, so moving a network to another VLAN keeps its cables)."""
+    return f"h{index}"
+
+
+def bridge_name(vlan: int) -> str:
+    """The bridge of VLAN ``vlan``: also the SVI that carries the anycast gateway
+    (the FRR renderer's ``svi_name``)."""
+    return f"vlan{vlan}"
+
+
+def vxlan_name(vni: int) -> str:
+    return f"vxlan{vni}"
+
+
+def dns_service_address(cluster: K8sCluster) -> IPv4Address | None:
+    """The cluster's anycast DNS address in the lab: its first IPv4 service range + 53
+    (None when the cluster has no IPv4 range large enough)."""
+    for r in cluster.service_ranges:
+        if isinstance(r, IPv4Network) and r.num_addresses > DNS_PORT + 1:
+            return r.network_address + DNS_PORT
+    return None
+
+
+def dns_name(cluster: str) -> str:
+    """The name every resolver of ``cluster`` answers in the lab (with its node's address)."""
+    return f"whoami.{cluster}.lab."
+
+
+@dataclass(frozen=True)
+class TopoLink:
+    """One cable: ``a`` and ``b`` are node names, ``a_if``/``b_if`` Linux interface names."""
+
+    a: str
+    a_if: str
+    b: str
+    b_if: str
+    mtu: int
+    kind: str
+    """``fabric``, ``dci``, ``access`` (a Kubernetes node) or ``host`` (a test host)."""
+
+
+@dataclass(frozen=True)
+class TopoBridge:
+    """The Linux side of one L2 VNI on a leaf: bridge ``vlan<N>`` (the SVI), VXLAN device,
+    and the access / host ports in it."""
+
+    vlan: int
+    vni: int
+    mtu: int
+    members: tuple[str, ...]
+
+
+def bridge_commands(b: TopoBridge, vtep: IPv4Address, gateway_mac: str) -> list[str]:
+    """``ip`` commands creating ``b`` (without the leading ``ip``)."""
+    br, vx = bridge_name(b.vlan), vxlan_name(b.vni)
+    cmds = [
+        f"link add {br} type bridge",
+        f"link set {br} address {gateway_mac}",
+        f"link add {vx} type vxlan id {b.vni} local {vtep} dstport 4789 nolearning",
+        f"link set {vx} mtu {b.mtu}",
+        f"link set {vx} master {br}",
+        f"link set {vx} up",
+    ]
+    cmds += [f"link set {m} master {br}" for m in b.members]
+    cmds.append(f"link set {br} up")
+    return cmds
+
+
+def bridge_changes(old: tuple[TopoBridge, ...], new: tuple[TopoBridge, ...], vtep: IPv4Address,
+                   gateway_mac: str) -> tuple[list[str], list[str]]:
+    """``ip`` commands turning a leaf's bridges ``old`` into ``new`` (pure), in two parts:
+    what to run before FRR gets its new config (new bridges; VXLAN devices and ports moved
+    into the bridge of their new VLAN: a VNI keeps its device) and what to run after it
+    (bridges and VXLAN devices no longer used), so that FRR always removes an SVI's
+    addresses while the SVI still exists."""
+    olds = {b.vlan: b for b in old}
+    old_vnis = {b.vni for b in old}
+    new_vnis = {b.vni for b in new}
+    before: list[str] = []
+    for b in new:
+        if olds.get(b.vlan) == b:
+            continue
+        br, vx = bridge_name(b.vlan), vxlan_name(b.vni)
+        if b.vlan not in olds:
+            before += [f"link add {br} type bridge", f"link set {br} address {gateway_mac}"]
+        if b.vni not in old_vnis:
+            before.append(f"link add {vx} type vxlan id {b.vni} local {vtep} dstport 4789 nolearning")
+        before += [f"link set {vx} mtu {b.mtu}", f"link set {vx} master {br}", f"link set {vx} up"]
+        before += [f"link set {m} master {br}" for m in b.members]
+        before.append(f"link set {br} up")
+    news = {b.vlan for b in new}
+    after = [f"link del {vxlan_name(v)}" for v in sorted(old_vnis - new_vnis)]
+    after += [f"link del {bridge_name(b.vlan)}" for b in old if b.vlan not in news]
+    return before, after
+
+
+@dataclass(frozen=True)
+class TopoRouter:
+    """A switch: FRR in its own namespace (a twin when ``platform`` is not ``frr``)."""
+
+    name: str
+    role: str
+    platform: Platform
+    ports: dict[str, str]
+    """Hardware port -> Linux interface name (identity for FRR devices)."""
+    setup: tuple[str, ...]
+    """``ip`` commands (without the leading ``ip``) run after the cables exist."""
+    vtep: IPv4Address | None
+    bridges: tuple[TopoBridge, ...] = ()
+
+    @property
+    def twin(self) -> bool:
+        return self.platform != "frr"
+
+
+@dataclass(frozen=True)
+class TopoHost:
+    """A test host: one per (network, leaf)."""
+
+    name: str
+    leaf: str
+    network: str
+    vlan: int
+    address4: IPv4Interface | None
+    address6: IPv6Interface | None
+    gateway4: IPv4Address | None
+    gateway6: IPv6Address | None
+
+
+@dataclass(frozen=True)
+class TopoK8sNode:
+    """A Kubernetes node: bgp-agent, ExaBGP and the cluster's anycast DNS resolver."""
+
+    name: str
+    cluster: str
+    leaf: str
+    address4: IPv4Interface | None
+    address6: IPv6Interface | None
+    gateway4: IPv4Address | None
+    gateway6: IPv6Address | None
+    dns_address: IPv4Address | None
+    dns_name: str
+
+
+@dataclass(frozen=True)
+class LabTopology:
+    """Everything a lab of the fabric consists of, in a fixed order."""
+
+    fabric: str
+    routers: tuple[TopoRouter, ...]
+    k8s_nodes: tuple[TopoK8sNode, ...]
+    hosts: tuple[TopoHost, ...]
+    links: tuple[TopoLink, ...]
+
+    def router(self, name: str) -> TopoRouter:
+        for r in self.routers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts))
+
+
+def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Interface | None, IPv6Interface | None]]:
+    taken4: set[IPv4Address] = set()
+    taken6: set[IPv6Address] = set()
+    if seg.gateway4 is not None:
+        taken4.add(seg.gateway4.ip)
+    if seg.gateway6 is not None:
+        taken6.add(seg.gateway6.ip)
+    for n in view.nodes:
+        taken4.add(n.address.ip)
+        if n.address6 is not None:
+            taken6.add(n.address6.ip)
+    out: dict[str, tuple[IPv4Interface | None, IPv6Interface | None]] = {}
+    c4 = seg.gateway4.network.broadcast_address - 1 if seg.gateway4 is not None else None
+    c6 = seg.gateway6.network.network_address + 0xFF00 if seg.gateway6 is not None else None
+    for leaf in seg.leaves:
+        a4: IPv4Interface | None = None
+        a6: IPv6Interface | None = None
+        if c4 is not None and seg.gateway4 is not None:
+            while c4 in taken4:
+                c4 -= 1
+            if c4 <= seg.gateway4.network.network_address:
+                break  # the network is full: the remaining leaves get no test host
+            a4 = IPv4Interface(f"{c4}/{seg.gateway4.network.prefixlen}")
+            taken4.add(c4)
+        if c6 is not None and seg.gateway6 is not None:
+            c6 += 1
+            while c6 in taken6:
+                c6 += 1
+            a6 = IPv6Interface(f"{c6}/{seg.gateway6.network.prefixlen}")
+            taken6.add(c6)
+        out[leaf] = (a4, a6)
+    return out
+
+
+def lab_topology(view: FabricView) -> LabTopology:
+    """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take."""
+    ports: dict[str, dict[str, str]] = {}
+
+    def port(device: str, name: str) -> str:
+        dev = view.device(device)
+        mapped = name if dev.platform == "frr" else twin_port(name)
+        if dev.platform == "frr" and not _IFNAME_RE.match(mapped):
+            raise TopologyError(f"{device}: port {name!r} is not a Linux interface name")
+        ports.setdefault(device, {})[name] = mapped
+        return mapped
+
+    links: list[TopoLink] = []
+    for k in view.links:
+        links.append(TopoLink(k.a.device, port(k.a.device, k.a.port), k.b.device, port(k.b.device, k.b.port),
+                              k.mtu, k.kind))
+    for n in view.access:
+        seg = view.segment_index.get(n.network)
+        links.append(TopoLink(n.leaf, port(n.leaf, n.port), n.name, HOST_PORT, seg.mtu if seg else view.mtu, "access"))
+    hosts: list[TopoHost] = []
+    for index, seg in enumerate(view.segments, 1):
+        addrs = _host_addresses(seg, view)
+        for leaf in seg.leaves:
+            name = f"h-{seg.name}-{leaf}"
+            if leaf not in addrs:
+                continue
+            a4, a6 = addrs[leaf]
+            hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
+                                  seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
+            links.append(TopoLink(leaf, host_port(index), name, HOST_PORT, seg.mtu, "host"))
+    routers: list[TopoRouter] = []
+    for d in view.devices:
+        cmds: list[str] = []
+        bridges: list[TopoBridge] = []
+        if d.vtep is not None:
+            for net, _stitched in view.device_vnis.get(d.name, ()):
+                seg = view.segment_index[net]
+                members = tuple(lk.a_if for lk in links if lk.a == d.name and lk.kind in ("access", "host")
+                                and _link_vlan(view, lk, hosts) == seg.vlan)
+                b = TopoBridge(seg.vlan, seg.vni, seg.mtu, members)
+                bridges.append(b)
+                cmds += bridge_commands(b, d.vtep, view.gateway_mac)
+        routers.append(TopoRouter(d.name, d.role, d.platform, dict(ports.get(d.name, {})), tuple(cmds), d.vtep,
+                                  tuple(bridges)))
+    k8s: list[TopoK8sNode] = []
+    for cl in view.clusters:
+        dns = dns_service_address(cl)
+        for n in view.cluster_nodes(cl):
+            k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.address, n.address6, n.gateway4, n.gateway6,
+                                   dns, dns_name(cl.name)))
+    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links))
+
+
+def _link_vlan(view: FabricView, link: TopoLink, hosts: list[TopoHost]) -> int | None:
+    if link.kind == "host":
+        return next((h.vlan for h in hosts if h.name == link.b), None)
+    return next((n.vlan for n in view.nodes if n.name == link.b), None)
+
+
+def host_setup(address4: IPv4Interface | None, address6: IPv6Interface | None, gateway4: IPv4Address | None,
+               gateway6: IPv6Address | None) -> tuple[str, ...]:
+    """``ip`` commands (without ``ip``) that address a host's or node's NIC and point its
+    default routes at the anycast gateway."""
+    cmds: list[str] = []
+    if address4 is not None:
+        cmds.append(f"addr add {address4} dev {HOST_PORT}")
+    if address6 is not None:
+        cmds.append(f"addr add {address6} dev {HOST_PORT}")
+    cmds.append(f"link set {HOST_PORT} up")
+    if gateway4 is not None and address4 is not None:
+        cmds.append(f"route add default via {gateway4}")
+    if gateway6 is not None and address6 is not None:
+        cmds.append(f"route add ::/0 via {gateway6}")
+    return tuple(cmds)

@@ -1,0 +1,64 @@
+"""Gather a lab's live state: the drivers' getters on every router, pings from the host
+namespaces, ``bgp-agent status --json`` on every Kubernetes node. All in parallel, each
+bounded by a timeout; a device that cannot be read is recorded with why, never raised."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from fabric.deploy.driver import Connection
+from fabric.deploy.registry import driver_for
+from fabric.errors import DeployError
+from fabric.lab.fabriclab import FabricLab
+from fabric.lab.system import IP
+from fabric.validate.compare import LiveState
+from fabric.validate.expect import ExpectedState
+
+PARALLEL = 8
+
+
+def collect(lab: FabricLab, connections: Mapping[str, Connection], expected: ExpectedState,
+            vrfs: tuple[str, ...] = ("default",)) -> LiveState:
+    live = LiveState()
+
+    def device(name: str) -> None:
+        drv = driver_for("frr", connections[name])
+        try:
+            drv.open()
+            live.neighbors[name] = drv.get_bgp_neighbors()
+            live.vnis[name] = drv.get_vnis()
+            routes = []
+            for vrf in vrfs:
+                routes += drv.get_routes(vrf)
+            live.routes[name] = routes
+        except DeployError as e:
+            live.errors[name] = str(e).removeprefix(f"{name}: ")
+        finally:
+            drv.close()
+
+    def ping(host: str, target: str) -> None:
+        args = [IP, "netns", "exec", lab.netns(host), "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-w", "3",
+                target]
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=10, check=False)
+            live.pings[(host, target)] = proc.returncode == 0
+        except subprocess.TimeoutExpired:
+            live.pings[(host, target)] = False
+
+    def agent(node: str) -> None:
+        from bgp.control import request  # the agent's control socket; fabric may use bgp, never the reverse
+
+        try:
+            live.agents[node] = request(lab.agent_state_dir(node), {"command": "status"}, timeout=10)
+        except (OSError, ValueError) as e:
+            live.agents[node] = {"error": f"no running agent: {e}"}
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        futures = [pool.submit(device, n) for n in connections]
+        futures += [pool.submit(ping, p.host, p.target) for p in expected.pings]
+        futures += [pool.submit(agent, a.node) for a in expected.agents]
+        for f in futures:
+            f.result()
+    return live

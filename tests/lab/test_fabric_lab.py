@@ -1,0 +1,188 @@
+"""The whole fabric, live (issue 7 acceptance): ``inventories/lab`` up -> deploy -> validate
+green -> anycast DNS from the hosts -> unbound stopped on one node -> a network moved to a
+new VLAN and re-deployed -> one spine's bgpd stopped -> down leaves nothing. Then the same
+up to validate green for ``inventories/shownet2024`` (Junos/NX-OS devices as FRR twins).
+
+The steps of one inventory share one lab (module fixture) and run in file order, each
+starting from the state the previous one left. Lab names carry the pid, so parallel runs
+and the user's own labs are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+import fabric
+from fabric.api import Fabric
+from fabric.lab import ops
+from fabric.lab.fabriclab import FabricLab, lab_requirements
+from fabric.lab.system import list_netns, wait_until
+from fabric.validate import Report, validate_lab, wait_lab
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(lab_requirements() is not None, reason=str(lab_requirements())),
+    pytest.mark.skipif(shutil.which("dig") is None, reason="dig is not installed (Debian package dnsutils)"),
+]
+
+DNS = "198.51.100.53"
+QNAME = "whoami.lab.lab."
+NODE_ADDR = {"node1": "10.1.20.11", "node2": "10.1.20.12", "node3": "10.1.20.13", "node4": "10.1.20.14"}
+
+
+def failed(report: Report) -> list[str]:
+    return [f"{c.device}: {c.area} {c.item}: expected {c.expected}, seen {c.seen}" for c in report.failed]
+
+
+def dig(lab: FabricLab, host: str, tries: int = 3) -> str:
+    for _ in range(tries):
+        out = lab.exec(host, "dig", "+short", "+time=1", "+tries=1", f"@{DNS}", QNAME, check=False, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    return ""
+
+
+class Env:
+    def __init__(self, tmp: Path) -> None:
+        self.inventory = tmp / "lab"
+        shutil.copytree(REPO / "inventories" / "lab", self.inventory)
+        self.fab: Fabric = fabric.load(self.inventory)
+        self.lab = FabricLab(f"t{os.getpid()}")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    e = Env(tmp_path_factory.mktemp("fabric-lab"))
+    try:
+        yield e
+    finally:
+        e.lab.down()
+
+
+def test_up_deploy_validate_green(env: Env) -> None:
+    lab = ops.up(env.fab, env.lab.name)
+    assert lab.exists()
+    report = ops.deploy(env.fab, env.lab.name)
+    assert report.ok, [d.error for d in report.devices]
+    assert sorted(report.changed) == sorted(env.fab.design())  # a fresh lab: every device gets its config
+    again = ops.deploy(env.fab, env.lab.name)
+    assert again.ok and again.changed == []  # re-deploying an unchanged lab changes nothing
+    result = wait_lab(env.fab, env.lab.name, timeout=120)
+    assert result.ok, failed(result)
+    areas = {c.area for c in result.checks if c.status == "pass"}
+    assert {"session", "vni", "ping", "service", "agent"} <= areas
+    widths = {c.device: c.item for c in result.checks if c.area == "service"}
+    assert widths["spine1"].endswith("ECMP width 4") and widths["leaf1"].endswith("ECMP width 1")
+    skipped = [c for c in result.checks if c.status == "skipped"]
+    assert all(c.area == "l3vni" for c in skipped)
+
+
+def test_dns_through_the_anycast_address_from_every_leaf(env: Env) -> None:
+    hosts = [f"h-servers-leaf{i}" for i in range(1, 5)]
+    answers = {h: dig(env.lab, h) for h in hosts}
+    assert all(answers.values()), answers
+    # each leaf prefers its own node (one AS hop): the answer names that node's address
+    assert answers["h-servers-leaf2"] == NODE_ADDR["node2"]
+
+
+def test_unbound_stopped_on_one_node_removes_its_path(env: Env) -> None:
+    env.lab.stop_process("node1", "unbound")
+
+    def withdrawn() -> Report | None:
+        r = validate_lab(env.fab, env.lab.name)
+        spine = next(c for c in r.checks if c.area == "service" and c.device == "spine1")
+        return r if spine.item.endswith("ECMP width 3") and spine.status == "pass" else None
+
+    report = wait_until(withdrawn, 60, "node1's path to leave the spines", interval=1)
+    bad = report.failed
+    # the only failure is node1's service itself; routes everywhere match the 3 healthy nodes
+    assert [(c.device, c.area) for c in bad] == [("node1", "agent")], failed(report)
+    assert "withdrawn-unhealthy" in bad[0].seen
+    leaf1 = next(c for c in report.checks if c.area == "service" and c.device == "leaf1")
+    assert leaf1.status == "pass" and NODE_ADDR["node1"] not in leaf1.seen  # now via both spines
+    assert leaf1.item.endswith("ECMP width 2")
+    for i in range(1, 5):
+        assert dig(env.lab, f"h-servers-leaf{i}") in set(NODE_ADDR.values()) - {NODE_ADDR["node1"]}
+    env.lab.start_process("node1", "unbound")
+    back = wait_lab(env.fab, env.lab.name, timeout=60)
+    assert back.ok, failed(back)
+
+
+def test_network_moved_to_a_new_vlan_changes_only_its_leaves(env: Env) -> None:
+    tenants = env.inventory / "tenants.yaml"
+    data = yaml.safe_load(tenants.read_text())
+    for net in data["tenants"][0]["networks"]:
+        if net["name"] == "servers":
+            net["vlan"] = 150
+    tenants.write_text(yaml.safe_dump(data, sort_keys=False))
+    fab = fabric.load(env.inventory)
+    fab.write_plan(fab.plan())
+    fab = fabric.load(env.inventory)
+    carriers = sorted(n for n, i in fab.design().items() if any(v.name == "servers" for v in i.vnis))
+    report = ops.deploy(fab, env.lab.name)
+    assert report.ok, [d.error for d in report.devices]
+    assert sorted(report.changed) == carriers
+    for d in report.devices:
+        if d.changed:
+            assert "vlan150" in d.diff and any("vlan150" in c for c in d.linux)
+    env.fab = fab
+    result = wait_lab(fab, env.lab.name, timeout=120)
+    assert result.ok, failed(result)
+    assert env.lab.exec("leaf1", "ip", "link", "show", "vlan150").returncode == 0
+
+
+def test_spine_bgpd_stopped_names_exactly_its_sessions(env: Env) -> None:
+    router = env.lab.router("spine1")
+    os.kill(router.pids()["bgpd"], signal.SIGKILL)
+
+    def down() -> Report | None:
+        r = validate_lab(env.fab, env.lab.name)
+        leaf_sessions = [c for c in r.checks if c.area == "session" and c.peer == "spine1"]
+        return r if leaf_sessions and all(c.status == "fail" for c in leaf_sessions) else None
+
+    report = wait_until(down, 60, "the leaves' sessions to spine1 to go down", interval=1)
+    failed_sessions = {(c.device, c.item) for c in report.failed if c.area == "session"}
+    expected = {(c.device, c.item) for c in report.checks
+                if c.area == "session" and (c.peer == "spine1" or c.device == "spine1")}
+    assert failed_sessions == expected, failed(report)
+    others = [c for c in report.failed if c.area != "session"]
+    assert all(c.device == "spine1" for c in others), failed(report)  # spine1 itself cannot be read
+    # traffic still flows through spine2: every ping and every DNS query
+    assert all(c.status == "pass" for c in report.checks if c.area in ("ping", "agent")), failed(report)
+    assert all(dig(env.lab, f"h-servers-leaf{i}") for i in range(1, 5))
+
+
+def test_down_leaves_nothing(env: Env) -> None:
+    d = env.lab.dir
+    removed = env.lab.down()
+    assert removed
+    assert not [n for n in list_netns() if n.startswith(env.lab.prefix)]
+    assert not d.exists()
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert str(d) not in ps and env.lab.prefix not in ps
+    assert not env.lab.exists()
+
+
+def test_shownet2024_twins_up_to_validate_green(tmp_path: Path) -> None:
+    fab = fabric.load(REPO / "inventories" / "shownet2024")
+    lab = FabricLab(f"s{os.getpid()}")
+    try:
+        ops.up(fab, lab.name)
+        report = ops.deploy(fab, lab.name)
+        assert report.ok, [d.error for d in report.devices]
+        result = wait_lab(fab, lab.name, timeout=180)
+        assert result.ok, failed(result)
+        twins = [n for n, i in fab.design().items() if i.platform != "frr"]
+        assert twins and all(any(c.device == t and c.status == "pass" for c in result.checks) for t in twins)
+    finally:
+        lab.down()
+    assert not lab.exists()
