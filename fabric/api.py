@@ -9,6 +9,9 @@ The CLI is a thin shell over these calls; scripts use them directly::
     intents = fab.design()                          # {device: DeviceIntent}, vendor-neutral
     configs = fab.render()                          # {device: RenderedDevice}; configs["leaf1"].text
     fab.build("build/shownet2024")                  # configs/, intent/, docs and exports
+    fab.onboard()                                   # keep each device's unmanaged config (pristine/)
+    fab.diff()                                      # DeployReport: each device's diff, nothing changed
+    fab.deploy(canary=1, parallel=10)               # DeployReport: waves, commit confirmed, rollback on failure
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
@@ -31,6 +35,9 @@ from fabric.render.base import RenderedDevice, render_all, render_each, select_r
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
 from fabric.yamlsrc import SourceMap
 
+if TYPE_CHECKING:
+    from fabric.deploy.api import OnboardReport
+    from fabric.deploy.engine import DeployReport
 
 class Fabric:
     """A loaded, validated fabric and its allocation ledger."""
@@ -161,6 +168,32 @@ class Fabric:
         result.exports = "written"
         result.seconds = {"plan+design": t1 - t0, **result.seconds, "exports": time.perf_counter() - t2}
         return result
+
+    def deploy(self, **kwargs: Any) -> DeployReport:
+        """Roll the rendered configs out to the devices: see :func:`fabric.deploy.api.deploy`
+        (``devices``, ``roles``, ``canary``, ``parallel``, ``resume``, ``journal``,
+        ``host_key_check``, ``revert_in``, ``postcheck_timeout``, ``targets``, ``progress``)."""
+        from fabric.deploy import api
+
+        return api.deploy(self, **kwargs)
+
+    def diff(self, **kwargs: Any) -> DeployReport:
+        """Each device's diff; changes nothing (:func:`fabric.deploy.api.diff`)."""
+        from fabric.deploy import api
+
+        return api.diff(self, **kwargs)
+
+    def rollback(self, **kwargs: Any) -> DeployReport:
+        """Undo the journaled deploy run (:func:`fabric.deploy.api.rollback`)."""
+        from fabric.deploy import api
+
+        return api.rollback(self, **kwargs)
+
+    def onboard(self, **kwargs: Any) -> OnboardReport:
+        """Keep each device's unmanaged config as its pristine file (:func:`fabric.deploy.api.onboard`)."""
+        from fabric.deploy import api
+
+        return api.onboard(self, **kwargs)
 
 
 def load(path: str | Path) -> Fabric:

@@ -135,6 +135,191 @@ def build(inventory: Path, out_dir: Path) -> None:
     )
 
 
+scope_options = [
+    click.option("--device", "devices", multiple=True, metavar="NAME", help="only this device (repeatable)"),
+    click.option("--role", "roles", multiple=True, type=click.Choice(["spine", "leaf", "border"]),
+                 help="only devices of this role (repeatable)"),
+]
+connect_options = [
+    click.option("--parallel", default=10, show_default=True, type=click.IntRange(min=1),
+                 help="devices worked on at once (and the size of a rollout wave)"),
+    click.option("--no-host-key-check", "no_host_key_check", is_flag=True,
+                 help="do NOT check SSH host keys against the known_hosts file (deploy.known_hosts)"),
+]
+
+
+def _options(opts: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        for o in reversed(opts):
+            fn = o(fn)
+        return fn
+
+    return deco
+
+
+class _LiveProgress:
+    """A live per-device table while a run works (stderr; plain lines when not a terminal)."""
+
+    def __init__(self, devices: list[str], enabled: bool) -> None:
+        import threading
+
+        self.state: dict[str, tuple[str, str]] = {d: ("waiting", "") for d in devices}
+        self.lock = threading.Lock()
+        self.enabled = enabled
+        self.live: Any = None
+
+    def _table(self) -> Table:
+        t = Table(title="deploy", title_justify="left")
+        for col in ("device", "step", "detail"):
+            t.add_column(col)
+        with self.lock:
+            for d, (step, detail) in self.state.items():
+                t.add_row(d, step, detail[:100])
+        return t
+
+    def __call__(self, device: str, step: str, detail: str) -> None:
+        with self.lock:
+            self.state[device] = (step, detail)
+        if not self.enabled:
+            return
+        if self.live is not None:
+            self.live.update(self._table())
+        else:
+            err.print(f"{device}: {step}" + (f" ({detail})" if detail else ""), markup=False)
+
+    def __enter__(self) -> _LiveProgress:
+        if self.enabled and err.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=err, refresh_per_second=4, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+
+def _print_report(report: Any) -> None:
+    table = Table(title=f"{report.action} {report.fabric}: {report.status} ({report.seconds:.1f} s)", title_justify="left")
+    for col in ("device", "driver", "wave", "status", "why"):
+        table.add_column(col)
+    for r in report.devices.values():
+        table.add_row(r.device, r.driver, str(r.wave or "-"), r.status, r.cause or "")
+    out.print(table)
+    if report.cause:
+        out.print(f"cause: {report.cause}", markup=False)
+
+
+def _exit_for(report: Any) -> None:
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@inventory_arg
+@_options(scope_options)
+@_options(connect_options)
+@click.option("--force", is_flag=True, help="read devices already onboarded again (overwrites their pristine file)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@_fail_on_input
+def onboard(inventory: Path, devices: tuple[str, ...], roles: tuple[str, ...], parallel: int, no_host_key_check: bool,
+            force: bool, as_json: bool) -> None:
+    """Read each device's running config once and keep what the fabric does not own
+    (management interface and VRF, AAA, users, SNMP, licences) as INVENTORY/pristine/<device>.<ext>.
+
+    Review and commit those files like the ledger: every deploy pushes pristine + rendered."""
+    fab = load(inventory)
+    rep = fab.onboard(devices=devices, roles=roles, force=force, parallel=parallel, host_key_check=not no_host_key_check)
+    if as_json:
+        click.echo(json.dumps({"fabric": rep.fabric, "devices": {n: vars(r) for n, r in rep.devices.items()}}, indent=2))
+    else:
+        for r in rep.devices.values():
+            detail = f"{r.lines} lines -> {r.path}" if r.status == "written" else (r.cause or r.path)
+            out.print(f"{r.device}: {r.status} ({detail})", markup=False)
+    if not rep.ok:
+        sys.exit(1)
+
+
+@main.command()
+@inventory_arg
+@_options(scope_options)
+@_options(connect_options)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@_fail_on_input
+def diff(inventory: Path, devices: tuple[str, ...], roles: tuple[str, ...], parallel: int, no_host_key_check: bool,
+         as_json: bool) -> None:
+    """Show each device's diff against pristine + rendered config; changes nothing."""
+    fab = load(inventory)
+    report = fab.diff(devices=devices, roles=roles, parallel=parallel, host_key_check=not no_host_key_check)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for r in report.devices.values():
+            if r.status == "failed":
+                out.print(f"--- {r.device}: failed: {r.cause}", markup=False)
+            elif r.diff.strip():
+                out.print(f"--- {r.device} ({r.platform}, {r.driver})", markup=False)
+                out.print(r.diff.rstrip("\n"), markup=False)
+            else:
+                out.print(f"--- {r.device}: no changes", markup=False)
+    _exit_for(report)
+
+
+@main.command()
+@inventory_arg
+@_options(scope_options)
+@_options(connect_options)
+@click.option("--canary", default=1, show_default=True, type=click.IntRange(min=0), help="devices in the first wave")
+@click.option("--resume", is_flag=True, help="finish the run the journal says was interrupted")
+@click.option("--journal", type=click.Path(path_type=Path, dir_okay=False),
+              help="journal file (default INVENTORY/.deploy/journal.jsonl)")
+@click.option("--revert-in", type=click.IntRange(min=1), help="commit-confirmed timer in seconds (platform default)")
+@click.option("--postcheck-timeout", type=click.FloatRange(min=0), help="seconds for BGP sessions to come up")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable report")
+@_fail_on_input
+def deploy(inventory: Path, devices: tuple[str, ...], roles: tuple[str, ...], parallel: int, no_host_key_check: bool,
+           canary: int, resume: bool, journal: Path | None, revert_in: int | None, postcheck_timeout: float | None,
+           as_json: bool) -> None:
+    """Check, build and roll INVENTORY out: diff every device, then a canary wave and the rest
+    in waves (never both members of a redundant pair at once); per device commit confirmed,
+    post-checks, confirm. Any failure rolls back every device this run changed.
+
+    Exit status: 0 deployed or nothing to do, 1 rolled back or failed, 2 bad input."""
+    fab = load(inventory)
+    names = [sw.name for sw in fab.inventory.switches()]
+    with _LiveProgress(names, enabled=not as_json) as progress:
+        report = fab.deploy(devices=devices, roles=roles, canary=canary, parallel=parallel, resume=resume,
+                            journal=journal, host_key_check=not no_host_key_check, revert_in=revert_in,
+                            postcheck_timeout=postcheck_timeout, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+    _exit_for(report)
+
+
+@main.command()
+@inventory_arg
+@click.option("--journal", type=click.Path(path_type=Path, dir_okay=False),
+              help="journal file (default INVENTORY/.deploy/journal.jsonl)")
+@_options(connect_options)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable report")
+@_fail_on_input
+def rollback(inventory: Path, journal: Path | None, parallel: int, no_host_key_check: bool, as_json: bool) -> None:
+    """Undo the last deploy run (finished or interrupted): every device it committed to gets
+    back the running config the journal recorded before the run."""
+    fab = load(inventory)
+    names = [sw.name for sw in fab.inventory.switches()]
+    with _LiveProgress(names, enabled=not as_json) as progress:
+        report = fab.rollback(journal=journal, parallel=parallel, host_key_check=not no_host_key_check, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+    _exit_for(report)
+
+
 def _print_plan(fab: Fabric, p: Any, show_all: bool, wrote: bool) -> None:
     counts = p.counts()
     table = Table(title=f"allocations of {fab.name}", title_justify="left")

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -140,14 +140,12 @@ def lab_status(inventory: Path, name: str | None, as_json: bool) -> None:
         out.print(f"namespaces not in the state file: {', '.join(st.stray_namespaces)}", markup=False)
 
 
-@click.command("deploy")
-@inventory_arg
-@click.option("--lab", "lab_name", required=True, metavar="NAME",
-              help="deploy to the routers of the running lab NAME (frr driver)")
-@click.option("--dry-run", is_flag=True, help="show each device's diff, change nothing")
-@click.option("--diff/--no-diff", "show_diff", default=True, help="print each changed device's diff")
-def deploy_cmd(inventory: Path, lab_name: str, dry_run: bool, show_diff: bool) -> None:
-    """Push the built configs to the devices: today to a lab's routers (--lab NAME)."""
+LAB_OPTION_HELP = "deploy to the routers of the running lab NAME (frr driver)"
+
+
+def deploy_lab(inventory: Path, lab_name: str, dry_run: bool = False, show_diff: bool = True) -> None:
+    """``fabric deploy INVENTORY --lab NAME``: every router of the lab is a device whose
+    connection is its FRR pathspace, reached with the ``frr`` driver."""
     from fabric.lab import ops
 
     t0 = time.perf_counter()
@@ -174,6 +172,33 @@ def deploy_cmd(inventory: Path, lab_name: str, dry_run: bool, show_diff: bool) -
         out.print(f"lab {report.lab}: no changes ({len(report.devices)} devices unchanged)", markup=False)
     if not report.ok:
         sys.exit(1)
+
+
+@click.command("deploy")
+@inventory_arg
+@click.option("--lab", "lab_name", required=True, metavar="NAME", help=LAB_OPTION_HELP)
+@click.option("--dry-run", is_flag=True, help="show each device's diff, change nothing")
+@click.option("--diff/--no-diff", "show_diff", default=True, help="print each changed device's diff")
+def deploy_cmd(inventory: Path, lab_name: str, dry_run: bool, show_diff: bool) -> None:
+    """Push the built configs to the devices: today to a lab's routers (--lab NAME)."""
+    deploy_lab(inventory, lab_name, dry_run, show_diff)
+
+
+def _add_lab_option(command: click.Command) -> None:
+    """Give an existing ``fabric deploy`` (the rollout engine's) the ``--lab NAME`` path:
+    with it, the lab's routers are deployed through the frr driver; without it, the
+    command runs as it is."""
+    command.params.append(click.Option(["--lab", "lab_name"], metavar="NAME", default=None, help=LAB_OPTION_HELP))
+    original = command.callback
+    assert original is not None
+
+    def callback(**kwargs: Any) -> Any:
+        lab_name = kwargs.pop("lab_name", None)
+        if lab_name:
+            return deploy_lab(kwargs["inventory"], lab_name)
+        return original(**kwargs)
+
+    command.callback = callback
 
 
 @click.command("validate")
@@ -224,6 +249,12 @@ def print_report(report: Report, only_failed: bool = False) -> None:
 
 
 def register(main: click.Group) -> None:
+    """Add ``lab``, ``deploy --lab`` and ``validate`` to ``main``. If ``main`` already has a
+    ``deploy`` (the rollout engine), ``--lab`` is added to it instead of replacing it."""
     main.add_command(lab_group)
-    main.add_command(deploy_cmd)
+    existing = main.commands.get("deploy")
+    if existing is None:
+        main.add_command(deploy_cmd)
+    else:
+        _add_lab_option(existing)
     main.add_command(validate_cmd)

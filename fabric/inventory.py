@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from fabric.checks import cross_check
 from fabric.errors import InventoryError, Problem
 from fabric.model import Inventory
+from fabric.model.deploy import DeploySettings
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
@@ -35,6 +36,7 @@ _SECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
     "dci_links": (DciLink, True),
     "tenants": (Tenant, True),
     "kubernetes": (Kubernetes, False),
+    "deploy": (DeploySettings, False),
 }
 _REQUIRED = ("fabric", "pools", "spines", "leaves")
 
@@ -162,4 +164,6 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
         inv.tenants = []
     if "kubernetes" not in good:
         inv.kubernetes = Kubernetes()
+    if "deploy" not in good:
+        inv.deploy = DeploySettings()
     return LoadedInventory(inv, smap, path)

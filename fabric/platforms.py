@@ -125,3 +125,55 @@ def max_ip_mtu(platform: Platform, media_mtu: int) -> int:
 def supports(platform: Platform, feature: str) -> bool:
     """Whether ``platform`` can render ``feature``."""
     return feature in CAPABILITIES[platform]
+
+
+@dataclass(frozen=True)
+class DeployProfile:
+    """How ``fabric deploy`` puts a platform's config on a device: data, not code.
+
+    ``driver`` is the default driver (``fabric.deploy.registry``); ``load`` is ``replace``
+    (pristine + rendered replaces the whole running config) or ``merge``; ``config_format``
+    is the rendered file extension the driver is given; ``drivers`` lists the drivers that
+    can deploy the platform (a ``deploy.yaml`` may pick another one of them).
+    ``unmanaged`` names what ``fabric onboard`` keeps from the running config as pristine
+    (top-level statements or blocks, matched by their first words; see
+    :mod:`fabric.deploy.pristine`). ``revert_in`` is the commit-confirmed timer in seconds.
+    """
+
+    driver: str
+    load: Literal["replace", "merge"]
+    config_format: str
+    drivers: tuple[str, ...]
+    unmanaged: tuple[str, ...]
+    revert_in: int = 300
+    require_pristine: bool = True
+
+
+DEPLOY: dict[Platform, DeployProfile] = {
+    "junos": DeployProfile(
+        driver="napalm", load="replace", config_format="conf", drivers=("napalm", "netconf"),
+        # hierarchy paths (space separated) kept from the device; matched by prefix
+        unmanaged=(
+            "version", "system root-authentication", "system login", "system authentication-order",
+            "system radius-server", "system tacplus-server", "system accounting", "system syslog",
+            "system management-instance", "system license", "system time-zone", "system archival", "system commit",
+            "snmp", "interfaces em0", "interfaces em1", "interfaces fxp0", "interfaces re0:mgmt-0",
+            "interfaces vme", "routing-instances mgmt_junos",
+        ),
+    ),
+    "nxos": DeployProfile(
+        driver="napalm", load="replace", config_format="cfg", drivers=("napalm",),
+        # top-level lines or blocks whose first words match one of these
+        unmanaged=(
+            "version", "username", "role", "aaa", "tacacs-server", "radius-server", "ip tacacs", "ip radius",
+            "feature tacacs+", "feature scp-server", "feature nxapi", "feature ssh", "ssh", "snmp-server",
+            "license", "interface mgmt0", "vrf context management", "nxapi", "boot",
+            "copp", "line", "callhome", "logging",
+        ),
+    ),
+    "frr": DeployProfile(
+        driver="frr", load="replace", config_format="frr.conf", drivers=("frr",),
+        unmanaged=("password", "enable password", "log", "line vty"),
+        revert_in=60, require_pristine=False,
+    ),
+}

@@ -15,6 +15,8 @@ DriverFactory = Callable[[Connection], Driver]
 # name -> "module:attribute"; imported on first use so that a CLI that never deploys never
 # pays for napalm or ncclient.
 _BUILTIN: dict[str, str] = {
+    "napalm": "fabric.deploy.drivers.napalm:NapalmDriver",
+    "netconf": "fabric.deploy.drivers.netconf:NetconfDriver",
     "frr": "fabric.deploy.drivers.frr:driver",
 }
 _LOADED: dict[str, DriverFactory] = {}

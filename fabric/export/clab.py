@@ -217,6 +217,12 @@ def device_ports(view: FabricView, name: str) -> list[str]:
     return [link_end(k, name)[0] for k in view.links_of(name)] + [n.port for n in view.nodes_on(name)]
 
 
+def runs_bgp_agent(cluster: object) -> bool:
+    """Whether the cluster's nodes speak BGP with bgp-agent (the default; a cluster model
+    that names another ``speaker`` gets no agent config from ``fabric build``)."""
+    return getattr(cluster, "speaker", "bgp-agent") == "bgp-agent"
+
+
 def _beside(config_dir: str, name: str) -> str:
     """``name`` in the folder holding ``config_dir`` (the build directory)."""
     parent = config_dir.rsplit("/", 1)[0] if "/" in config_dir else ""
@@ -293,13 +299,19 @@ def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str
             lines.append(f"        site: {yaml_str(d.site)}")
     k8s = {k.name: k for k in topo.k8s_nodes}
     agents_dir = _beside(config_dir, "agents")
+    speakers = {c.name: runs_bgp_agent(c) for c in view.clusters}
     for n in view.nodes:
         k = k8s[n.name]
-        lines += [f"    {yaml_str(n.name)}:", "      kind: linux", f"      image: {yaml_str(AGENT_IMAGE)}",
-                  '      user: "0"  # the exec commands address the NIC; the agent itself needs no root']
+        if speakers.get(n.cluster, True):
+            lines += [f"    {yaml_str(n.name)}:", "      kind: linux", f"      image: {yaml_str(AGENT_IMAGE)}",
+                      '      user: "0"  # the exec commands address the NIC; the agent itself needs no root']
+        else:  # the cluster's own speaker is not this project's: a plain node
+            lines += [f"    {yaml_str(n.name)}:", "      kind: linux", f"      image: {yaml_str(NODE_IMAGE)}"]
         if n.name in node_mgmt:
             lines.append(f"      mgmt-ipv4: {yaml_str(node_mgmt[n.name])}")
-        lines += ["      binds:", f"        - {yaml_str(f'{agents_dir}/{n.cluster}/{n.name}.yaml:/etc/bgp-agent/agent.yaml')}"]
+        if speakers.get(n.cluster, True):
+            lines += ["      binds:",
+                      f"        - {yaml_str(f'{agents_dir}/{n.cluster}/{n.name}.yaml:/etc/bgp-agent/agent.yaml')}"]
         lines += ["      labels:", "        role: k8s-node", f"        cluster: {yaml_str(n.cluster)}"]
         cmds = [f"ip {c}" for c in host_setup(k.address4, k.address6, k.gateway4, k.gateway6)]
         lines.append("      exec:")

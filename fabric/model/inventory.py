@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from fabric.model.base import StrictModel
+from fabric.model.deploy import DeploySettings
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
@@ -25,6 +26,7 @@ class Inventory(StrictModel):
     dci_links: list[DciLink] = Field(default_factory=list)
     tenants: list[Tenant] = Field(default_factory=list)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    deploy: DeploySettings = Field(default_factory=DeploySettings, description="how fabric deploy reaches devices")
 
     def switches(self) -> list[Spine | Leaf]:
         """Spines then leaves, in inventory order."""

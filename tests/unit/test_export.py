@@ -21,7 +21,7 @@ import yaml
 from fabric.api import Fabric, load
 from fabric.design.intent import Device
 from fabric.export import cabling_csv, clab_yaml, docs_pages, lab_config, render_exports, topology_svg, write_all
-from fabric.export.clab import KINDS, device_ports, port_map
+from fabric.export.clab import KINDS, device_ports, port_map, runs_bgp_agent
 from fabric.export.view import ExportError, FabricView, build_view, link_end
 from tests.golden.labs import LAB_INVENTORIES, lab_files
 
@@ -254,9 +254,13 @@ def test_clab_has_every_device_and_node_with_its_kind(view: FabricView) -> None:
                 assert f"ip link set vlan{view.segments[0].vlan} address {view.gateway_mac}" in node["exec"]
         else:
             assert node["startup-config"] == config
+    agent_clusters = {c.name for c in view.clusters if runs_bgp_agent(c)}
     for n in view.nodes:
         assert nodes[n.name]["kind"] == "linux"
-        assert f"agents/{n.cluster}/{n.name}.yaml:/etc/bgp-agent/agent.yaml" in nodes[n.name]["binds"]
+        if n.cluster in agent_clusters:
+            assert f"agents/{n.cluster}/{n.name}.yaml:/etc/bgp-agent/agent.yaml" in nodes[n.name]["binds"]
+        else:
+            assert "binds" not in nodes[n.name]
     assert {"juniper_vjunosswitch", "cisco_n9kv", "linux"} >= set(data["topology"]["kinds"])
 
 
