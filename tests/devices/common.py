@@ -213,7 +213,8 @@ class SshServer:
             transports = list(self._transports)
         for t in transports:
             t.close()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
         self._sock.close()
 
     def drop_all(self) -> None:

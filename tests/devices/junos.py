@@ -21,6 +21,7 @@ timeouts and ``rollback in N`` are in minutes on Junos), so a test can let a
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -282,8 +283,10 @@ class JunosDevice:
         self.booted = time.time()
         self._numbers = itertools.count(1)
         tree = _load_any(config) if config.strip() else jc.root()
+        # Trees are never changed in place once made (a load works on a copy), so the
+        # candidate, the revisions and a pending revert may share them.
         self.history: list[Revision] = [self._revision(tree, "", client="cli")]
-        self.candidate = tree.copy()
+        self.candidate = tree
         self._confirm: threading.Timer | None = None
         self._confirm_deadline: float | None = None
         self._revert_to = tree
@@ -357,14 +360,14 @@ class JunosDevice:
         with self.mu:
             tree = _load_any(config)
             self._commit_tree(tree, "", "cli")
-            self.candidate = tree.copy()
+            self.candidate = tree
 
     # ------------------------------------------------------------------ internals
     def _revision(self, tree: jc.Node, comment: str, client: str = "netconf") -> Revision:
         return Revision(tree, int(time.time()), next(self._numbers), self.username, client, comment)
 
     def _commit_tree(self, tree: jc.Node, comment: str, client: str = "netconf") -> None:
-        self.history.insert(0, self._revision(tree.copy(), comment, client))
+        self.history.insert(0, self._revision(tree, comment, client))
         del self.history[HISTORY:]
         self.commits += 1
 
@@ -374,7 +377,7 @@ class JunosDevice:
             if self.lock_owner == session.id:
                 # Junos: the changes of a session that held the lock are discarded with it
                 self.lock_owner = None
-                self.candidate = self.running.copy()
+                self.candidate = self.running
 
     def lose_now(self) -> bool:
         """After a commit with ``lose_address_after_commit``: lose the address now (the
@@ -451,7 +454,7 @@ class JunosDevice:
         with self.mu:
             if _child(op, "private") is None:
                 raise RpcError("only <private/> is supported by this test device")
-            s.private = self.running.copy()
+            s.private = self.running
         return "<ok/>"
 
     def rpc_close_configuration(self, s: _Session, op: etree._Element) -> str:
@@ -467,7 +470,7 @@ class JunosDevice:
                 n = int(rollback)
                 if not 0 <= n < len(self.history):
                     raise RpcError(f"rollback {n} does not exist")
-                self._set_target(s, self.history[n].tree.copy())
+                self._set_target(s, self.history[n].tree)
                 return "<load-configuration-results><ok/></load-configuration-results>"
             action = op.get("action", "merge")
             fmt = op.get("format", "xml")
@@ -609,7 +612,7 @@ class JunosDevice:
         with self.mu:
             self.rpcs.append("discard-changes")
             self._check_lock(s)
-            self._set_target(s, self.running.copy())
+            self._set_target(s, self.running)
         return "<ok/>"
 
     def rpc_commit_configuration(self, s: _Session, op: etree._Element) -> str:
@@ -655,7 +658,7 @@ class JunosDevice:
                 comment = f"{comment}\n{log}" if comment else log
             if confirmed:
                 if self._confirm is None:
-                    revert_to = self.running.copy()
+                    revert_to = self.running
                 else:
                     self._confirm.cancel()
                     revert_to = self._revert_to
@@ -670,9 +673,9 @@ class JunosDevice:
                 self._confirm_deadline = None
             self._commit_tree(tree, comment)
             if s.private is not None:
-                s.private = self.running.copy()
+                s.private = self.running
             else:
-                self.candidate = self.running.copy()
+                self.candidate = self.running
             if self.faults.sessions_down_after_commit:
                 self.sessions_down = True
             if self.faults.lose_address_after_commit:
@@ -695,7 +698,7 @@ class JunosDevice:
         self._confirm = None
         self._confirm_deadline = None
         self._commit_tree(self._revert_to, "confirmed commit rolled back", "cli")
-        self.candidate = self.running.copy()
+        self.candidate = self.running
         self.sessions_down = False
 
     def rpc_get_commit_revision_information(self, s: _Session, op: etree._Element) -> str:
@@ -914,7 +917,10 @@ def _ts(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
+@functools.lru_cache(maxsize=64)
 def _load_any(config: str) -> jc.Node:
+    """A configuration in any form as a tree; cached, as trees are never changed in place
+    (200 devices started from one text share one tree)."""
     text = config.strip()
     if text.startswith("<"):
         return jc.strip(jc.from_xml(text))

@@ -147,6 +147,8 @@ class Node:
 
     def same(self, other: Node) -> bool:
         """Equal as configuration (the order of keyed children does not matter)."""
+        if self is other:
+            return True
         if self.kind != other.kind or self.words != other.words:
             return False
         if self.values is not None:

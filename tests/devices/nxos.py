@@ -131,6 +131,7 @@ class NxosDevice:
         self._timers: dict[tuple[str, str], threading.Timer] = {}
         self._fired: set[tuple[str, str]] = set()
         self._lose_after_reply = False
+        self._started = False
         self._real0 = time.time()
         self._http = _HttpServer(self, host, http_port)
         self.host = self._http.server_address[0]
@@ -141,6 +142,7 @@ class NxosDevice:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> NxosDevice:
+        self._started = True
         self._http_thread.start()
         self._ssh.start()
         return self
@@ -153,7 +155,8 @@ class NxosDevice:
         self.reach.up = True
         with self.reach.changed:
             self.reach.changed.notify_all()
-        self._http.shutdown()
+        if self._started:
+            self._http.shutdown()
         self._http.server_close()
         self._ssh.stop()
 
