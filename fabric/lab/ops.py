@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from fabric.deploy.driver import Connection
 from fabric.deploy.registry import driver_for
 from fabric.errors import DeployError
@@ -55,29 +57,15 @@ def topology(fab: Fabric) -> LabTopology:
 
 
 def base_agent_configs(fab: Fabric) -> dict[str, dict[str, Any]]:
-    """The bgp-agent config of every Kubernetes node as data: its sessions to the leaf it is
-    cabled to, exactly as that leaf's intent has them (address, ASN, timers, families),
-    and the cluster's service ranges as the guard's allowed ranges."""
+    """The bgp-agent config of every Kubernetes node as data: the text ``fabric build``
+    writes to ``agents/<cluster>/<node>.yaml`` for a new node (the fabric's part from the
+    leaf's intent: its sessions, ASNs, guard rails; the default user section)."""
+    from fabric.export.agents import default_user_section, node_agents, node_file
+
     out: dict[str, dict[str, Any]] = {}
-    summary = fab.summary()
-    clusters = {c.name: c for c in summary.clusters}
-    for leaf_name, intent in fab.design().items():
-        for k in intent.kubernetes:
-            for node in k.nodes:
-                peers: list[dict[str, Any]] = [{
-                    "name": f"{leaf_name}-v4", "address": str(k.local_address), "asn": k.local_asn,
-                    "local_address": str(node.address), "hold_time": k.hold_time,
-                }]
-                if node.address6 is not None and k.local_address6 is not None:
-                    peers.append({"name": f"{leaf_name}-v6", "address": str(k.local_address6), "asn": k.local_asn,
-                                  "local_address": str(node.address6), "hold_time": k.hold_time})
-                c = clusters[k.cluster]
-                out[node.name] = {
-                    "asn": node.asn,
-                    "router_id": str(node.address),
-                    "peers": peers,
-                    "guard": {"allowed_ranges": [str(r) for r in c.service_ranges], "max_prefixes": c.max_prefixes},
-                }
+    for agent in node_agents(fab.design(), fab.summary()):
+        data = yaml.safe_load(node_file(agent, default_user_section(agent)))
+        out[agent.node] = dict(data)
     return out
 
 

@@ -426,8 +426,6 @@ def test_fabric_build_writes_the_configs_the_clab_topology_names(fab: Fabric, tm
     for name, node in topo["topology"]["nodes"].items():
         configs = [node.get("startup-config")] + [b.split(":")[0] for b in node.get("binds", [])]
         for rel in filter(None, configs):
-            if rel.startswith("agents/") and not (tmp_path / "agents").is_dir():
-                continue  # the agent configs: fabric build writes them once issue 7 item 1 is on main
             assert not Path(rel).is_absolute()
             assert (tmp_path / rel).is_file(), f"{name}: {rel} was not written by fabric build"
     assert (tmp_path / "docs" / "index.md").is_file() and (tmp_path / "cabling.csv").is_file()
