@@ -166,7 +166,7 @@ def default_user_section(agent: NodeAgent) -> str:
         f"# Services may announce host routes inside {yaml_comment(ranges)} only (guard, above).\n"
         "# Examples (docs/bgp-agent.md):\n"
         "# checks:\n"
-        "#   resolver: {kind: dns, server: <the service address>, qname: example.org., interval: 1, timeout: 0.5, rise: 2, fall: 2}\n"
+        "#   resolver: {kind: dns, server: ADDRESS, qname: example.org., interval: 1, timeout: 0.5, rise: 2, fall: 2}\n"
         "# services:\n"
         "#   - {name: anycast-dns, prefixes: [ADDRESS/32], check: resolver}\n"
         "# sources:\n"
