@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Network
 from typing import Any
 
 from fabric.errors import Problem
-from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
+from fabric.model import Cluster, Leaf, Link, Network, Pools, Server, Spine, Tenant
 from fabric.model.kubernetes import BFD_SPEAKERS, Kubernetes
 from fabric.platforms import GENERIC_MODELS, MODELS, VXLAN_OVERHEAD, max_ip_mtu
 from fabric.resources.ledger import RESERVED_VNIS
@@ -723,3 +723,135 @@ def _bgp_timers(ctx: Ctx) -> Iterator[Problem]:
             yield ctx.at(("kubernetes", "clusters", ci, "keepalive"),
                          f"keepalive {c.keepalive} s must be at most a third of hold_time {c.hold_time} s "
                          f"(at most {c.hold_time // 3}), or a single lost keepalive drops the session")
+
+
+# ---------------------------------------------------------------- servers (hosts on leaf ports)
+
+
+def _servers(ctx: Ctx) -> list[Server]:
+    return list(ctx.sections.get("servers", []))
+
+
+@check("servers", "leaves")
+def _server_links(ctx: Ctx) -> Iterator[Problem]:
+    """Each link is on a known leaf's existing port that nothing else uses (fabric or DCI
+    uplink, a Kubernetes node, another server); links on two leaves are on the two
+    members of a pair of one platform (EVPN multihoming needs both ends alike)."""
+    leaves = {lf.name: lf for lf in ctx.leaves}
+    cabling_known = "cabling" in ctx.sections or "cabling" not in ctx.present
+    uplinks = leaf_ports_in_use(ctx) if "spines" in ctx.sections and cabling_known else {}
+    nodes: dict[tuple[str, str], PathT] = {}
+    for ci, c in enumerate(ctx.clusters):
+        for ni, node in enumerate(c.nodes):
+            nodes.setdefault((node.leaf, node.port), ("kubernetes", "clusters", ci, "nodes", ni, "port"))
+    names: dict[str, PathT] = {}
+    taken: dict[tuple[str, str], PathT] = {}
+    for si, srv in enumerate(_servers(ctx)):
+        base: PathT = ("servers", si)
+        if srv.name in names:
+            fname, line = ctx.smap.locate(names[srv.name])
+            yield ctx.at((*base, "name"), f"duplicate server name {srv.name!r} (first at {fname}:{line})")
+        names.setdefault(srv.name, (*base, "name"))
+        for li, link in enumerate(srv.links):
+            here: PathT = (*base, "links", li)
+            lf = leaves.get(link.leaf)
+            if lf is None:
+                if not ctx.known(link.leaf, leaves):
+                    yield ctx.at((*here, "leaf"), f"server {srv.name} is on unknown leaf {link.leaf!r}")
+                continue
+            key = (link.leaf, link.port)
+            if not _port_ok(lf.model, link.port):
+                yield ctx.at((*here, "port"), f"{lf.model} has no port {link.port!r}")
+            elif link.port in uplinks.get(link.leaf, {}):
+                fname, line = ctx.smap.locate(uplinks[link.leaf][link.port])
+                yield ctx.at((*here, "port"), f"{link.leaf} port {link.port} is a fabric uplink ({fname}:{line})")
+            elif key in nodes:
+                fname, line = ctx.smap.locate(nodes[key])
+                yield ctx.at((*here, "port"), f"{link.leaf} port {link.port} is a Kubernetes node's port ({fname}:{line})")
+            elif key in taken:
+                fname, line = ctx.smap.locate(taken[key])
+                yield ctx.at((*here, "port"), f"{link.leaf} port {link.port} is used twice (also at {fname}:{line})")
+            else:
+                taken[key] = (*here, "port")
+        on = [name for name in srv.leaves() if name in leaves]
+        if len(srv.leaves()) > 2:
+            yield ctx.at((*base, "links"), f"server {srv.name} has links on {len(srv.leaves())} leaves "
+                         f"({', '.join(srv.leaves())}); at most the two leaves of a pair")
+        elif len(on) == 2:
+            a, b = leaves[on[0]], leaves[on[1]]
+            if a.pair != b.name or b.pair != a.name:
+                yield ctx.at((*base, "links"), f"server {srv.name} is dual-homed to {a.name} and {b.name}, which are not "
+                             f"a pair (set pair: on both leaves)")
+            elif a.platform != b.platform:
+                yield ctx.at((*base, "links"), f"server {srv.name} is dual-homed to {a.name} ({a.platform}) and {b.name} "
+                             f"({b.platform}); an Ethernet segment needs both leaves on the same platform")
+
+
+@check("servers")
+def _server_networks_shape(ctx: Ctx) -> Iterator[Problem]:
+    for si, srv in enumerate(_servers(ctx)):
+        base: PathT = ("servers", si)
+        seen: set[str] = set()
+        for ni, n in enumerate(srv.networks):
+            if n in seen:
+                yield ctx.at((*base, "networks", ni), f"network {n} is listed twice")
+            seen.add(n)
+        if srv.mode == "access":
+            if len(srv.networks) != 1:
+                yield ctx.at((*base, "networks"), f"an access port carries one network, not {len(srv.networks)}; "
+                             "use mode: trunk for several")
+            if srv.native is not None:
+                yield ctx.at((*base, "native"), "native is for trunks; an access port's one network is untagged")
+        elif srv.native is not None and srv.native not in srv.networks:
+            yield ctx.at((*base, "native"), f"native network {srv.native} is not among the server's networks")
+
+
+@check("servers", "leaves", "fabric")
+def _server_mtu(ctx: Ctx) -> Iterator[Problem]:
+    leaves = {lf.name: lf for lf in ctx.leaves}
+    jumbo = ctx.sections["fabric"].mtu
+    for si, srv in enumerate(_servers(ctx)):
+        if srv.mtu is None or srv.mtu in (1500, jumbo):
+            continue
+        for name in srv.leaves():
+            lf = leaves.get(name)
+            if lf is not None and lf.platform == "nxos":
+                yield ctx.at(("servers", si, "mtu"), f"{name} (nxos) takes only 1500 or the system jumbo MTU "
+                             f"{jumbo} (fabric.mtu) on an L2 port, not {srv.mtu}")
+                break
+
+
+@check("servers", "tenants", "leaves")
+def _server_networks_on_leaves(ctx: Ctx) -> Iterator[Problem]:
+    nets = {n.name: n for _, n in ctx.networks()}
+    known = {lf.name for lf in ctx.leaves}
+    racks: dict[str, str | None] = {lf.name: lf.rack for lf in ctx.leaves}
+    for si, srv in enumerate(_servers(ctx)):
+        for ni, name in enumerate(srv.networks):
+            net = nets.get(name)
+            if net is None:
+                if not ctx.known(name, nets):
+                    yield ctx.at(("servers", si, "networks", ni), f"unknown network {name!r}")
+                continue
+            if net.leaves == "all":
+                continue
+            on = set(net.leaves) | {lf for lf, rack in racks.items() if rack and rack in net.racks}
+            missing = [lf for lf in srv.leaves() if lf in known and lf not in on]
+            if missing:
+                yield ctx.at(("servers", si, "networks", ni), f"network {name} is not on {', '.join(missing)} "
+                             f"(add the leaf or its rack to the network)")
+
+
+@check("servers", "pools")
+def _server_pools(ctx: Ctx) -> Iterator[Problem]:
+    p = ctx.pools
+    dual = sum(1 for srv in _servers(ctx) if srv.multihomed)
+    if dual > len(p.ethernet_segment):
+        yield ctx.at(("pools", "ethernet_segment"), f"pool too small: {len(p.ethernet_segment)} values for {dual} "
+                     "dual-homed servers")
+    first = int(p.lacp_system_mac.split(":")[0], 16)
+    if first & 1:
+        yield ctx.at(("pools", "lacp_system_mac"), f"{p.lacp_system_mac} is a multicast MAC (the first octet is odd); "
+                     "an LACP system id must be unicast, e.g. 02:4c:53:00:00:00")
+    elif int(p.lacp_system_mac.replace(":", ""), 16) + dual > 0xFFFFFFFFFFFF:
+        yield ctx.at(("pools", "lacp_system_mac"), f"{p.lacp_system_mac} leaves no room for {dual} system ids")

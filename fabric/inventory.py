@@ -24,6 +24,7 @@ from fabric.model.deploy import DeploySettings
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
+from fabric.model.servers import Server
 from fabric.model.tenants import Tenant
 from fabric.yamlsrc import SourceError, SourceMap, format_path, read_yaml_file, schema_problems, unknown_key_message
 
@@ -40,6 +41,7 @@ _SECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
     "dci_links": (DciLink, True),
     "tenants": (Tenant, True),
     "kubernetes": (Kubernetes, False),
+    "servers": (Server, True),
     "deploy": (DeploySettings, False),
 }
 _REQUIRED = ("fabric", "pools", "spines", "leaves")
@@ -239,6 +241,8 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
         inv.tenants = []
     if "kubernetes" not in good:
         inv.kubernetes = Kubernetes()
+    if "servers" not in good:
+        inv.servers = []
     if "deploy" not in good:
         inv.deploy = DeploySettings()
     return LoadedInventory(inv, smap, path)

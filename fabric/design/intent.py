@@ -283,6 +283,51 @@ class AccessInterface:
 
 
 @dataclass(frozen=True, slots=True)
+class EthernetSegment:
+    """EVPN multihoming (all-active) of a server dual-homed to a leaf pair: the same values
+    on both leaves. The ledger keeps ``number`` and ``system_mac``; the ESI is built from
+    them: ``<type>:<system_mac>:<number, 3 bytes>``, type 03 (MAC-based, what NX-OS and
+    FRR derive from ``system-mac`` / ``es-sys-mac`` and the segment number) or type 00 on
+    Junos, which takes the ESI as a configured value (Juniper's validated ESI-LAG leaf)."""
+
+    number: int
+    """Ethernet segment number (NX-OS ``ethernet-segment``, FRR ``evpn mh es-id``)."""
+    system_mac: str
+    """LACP system id both leaves announce (lower-case colon MAC), so the server sees one partner."""
+    esi: str
+    """The 10-byte ESI as this leaf's platform sets it (colon form)."""
+    peer: str
+    """The other leaf of the segment."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAttachment:
+    """A server's ports on this leaf: one plain port, or a LAG of them (``lag`` is its
+    number: the number of its lowest member port, so it never moves when servers are
+    added); with ``segment`` the LAG is one half of an EVPN multihomed ESI-LAG."""
+
+    server: str
+    description: str
+    ports: tuple[str, ...]
+    """Member ports on this leaf, natural order."""
+    lag: int | None
+    """LAG number (Junos ``ae<N>``, NX-OS ``port-channel<N>``, Linux ``bond<N>``); None: one plain port."""
+    mode: Literal["access", "trunk"]
+    vlan: int | None
+    """The untagged VLAN: the access VLAN, or a trunk's native VLAN (None: none)."""
+    vlans: tuple[int, ...]
+    """Every VLAN on the port, inventory order of the server's networks."""
+    networks: tuple[str, ...]
+    mtu: int
+    """Media MTU of the ports (and of the LAG)."""
+    lacp_active: bool
+    """LACP active (else passive)."""
+    lacp_fast: bool
+    """LACP PDUs every second (else every 30 s)."""
+    segment: EthernetSegment | None
+
+
+@dataclass(frozen=True, slots=True)
 class BgpNeighbor:
     """One BGP session as this device sees it."""
 
@@ -557,10 +602,18 @@ class DeviceIntent:
     """Anycast gateways on this leaf (shared objects), inventory order."""
     kubernetes: tuple[K8sPeering, ...]
     dci: Dci | None
+    servers: tuple[ServerAttachment, ...] = ()
+    """Server attachments on this leaf (plain ports, LAGs, ESI-LAGs), natural order of
+    their first port."""
 
     @property
     def name(self) -> str:
         return self.device.name
+
+    @property
+    def segments(self) -> tuple[EthernetSegment, ...]:
+        """Ethernet segments on this leaf (dual-homed servers)."""
+        return tuple(s.segment for s in self.servers if s.segment is not None)
 
     @property
     def platform(self) -> Platform:
@@ -593,6 +646,8 @@ class DeviceIntent:
             f.add("bfd")
         if self.dci is not None:
             f.add("dci_stitching")
+        if self.segments:
+            f.add("evpn_multihoming")
         return frozenset(f)
 
     def to_json(self, cache: JsonCache | None = None) -> str:

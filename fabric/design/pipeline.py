@@ -23,9 +23,10 @@ per-leaf loop only builds what differs per leaf (RDs, neighbor lists), so 256 le
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
 
 from fabric.design.intent import (
@@ -43,6 +44,7 @@ from fabric.design.intent import (
     DciVrf,
     Device,
     DeviceIntent,
+    EthernetSegment,
     Evpn,
     FabricInfo,
     FabricInterface,
@@ -60,6 +62,7 @@ from fabric.design.intent import (
     PrefixFilter,
     Role,
     RouteTarget,
+    ServerAttachment,
     Site,
     Underlay,
     Vrf,
@@ -111,6 +114,7 @@ def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
         tenancy = networks(inv, alloc, devs, info)         # 4
         peerings = clusters(inv, alloc, devs, tenancy)     # 5
         intents = assemble(inv, alloc, info, devs, cables, tenancy, peerings)  # 6
+        intents = attach_servers(intents, server_attachments(inv, alloc, devs, tenancy))  # 6b
         return Design(intents, summary(inv, info, devs, cables, tenancy, peerings))  # 7
 
 
@@ -631,6 +635,76 @@ def _dci(
             for v in vrfs if v.name in ten.stretched_vrfs
         ),
     )
+
+
+# --------------------------------------------------------------------------- 6b. servers
+
+_PORT_NUMBER = re.compile(r"(\d+)$")
+
+
+def lag_number(port: str) -> int:
+    """The number a LAG takes from its lowest member port: the port name's last number
+    (``xe-0/0/10`` -> 10, ``Ethernet1/10`` -> 10, ``swp3`` -> 3)."""
+    m = _PORT_NUMBER.search(port)
+    if m is None:
+        raise DesignError(f"port {port!r} has no number to name its LAG after")
+    return int(m.group(1))
+
+
+def esi_text(esi_type: int, system_mac: str, number: int) -> str:
+    """``<type>:<system mac>:<number, 3 bytes>``: the MAC-based layout of RFC 7432 type 3."""
+    raw = bytes([esi_type]) + bytes.fromhex(system_mac.replace(":", "")) + number.to_bytes(3, "big")
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+#: ESI type each platform ends up with: Junos takes a configured type-0 value (Juniper's
+#: validated ESI-LAG leaf); NX-OS and FRR derive type 3 from the system MAC and the number.
+ESI_TYPE: dict[str, int] = {"junos": 0x00, "nxos": 0x03, "frr": 0x03}
+
+
+def server_attachments(
+    inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: Tenancy
+) -> dict[str, list[ServerAttachment]]:
+    """leaf name -> the server attachments on it, natural order of their first port."""
+    vlan_of = {n.name: n.vlan for n in ten.networks}
+    out: dict[str, list[ServerAttachment]] = defaultdict(list)
+    for srv in inv.servers:
+        leaves = srv.leaves()
+        vlans = tuple(vlan_of[n] for n in srv.networks)
+        untagged = vlan_of[srv.networks[0]] if srv.mode == "access" else (
+            vlan_of[srv.native] if srv.native is not None else None)
+        mtu = srv.mtu if srv.mtu is not None else inv.fabric.mtu
+        for leaf in leaves:
+            ports = tuple(sorted((link.port for link in srv.links if link.leaf == leaf), key=natural_key))
+            segment = None
+            if srv.multihomed:
+                peer = next(x for x in leaves if x != leaf)
+                number, mac = alloc.es_id(srv.name), alloc.lacp_system_id(srv.name)
+                segment = EthernetSegment(number, mac, esi_text(ESI_TYPE[devs[leaf].platform], mac, number), peer)
+            lag = lag_number(ports[0]) if len(ports) > 1 or segment is not None else None
+            out[leaf].append(ServerAttachment(
+                server=srv.name, description=_text(srv.description) or f"server {srv.name}", ports=ports, lag=lag,
+                mode=srv.mode, vlan=untagged, vlans=vlans, networks=tuple(srv.networks), mtu=mtu,
+                lacp_active=srv.lacp.mode == "active", lacp_fast=srv.lacp.rate == "fast", segment=segment,
+            ))
+    for leaf, atts in out.items():
+        atts.sort(key=lambda a: natural_key(a.ports[0]))
+        seen: dict[int, str] = {}
+        for a in atts:
+            if a.lag is None:
+                continue
+            if a.lag in seen:
+                raise DesignError(f"{leaf}: servers {seen[a.lag]} and {a.server} would both be LAG {a.lag} "
+                                  "(a LAG takes its lowest port's number): move one to another port")
+            seen[a.lag] = a.server
+    return out
+
+
+def attach_servers(intents: dict[str, DeviceIntent], atts: dict[str, list[ServerAttachment]]) -> dict[str, DeviceIntent]:
+    """The intents with each leaf's server attachments."""
+    if not atts:
+        return intents
+    return {name: replace(d, servers=tuple(atts[name])) if name in atts else d for name, d in intents.items()}
 
 
 # --------------------------------------------------------------------------- summary

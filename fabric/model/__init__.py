@@ -5,10 +5,11 @@ from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Site, Spine
 from fabric.model.inventory import Inventory
 from fabric.model.kubernetes import Cluster, K8sNode, Kubernetes
 from fabric.model.pools import AsnPools, Pools, RouteTargets
+from fabric.model.servers import Lacp, Server, ServerLink
 from fabric.model.tenants import Network, Tenant, Vrf
 
 __all__ = [
     "AsnPools", "Cluster", "DciLink", "FabricSettings", "IntRange", "Inventory", "K8sNode",
-    "Kubernetes", "Leaf", "Link", "Network", "Pools", "RouteTargets", "Site", "Spine",
+    "Kubernetes", "Lacp", "Leaf", "Link", "Network", "Pools", "RouteTargets", "Server", "ServerLink", "Site", "Spine",
     "StrictModel", "Switch", "Tenant", "Vrf",
 ]

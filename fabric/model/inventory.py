@@ -9,6 +9,7 @@ from fabric.model.deploy import DeploySettings
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
+from fabric.model.servers import Server
 from fabric.model.tenants import Network, Tenant, Vrf
 
 
@@ -26,6 +27,7 @@ class Inventory(StrictModel):
     dci_links: list[DciLink] = Field(default_factory=list)
     tenants: list[Tenant] = Field(default_factory=list)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    servers: list[Server] = Field(default_factory=list, description="hosts on leaf ports, single- or dual-homed")
     deploy: DeploySettings = Field(default_factory=DeploySettings, description="how fabric deploy reaches devices")
 
     def switches(self) -> list[Spine | Leaf]:

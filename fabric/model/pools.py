@@ -8,7 +8,7 @@ from typing import Annotated
 from netaddr import EUI, mac_unix_expanded
 from pydantic import BeforeValidator, Field, field_validator
 
-from fabric.model.base import ASN_MAX, AsnRange, RangeIn, StrictModel
+from fabric.model.base import ASN_MAX, AsnRange, IntRange, RangeIn, StrictModel
 
 MAC_RE = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 
@@ -55,6 +55,16 @@ class Pools(StrictModel):
         "so it never collides with a VRRP group (00:00:5e:00:01:xx warns)",
     )
     route_targets: RouteTargets = Field(default_factory=RouteTargets)
+    ethernet_segment: RangeIn = Field(
+        default=IntRange(first=1, last=65535),
+        description="Ethernet segment numbers of dual-homed servers (NX-OS ethernet-segment, FRR es-id, the last "
+        "bytes of the Junos ESI), within 1-65535",
+    )
+    lacp_system_mac: Annotated[str, BeforeValidator(_mac_text), Field(pattern=MAC_RE)] = Field(
+        default="02:4c:53:00:00:00",
+        description="dual-homed servers' LACP system ids are allocated after this MAC (base + 1 .. base + 65535); "
+        "locally administered unicast",
+    )
     dci_vni_offset: int = Field(default=0, ge=0, description="reserved for translated DCI VNIs")
 
     @field_validator("l2vni", "l3vni")
@@ -71,6 +81,14 @@ class Pools(StrictModel):
         first, last = getattr(v, "first", 1), getattr(v, "last", 1)
         if not (2 <= first <= last <= 4094):
             raise ValueError("VLAN range must lie in 2..4094 with first <= last")
+        return v
+
+    @field_validator("ethernet_segment")
+    @classmethod
+    def _es_bounds(cls, v: object) -> object:
+        first, last = getattr(v, "first", 1), getattr(v, "last", 1)
+        if not (1 <= first <= last <= 65535):
+            raise ValueError("Ethernet segment range must lie in 1..65535 with first <= last")
         return v
 
     def gateway_mac(self) -> str:

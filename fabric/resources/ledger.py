@@ -27,7 +27,7 @@ from typing import Literal
 from fabric.errors import LedgerError, LedgerInputError, Problem
 from fabric.files import atomic_write
 from fabric.model import Inventory
-from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, subnet_pool
+from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, mac_pool, subnet_pool
 from fabric.sorting import natural_key
 from fabric.yamlsrc import SourceError, SourceMap, format_path, load_yaml_with_lines, read_source
 
@@ -40,6 +40,7 @@ _LEDGER_KEY = re.compile(r"^(?:(?:network|vrf|site)/)?[A-Za-z0-9][A-Za-z0-9._-]{
 # Section order in the file and in plans.
 SECTIONS: tuple[str, ...] = (
     "site_id", "spine_id", "leaf_id", "loopback", "vtep", "asn", "p2p", "p2p_v6", "vlan", "l2vni", "l3vni", "node_asn",
+    "es_id", "lacp_system_id",
 )
 SECTION_HELP = {
     "site_id": "site number (Multi-Site BGW id, DCI ESI)",
@@ -54,7 +55,12 @@ SECTION_HELP = {
     "l2vni": "L2 VNI of a network",
     "l3vni": "L3 VNI of a VRF",
     "node_asn": "ASN of a Kubernetes node (clusters with an ASN range)",
+    "es_id": "Ethernet segment number of a dual-homed server (ESI, NX-OS ethernet-segment, FRR es-id)",
+    "lacp_system_id": "LACP system id both leaves of a dual-homed server announce",
 }
+
+#: how many LACP system ids the pool after ``pools.lacp_system_mac`` holds
+LACP_SYSTEM_IDS = 65535
 
 #: VNIs never handed out: their numbers are route targets the design uses itself
 #: (``target:<admin>:65534`` is the EVPN instance's: fabric.design.intent.EVPN_INSTANCE_RD;
@@ -273,6 +279,13 @@ def requests(inv: Inventory) -> list[Request]:
             continue
         cp = int_pool(f"kubernetes.{c.name}.asn", c.asn.first, c.asn.last)
         out += [Request("node_asn", node.name, cp, node.asn) for node in c.nodes]
+    # a dual-homed server is one Ethernet segment: its number and the LACP system id
+    es = int_pool("ethernet_segment", p.ethernet_segment.first, p.ethernet_segment.last)
+    sysmac = mac_pool("lacp_system_mac", p.lacp_system_mac, LACP_SYSTEM_IDS)
+    for srv in inv.servers:
+        if srv.multihomed:
+            out.append(Request("es_id", srv.name, es))
+            out.append(Request("lacp_system_id", srv.name, sysmac))
     return out
 
 
@@ -495,6 +508,14 @@ class Allocations:
 
     def node_asn(self, name: str) -> int:
         return int(self._get("node_asn", name))
+
+    def es_id(self, server: str) -> int:
+        """The Ethernet segment number of a dual-homed server."""
+        return int(self._get("es_id", server))
+
+    def lacp_system_id(self, server: str) -> str:
+        """The LACP system id (lower-case colon MAC) of a dual-homed server."""
+        return str(self._get("lacp_system_id", server))
 
     def section(self, name: str) -> dict[str, Value]:
         """A copy of one section (key -> value as stored)."""

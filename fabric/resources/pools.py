@@ -84,6 +84,24 @@ def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> In
     return IntPool(name, first, last, step, show, parse)
 
 
+def mac_pool(name: str, base: str, count: int) -> IntPool:
+    """MACs ``base + 1`` .. ``base + count`` (LACP system ids), lower-case colon form."""
+    first = int(base.replace(":", ""), 16) + 1
+
+    def show(i: int) -> str:
+        h = f"{i:012x}"
+        return ":".join(h[j:j + 2] for j in range(0, 12, 2))
+
+    def parse(v: object) -> int:
+        text = str(v).lower()
+        parts = text.split(":")
+        if len(parts) != 6 or not all(len(p) == 2 and all(c in "0123456789abcdef" for c in p) for p in parts):
+            raise ValueError(f"expected a MAC like 02:4c:53:00:00:01, got {v!r}")
+        return int("".join(parts), 16)
+
+    return IntPool(name, first, min(first + count - 1, 0xFFFFFFFFFFFF), 1, show, parse)
+
+
 class FreeList:
     """Hands out the lowest free values of a pool, skipping those in use.
 

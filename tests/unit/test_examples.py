@@ -150,8 +150,11 @@ def check_sound(inv: Inventory) -> None:
 def test_example_files_and_keys(name: str) -> None:
     folder = INVENTORIES / name
     files = read_folder(folder)
-    assert set(files) == {"fabric.yaml", "tenants.yaml", "kubernetes.yaml"}
+    assert {"fabric.yaml", "tenants.yaml", "kubernetes.yaml"} <= set(files) <= {
+        "fabric.yaml", "tenants.yaml", "kubernetes.yaml", "servers.yaml"}
     keys = {f: set(yaml.safe_load(t)) for f, t in files.items()}
+    if "servers.yaml" in keys:
+        assert keys["servers.yaml"] == {"servers"}
     assert keys["tenants.yaml"] == {"tenants"}
     assert keys["kubernetes.yaml"] == {"kubernetes"}
     assert {"fabric", "pools", "spines", "leaves"} <= keys["fabric.yaml"]

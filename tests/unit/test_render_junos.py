@@ -474,7 +474,7 @@ def test_xml_namespaces_per_top_level_hierarchy() -> None:
 
 def test_xml_leaves_system_out_unless_asked() -> None:
     files = R.render(leaf("leaf1"))
-    assert "<system" not in files["xml"] and "host-name" not in files["xml"]
+    assert "<system " not in files["xml"] and "host-name" not in files["xml"]
     full = to_xml(parse(files["conf"]), outside_schema=True)
     assert '<system xmlns="http://yang.juniper.net/junos-qfx/conf/system">' in full
     assert "<host-name>leaf1</host-name>" in full

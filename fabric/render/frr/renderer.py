@@ -44,6 +44,11 @@ GSHUT_LIST = "GSHUT"
 DENY_ALL = "DENY-ALL"
 
 
+def bond_name(lag: int) -> str:
+    """Linux name of a server LAG (the bond the lab creates)."""
+    return f"bond{lag}"
+
+
 def svi_name(vlan: int) -> str:
     """Linux name of the SVI of ``vlan`` (the bridge VLAN interface the lab creates)."""
     return f"vlan{vlan}"
@@ -144,7 +149,7 @@ class FrrRenderer:
         self._env.filters["desc"] = lambda v, what="description": cli_text(v, what, DESCRIPTION_MAX, nxos=False)
         self._env.filters["ndesc"] = lambda v, what="neighbor": cli_text(v, what, NEIGHBOR_DESCRIPTION_MAX, nxos=False)
         self._env.filters["ifname"] = _ifname
-        self._env.globals.update(GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL, svi_name=svi_name)
+        self._env.globals.update(GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL, svi_name=svi_name, bond_name=bond_name)
         self._main = self._env.get_template("main.j2")
 
     def render(self, intent: DeviceIntent) -> dict[str, str]:

@@ -24,12 +24,13 @@ from fabric.design.intent import (
     FabricInterface,
     K8sPeering,
     RouteTarget,
+    ServerAttachment,
 )
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_word
 from fabric.sorting import natural_key
 
-__all__ = ["JunosNames", "JunosView", "Port", "route_target"]
+__all__ = ["JunosNames", "JunosView", "Port", "ServerPort", "lag_name", "route_target"]
 
 
 def route_target(rt: RouteTarget) -> str:
@@ -117,11 +118,26 @@ class JunosNames:
 
 
 @dataclass(frozen=True, slots=True)
-class Port:
-    """A physical port in the order the config lists it (routed or access)."""
+class ServerPort:
+    """A physical port of a server attachment: a plain access/trunk port (``lag`` None) or
+    a member of the LAG ``lag`` (``ae<N>``)."""
 
-    kind: Literal["routed", "access"]
-    port: FabricInterface | AccessInterface
+    name: str
+    server: ServerAttachment
+    lag: str | None
+
+
+def lag_name(number: int) -> str:
+    """Junos name of LAG ``number``."""
+    return f"ae{number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A physical port in the order the config lists it (routed, access or a server's)."""
+
+    kind: Literal["routed", "access", "server"]
+    port: FabricInterface | AccessInterface | ServerPort
     sort_key: tuple[object, ...]
 
 
@@ -159,13 +175,25 @@ class JunosView:
     vni_list: str
     router_advertisement: str
 
-    def members(self, port: AccessInterface) -> str:
+    @property
+    def server_lags(self) -> list[tuple[str, ServerAttachment]]:
+        """``(aeN, attachment)`` of every LAG, by number."""
+        return sorted(((lag_name(a.lag), a) for a in self.intent.servers if a.lag is not None),
+                      key=lambda t: natural_key(t[0]))
+
+    @property
+    def ae_device_count(self) -> int:
+        """``chassis aggregated-devices ethernet device-count``: ae0 .. ae<highest> exist."""
+        return max((a.lag + 1 for a in self.intent.servers if a.lag is not None), default=0)
+
+    def members(self, port: AccessInterface | ServerAttachment) -> str:
         """The ``vlan members`` value of an access/trunk port: VLAN names."""
         names = []
+        what = port.name if isinstance(port, AccessInterface) else f"of server {port.server}"
         for vlan in port.vlans:
             name = self.vlan_names.get(vlan)
             if name is None:
-                raise RenderError(f"{self.intent.name}: port {port.name} carries VLAN {vlan}, which is not on this leaf")
+                raise RenderError(f"{self.intent.name}: port {what} carries VLAN {vlan}, which is not on this leaf")
             names.append(name)
         if len(names) == 1:
             return names[0]
@@ -188,6 +216,8 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
     d = intent
     ports = [Port("routed", i, natural_key(i.name)) for i in d.interfaces]
     ports += [Port("access", a, natural_key(a.name)) for a in d.access_ports]
+    ports += [Port("server", ServerPort(p, a, lag_name(a.lag) if a.lag is not None else None), natural_key(p))
+              for a in d.servers for p in a.ports]
     ports.sort(key=lambda p: p.sort_key)
 
     vtep = d.device.vtep if d.device.vtep is not None and d.device.vtep != d.device.loopback else None

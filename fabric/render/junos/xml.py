@@ -22,12 +22,13 @@ lists each one explicitly (checked against the YANG with ``yanglint`` in the tes
 A statement that fits none of these shapes raises :class:`~fabric.errors.RenderError`
 instead of producing XML the device would read differently.
 
-``system`` is not part of the ten modules of Juniper's QFX YANG set that the project
-checks against, so the ``.xml`` file leaves it out (it holds the host name and the
-NETCONF/SSH services, day-0 settings that a push over the management session must not
-break anyway). ``to_xml(..., outside_schema=True)`` includes it, unchecked. A consequence
-for deploy: load the ``.xml`` with ``replace``/``merge``, never ``override``, or the
-device loses its ``system`` hierarchy.
+``system`` and ``chassis`` are not part of the ten modules of Juniper's QFX YANG set that
+the project checks against, so the ``.xml`` file leaves them out (``system`` holds the host
+name and the NETCONF/SSH services, day-0 settings that a push over the management session
+must not break anyway; ``chassis`` the aggregated-Ethernet device count of server LAGs,
+which the netconf driver sends as text with ``system``). ``to_xml(..., outside_schema=True)``
+includes them, unchecked. A consequence for deploy: load the ``.xml`` with
+``replace``/``merge``, never ``override``, or the device loses those hierarchies.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ MODULES = frozenset({
     "routing-options", "switch-options", "vlans",
 })
 #: top-level hierarchies the schema set does not cover: written only on request
-OUTSIDE_SCHEMA = frozenset({"system"})
+OUTSIDE_SCHEMA = frozenset({"system", "chassis"})
 
 #: parent element -> list whose entries the curly text writes as a bare name
 ANON_LIST: dict[str, str] = {"interfaces": "interface", "vlans": "vlan", "routing-instances": "instance"}
@@ -88,6 +89,9 @@ CONTAINER_LEAF: dict[str, str] = {
 }
 #: the same, only under a given parent element
 CONTAINER_LEAF_IN: dict[tuple[str, str], str] = {("then", "local-preference"): "local-preference"}
+#: (parent element, keyword) -> (element, leaf) where the text's keyword is not the
+#: schema's name: ``ether-options { 802.3ad ae1; }`` is ``<ieee-802.3ad><bundle>ae1</bundle>``
+RENAMED_LEAF: dict[tuple[str, str], tuple[str, str]] = {("ether-options", "802.3ad"): ("ieee-802.3ad", "bundle")}
 
 #: ``then community ACTION NAME``: the actions the policy language has
 COMMUNITY_ACTIONS = frozenset({"add", "delete", "set"})
@@ -190,6 +194,13 @@ class _Writer:
             self.leaf(inner, "choice-value", "")
             self.leaf(inner, "community-name", _value(words[2]))
             out.append(f"{ind}</community>")
+            return
+
+        renamed = RENAMED_LEAF.get((parent, kw))
+        if renamed is not None and len(words) == 2 and s.children is None and s.values is None:
+            out.append(f"{ind}<{renamed[0]}>")
+            self.leaf(inner, renamed[1], _value(words[1]))
+            out.append(f"{ind}</{renamed[0]}>")
             return
 
         wrapped = CONTAINER_LEAF_IN.get((parent, kw)) or CONTAINER_LEAF.get(kw)

@@ -142,6 +142,8 @@ def _features(intent: DeviceIntent) -> tuple[str, ...]:
         lines.append("feature fabric forwarding")
     if "bfd" in intent.features():
         lines.append("feature bfd")
+    if any(a.lag is not None for a in intent.servers):
+        lines.append("feature lacp")
     lines.append("nv overlay evpn")
     return tuple(lines)
 
@@ -158,6 +160,7 @@ class NxosRenderer:
         self._env = template_environment(jinja2.FileSystemLoader(TEMPLATES))
         self._env.filters["desc"] = _desc_filter
         self._env.filters["ndesc"] = _neighbor_desc_filter
+        self._env.filters["nxmac"] = nxos_mac
         self._env.globals.update(
             LOOPBACK=LOOPBACK, VTEP_LOOPBACK=VTEP_LOOPBACK, MULTISITE_LOOPBACK=MULTISITE_LOOPBACK,
             MULTISITE_DELAY_RESTORE=MULTISITE_DELAY_RESTORE, GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL,
