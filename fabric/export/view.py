@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
-from fabric.design.intent import Device, DeviceIntent, FabricSummary, K8sCluster, K8sNode, Link, Vrf
+from fabric.design.intent import Device, DeviceIntent, FabricSummary, K8sCluster, K8sNode, Link, ServerAttachment, Vrf
 from fabric.design.pipeline import Design
 from fabric.errors import FabricError
 from fabric.sorting import natural_key
@@ -80,6 +80,8 @@ class FabricView:
     to stitch them between sites (border leaves)."""
     device_vrfs: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     """Per leaf: the VRFs configured on it (border leaves carry every VRF)."""
+    server_attachments: dict[str, tuple[ServerAttachment, ...]] = field(default_factory=dict, compare=False)
+    """Per leaf with servers: its server attachments (ports, LAG, Ethernet segment)."""
     _by_name: dict[str, Device] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -256,6 +258,7 @@ def build_view(design: Design) -> FabricView:
         peerings={name: _peerings(intent) for name, intent in intents.items()},
         device_vnis={name: tuple((v.name, v.stitched) for v in i.vnis) for name, i in intents.items()},
         device_vrfs={name: tuple(v.name for v in i.vrfs) for name, i in intents.items()},
+        server_attachments={name: i.servers for name, i in intents.items() if i.servers},
     )
 
 

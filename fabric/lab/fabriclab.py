@@ -173,6 +173,7 @@ class FabricLab:
         kinds = {r.name: "router" for r in topo.routers}
         kinds.update({n.name: "k8s-node" for n in topo.k8s_nodes})
         kinds.update({h.name: "host" for h in topo.hosts})
+        kinds.update({s.name: "server" for s in topo.servers})
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,7 @@ class FabricLab:
         t0 = time.perf_counter()
         names = topo.node_names
         progress(f"{len(names)} namespaces ({len(topo.routers)} routers, {len(topo.k8s_nodes)} Kubernetes nodes, "
-                 f"{len(topo.hosts)} hosts)")
+                 f"{len(topo.hosts)} hosts{f', {len(topo.servers)} servers' if topo.servers else ''})")
         # record first, create second: a crash in between leaves a name for down to find
         state["namespaces"] = [self.netns(n) for n in names]
         self._write_state(state)
@@ -213,6 +214,8 @@ class FabricLab:
             batches[r.name] += r.setup
         for h in topo.hosts:
             batches[h.name] += host_setup(h.address4, h.address6, h.gateway4, h.gateway6)
+        for srv in topo.servers:
+            batches[srv.name] = list(srv.setup())  # its NICs come up as the server's side decides
         for k in topo.k8s_nodes:
             batches[k.name] += host_setup(k.address4, k.address6, k.gateway4, k.gateway6)
             if k.dns_address is not None:

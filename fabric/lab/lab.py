@@ -80,6 +80,23 @@ def vrf_supported() -> bool:
     return modules.is_dir() and any(modules.rglob("vrf.ko*"))
 
 
+def bond_supported() -> bool:
+    """False on kernels without the bonding driver (CONFIG_BONDING; this lab machine's
+    monolithic kernel has none): a server's LAG cannot be a Linux bond there. Looks at
+    sysfs and the module tree only, so it never creates a device."""
+    if os.path.isdir("/sys/module/bonding"):
+        return True
+    modules = Path("/lib/modules") / os.uname().release
+    return modules.is_dir() and any(modules.rglob("bonding.ko*"))
+
+
+NO_BOND_REASON = (
+    "this kernel has no bonding driver (CONFIG_BONDING, no module tree): a server's LAG cannot be a Linux bond, "
+    "so the lab cables a dual-homed server's NICs straight into its leaves' bridges and fails over by hand as an "
+    "active-backup bond would; the Ethernet segment (type-1/type-4 routes, FRR's EVPN-MH) is rendered but not run"
+)
+
+
 # -- nodes ---------------------------------------------------------------------------------
 
 

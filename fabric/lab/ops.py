@@ -24,7 +24,7 @@ from fabric.deploy.driver import Connection
 from fabric.deploy.registry import driver_for
 from fabric.errors import DeployError
 from fabric.lab.fabriclab import FabricLab
-from fabric.lab.lab import vrf_supported
+from fabric.lab.lab import NO_BOND_REASON, bond_supported, vrf_supported
 from fabric.lab.system import IP, LabError, run
 from fabric.lab.topology import LabTopology, TopoBridge, TopoK8sNode, bridge_changes, lab_topology
 from fabric.lab.twins import lab_configs
@@ -50,7 +50,7 @@ def fabric_view(fab: Fabric) -> FabricView:
 
 
 def topology(fab: Fabric) -> LabTopology:
-    return lab_topology(fabric_view(fab))
+    return lab_topology(fabric_view(fab), bonds=bond_supported())
 
 
 # -- agent configs ---------------------------------------------------------------------------
@@ -106,6 +106,8 @@ def up(fab: Fabric, name: str | None = None, *, replace: bool = False, progress:
         from fabric.lab.twins import NO_VRF_REASON
 
         progress(f"note: {NO_VRF_REASON}")
+    if topo.servers and not bond_supported():
+        progress(f"note: {NO_BOND_REASON}")
     lab.up(topo, lab_agent_configs(fab, topo), inventory=str(fab.path), progress=progress)
     st = lab.state()
     st["bridges"] = {r.name: [asdict(b) for b in r.bridges] for r in topo.routers}

@@ -19,6 +19,16 @@ the leaf's port ``h<n>`` (n: the network's position) in that VLAN's bridge, addr
 leaf list; node and gateway addresses skipped; a full network has hosts on its first leaves
 only), default route via the anycast gateway.
 
+Servers (the inventory's ``servers``): one namespace ``s-<server>`` each, its NICs
+``eth1``, ``eth2`` ... cabled to the leaf ports of its links (in link order). With ``bonds``
+(a kernel with the bonding driver, and every containerlab host) each LAG is a Linux bond on
+the leaf (``bond<N>``, 802.3ad, dual-homed ones with the segment's LACP system id as
+``ad_actor_system`` so the server sees one partner) and the server bonds its NICs
+(``bond0``); without, the leaf ports go straight into the bridge and the server's first NIC
+carries the address while the others stand by with the same MAC (what an active-backup bond
+does). The server is addressed in its untagged network (a trunk without a native network:
+its first network, on a VLAN sub-interface) from the bottom of the subnet.
+
 The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
 :func:`dns_service_address`: the first IPv4 service range of the cluster plus 53.
 """
@@ -26,10 +36,11 @@ The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 
-from fabric.design.intent import K8sCluster
+from fabric.design.intent import K8sCluster, ServerAttachment
 from fabric.export.view import NODE_PORT, FabricView, Segment
 from fabric.platforms import Platform
 
@@ -201,6 +212,67 @@ class TopoK8sNode:
 
 
 @dataclass(frozen=True)
+class TopoServer:
+    """A server of the inventory: its NICs towards its leaves, bonded or standing by."""
+
+    name: str
+    """The namespace's node name: ``s-<server>``."""
+    server: str
+    network: str
+    nics: tuple[str, ...]
+    bond: bool
+    """The NICs form ``bond0`` (802.3ad); else the first carries the address, the rest stand by."""
+    vlan: int | None
+    """Tagged VLAN of the address (a trunk without a native network), else None."""
+    address4: IPv4Interface | None
+    address6: IPv6Interface | None
+    gateway4: IPv4Address | None
+    gateway6: IPv6Address | None
+    mac: str
+    """The MAC every NIC (or the bond) uses."""
+
+    @property
+    def interface(self) -> str:
+        """The interface carrying the address."""
+        base = "bond0" if self.bond else self.nics[0]
+        return f"{base}.{self.vlan}" if self.vlan is not None else base
+
+    def setup(self) -> tuple[str, ...]:
+        """``ip`` commands (without ``ip``) that build the server's side."""
+        cmds: list[str] = []
+        for nic in self.nics:
+            cmds += [f"link set {nic} down", f"link set {nic} address {self.mac}"]
+        if self.bond:
+            cmds.append("link add bond0 type bond mode 802.3ad lacp_rate fast miimon 100")
+            cmds.append(f"link set bond0 address {self.mac}")
+            cmds += [f"link set {nic} master bond0" for nic in self.nics]
+            cmds += [f"link set {nic} up" for nic in self.nics]
+            cmds.append("link set bond0 up")
+            base = "bond0"
+        else:
+            cmds.append(f"link set {self.nics[0]} up")  # the others stand by (down)
+            base = self.nics[0]
+        dev = base
+        if self.vlan is not None:
+            dev = f"{base}.{self.vlan}"
+            cmds += [f"link add link {base} name {dev} type vlan id {self.vlan}", f"link set {dev} up"]
+        if self.address4 is not None:
+            cmds.append(f"addr add {self.address4} dev {dev}")
+        if self.address6 is not None:
+            cmds.append(f"addr add {self.address6} dev {dev}")
+        if self.gateway4 is not None and self.address4 is not None:
+            cmds.append(f"route add default via {self.gateway4}")
+        if self.gateway6 is not None and self.address6 is not None:
+            cmds.append(f"route add ::/0 via {self.gateway6}")
+        return tuple(cmds)
+
+
+def server_mac(index: int) -> str:
+    """The MAC of the ``index``-th server (1-based): locally administered, lab only."""
+    return f"02:5e:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+@dataclass(frozen=True)
 class LabTopology:
     """Everything a lab of the fabric consists of, in a fixed order."""
 
@@ -209,6 +281,7 @@ class LabTopology:
     k8s_nodes: tuple[TopoK8sNode, ...]
     hosts: tuple[TopoHost, ...]
     links: tuple[TopoLink, ...]
+    servers: tuple[TopoServer, ...] = ()
 
     def router(self, name: str) -> TopoRouter:
         for r in self.routers:
@@ -218,7 +291,8 @@ class LabTopology:
 
     @property
     def node_names(self) -> tuple[str, ...]:
-        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts))
+        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts),
+                *(s.name for s in self.servers))
 
 
 def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Interface | None, IPv6Interface | None]]:
@@ -255,8 +329,9 @@ def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Inter
     return out
 
 
-def lab_topology(view: FabricView) -> LabTopology:
-    """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take."""
+def lab_topology(view: FabricView, bonds: bool = True) -> LabTopology:
+    """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take.
+    ``bonds=False`` for a kernel without the bonding driver (see the module doc)."""
     ports: dict[str, dict[str, str]] = {}
 
     def port(device: str, name: str) -> str:
@@ -285,15 +360,17 @@ def lab_topology(view: FabricView) -> LabTopology:
             hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
                                   seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
             links.append(TopoLink(leaf, host_port(index), name, HOST_PORT, seg.mtu, "host"))
+    servers, server_cmds, server_members = _servers(view, bonds, hosts, links, port)
     routers: list[TopoRouter] = []
     for d in view.devices:
-        cmds: list[str] = []
+        cmds: list[str] = list(server_cmds.get(d.name, ()))
         bridges: list[TopoBridge] = []
         if d.vtep is not None:
             for net, _stitched in view.device_vnis.get(d.name, ()):
                 seg = view.segment_index[net]
                 members = tuple(lk.a_if for lk in links if lk.a == d.name and lk.kind in ("access", "host")
                                 and _link_vlan(view, lk, hosts) == seg.vlan)
+                members += tuple(server_members.get((d.name, seg.vlan), ()))
                 b = TopoBridge(seg.vlan, seg.vni, seg.mtu, members)
                 bridges.append(b)
                 cmds += bridge_commands(b, d.vtep, view.gateway_mac)
@@ -305,7 +382,96 @@ def lab_topology(view: FabricView) -> LabTopology:
         for n in view.cluster_nodes(cl):
             k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.address, n.address6, n.gateway4, n.gateway6,
                                    dns, dns_name(cl.name)))
-    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links))
+    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links), tuple(servers))
+
+
+def _servers(
+    view: FabricView, bonds: bool, hosts: list[TopoHost], links: list[TopoLink], port: Callable[[str, str], str],
+) -> tuple[list[TopoServer], dict[str, list[str]], dict[tuple[str, int], list[str]]]:
+    """The server namespaces, their cables (appended to ``links``), each leaf's ``ip``
+    commands for its server ports (bonds, VLAN sub-interfaces) and each (leaf, VLAN)'s
+    bridge members."""
+    by_server: dict[str, list[tuple[str, ServerAttachment]]] = {}
+    for leaf, atts in view.server_attachments.items():
+        for a in atts:
+            by_server.setdefault(a.server, []).append((leaf, a))
+    cmds: dict[str, list[str]] = {}
+    members: dict[tuple[str, int], list[str]] = {}
+    taken4: set[IPv4Address] = {h.address4.ip for h in hosts if h.address4 is not None}
+    taken4 |= {n.address.ip for n in view.nodes}
+    taken6: set[IPv6Address] = {h.address6.ip for h in hosts if h.address6 is not None}
+    out: list[TopoServer] = []
+    for index, (server, parts) in enumerate(sorted(by_server.items()), 1):
+        name = f"s-{server}"
+        first = parts[0][1]
+        nics: list[str] = []
+        for leaf, a in parts:
+            leaf_ifs = [port(leaf, p) for p in a.ports]
+            for lif in leaf_ifs:
+                nic = f"eth{len(nics) + 1}"
+                nics.append(nic)
+                links.append(TopoLink(leaf, lif, name, nic, a.mtu, "server"))
+            access = leaf_ifs
+            if a.lag is not None and bonds:
+                bond = f"bond{a.lag}"
+                c = [f"link add {bond} type bond mode 802.3ad lacp_rate {'fast' if a.lacp_fast else 'slow'} miimon 100"]
+                if a.segment is not None:
+                    c[0] += f" ad_actor_system {a.segment.system_mac}"
+                for lif in leaf_ifs:
+                    c += [f"link set {lif} down", f"link set {lif} master {bond}", f"link set {lif} up"]
+                c.append(f"link set {bond} up")
+                cmds.setdefault(leaf, []).extend(c)
+                access = [bond]
+            for vlan in a.vlans:
+                for base in access:
+                    if vlan == a.vlan:
+                        members.setdefault((leaf, vlan), []).append(base)
+                    else:  # a tagged VLAN: a sub-interface, named short (twin port names are long)
+                        sub = f"p{sum(1 for c in cmds.get(leaf, ()) if ' type vlan ' in c) + 1}v{vlan}"
+                        _check_name(sub)
+                        cmds.setdefault(leaf, []).extend([f"link add link {base} name {sub} type vlan id {vlan}",
+                                                          f"link set {sub} up"])
+                        members.setdefault((leaf, vlan), []).append(sub)
+        vlan_of = {s.vlan: s for s in view.segments}
+        untagged = first.vlan if first.vlan is not None else first.vlans[0]
+        seg = vlan_of[untagged]
+        a4 = _lowest_free4(seg, taken4)
+        a6 = _lowest_free6(seg, taken6)
+        bonded = bonds and first.lag is not None
+        out.append(TopoServer(name, server, seg.name, tuple(nics), bonded, None if first.vlan is not None else untagged,
+                              a4, a6, seg.gateway4.ip if seg.gateway4 and a4 else None,
+                              seg.gateway6.ip if seg.gateway6 and a6 else None, server_mac(index)))
+    return out, cmds, members
+
+
+def _check_name(name: str) -> None:
+    if not _IFNAME_RE.match(name):
+        raise TopologyError(f"{name!r} cannot be a Linux name (letters, digits, '.', '_', '-'; at most {IFNAME_MAX})")
+
+
+def _lowest_free4(seg: Segment, taken: set[IPv4Address]) -> IPv4Interface | None:
+    if seg.gateway4 is None:
+        return None
+    net = seg.gateway4.network
+    taken.add(seg.gateway4.ip)
+    for a in net.hosts():
+        if a not in taken:
+            taken.add(a)
+            return IPv4Interface(f"{a}/{net.prefixlen}")
+    return None
+
+
+def _lowest_free6(seg: Segment, taken: set[IPv6Address]) -> IPv6Interface | None:
+    if seg.gateway6 is None:
+        return None
+    net = seg.gateway6.network
+    taken.add(seg.gateway6.ip)
+    for i in range(2, 0xFF00):
+        a = net.network_address + i
+        if a not in taken:
+            taken.add(a)
+            return IPv6Interface(f"{a}/{net.prefixlen}")
+    return None
 
 
 def _link_vlan(view: FabricView, link: TopoLink, hosts: list[TopoHost]) -> int | None:

@@ -54,6 +54,7 @@ def twin_intent(intent: DeviceIntent) -> DeviceIntent:
         underlay=underlay,
         kubernetes=tuple(map(kp, intent.kubernetes)),
         dci=dci,
+        servers=tuple(replace(a, ports=tuple(map(twin_port, a.ports))) for a in intent.servers),
     )
 
 

@@ -11,8 +11,8 @@ from fabric.lab import Lab, cleanup_stale, missing_requirements
 from fabric.lab.fabriclab import FabricLab, list_labs
 from fabric.lab.system import alive
 
-# named labs of the lab tests and benchmarks: t<pid>, s<pid>, b<pid>
-_TEST_LAB = re.compile(r"^[tsb](\d+)$")
+# named labs of the lab tests and benchmarks: t<pid>, s<pid>, b<pid>, m<pid>
+_TEST_LAB = re.compile(r"^[tsbm](\d+)$")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -93,3 +93,42 @@ def test_vlan_move_reuses_the_vni_device_and_removes_the_old_bridge_after() -> N
     assert bridge_changes(new, new, IPv4Address("10.0.1.1"), "02:00:00:00:01:01") == ([], [])
     gone_before, gone_after = bridge_changes(old, old[1:], IPv4Address("10.0.1.1"), "02:00:00:00:01:01")
     assert gone_before == [] and gone_after == ["link del vxlan10000", "link del vlan101"]
+
+
+# ---------------------------------------------------------------- servers (issue 9 item 12)
+
+
+def _shownet(bonds: bool) -> LabTopology:
+    return lab_topology(build_view(fabric.load(Path(__file__).resolve().parents[2] / "inventories" / "shownet2024")
+                                   .designed()), bonds=bonds)
+
+
+def test_servers_laid_out_with_bonds() -> None:
+    t = _shownet(bonds=True)
+    srv = next(s for s in t.servers if s.server == "noc-db1")
+    assert srv.name == "s-noc-db1" and srv.bond and srv.nics == ("eth1", "eth2")
+    assert {(lk.a, lk.a_if, lk.b_if) for lk in t.links if lk.b == srv.name} == {
+        ("leaf1", "xe-0-0-10", "eth1"), ("leaf2", "xe-0-0-10", "eth2")}
+    for leaf in ("leaf1", "leaf2"):
+        setup = t.router(leaf).setup
+        assert ("link add bond10 type bond mode 802.3ad lacp_rate fast miimon 100 "
+                "ad_actor_system 02:4c:53:00:00:01") in setup
+        assert "link set xe-0-0-10 master bond10" in setup
+        assert "bond10" in next(b for b in t.router(leaf).bridges if b.vlan == 100).members
+    assert "link add bond0 type bond mode 802.3ad lacp_rate fast miimon 100" in srv.setup()
+    assert srv.interface == "bond0" and srv.address4 is not None and str(srv.address4) == "10.10.0.2/24"
+    # a trunk without a native network: tagged sub-interfaces on the leaf, the first VLAN on the server
+    hv = next(s for s in t.servers if s.server == "exh-hv1")
+    assert hv.interface == "bond0.105"
+    assert any(c.startswith("link add link bond10 name p1v105 type vlan id 105") for c in t.router("leaf3").setup)
+
+
+def test_servers_without_a_bonding_driver_stand_by() -> None:
+    t = _shownet(bonds=False)
+    srv = next(s for s in t.servers if s.server == "noc-db1")
+    assert not srv.bond and srv.interface == "eth1"
+    setup = srv.setup()
+    assert "link set eth1 up" in setup and "link set eth2 up" not in setup  # eth2 stands by
+    assert f"link set eth2 address {srv.mac}" in setup  # with the same MAC, as a bond's slave
+    assert not any("bond" in c for c in t.router("leaf1").setup)
+    assert "xe-0-0-10" in next(b for b in t.router("leaf1").bridges if b.vlan == 100).members
