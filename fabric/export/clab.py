@@ -224,8 +224,9 @@ def _node_mgmt(view: FabricView, subnet: IPv4Network | None) -> dict[str, IPv4Ad
 
 
 def device_ports(view: FabricView, name: str) -> list[str]:
-    """Ports of ``name`` in cable order (fabric, DCI, access)."""
-    return [link_end(k, name)[0] for k in view.links_of(name)] + [n.port for n in view.nodes_on(name)]
+    """Ports of ``name`` in cable order (fabric, DCI, access, servers)."""
+    return ([link_end(k, name)[0] for k in view.links_of(name)] + [n.port for n in view.nodes_on(name)]
+            + [p for a in view.server_attachments.get(name, ()) for p in a.ports])
 
 
 def runs_bgp_agent(cluster: object) -> bool:
@@ -331,6 +332,10 @@ def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str
         lines += [f"    {yaml_str(h.name)}:", "      kind: linux", f"      image: {yaml_str(NODE_IMAGE)}",
                   "      labels:", "        role: host", f"        network: {yaml_str(h.network)}", "      exec:"]
         lines += [f"        - {yaml_str('ip ' + c)}" for c in host_setup(h.address4, h.address6, h.gateway4, h.gateway6)]
+    for srv in topo.servers:
+        lines += [f"    {yaml_str(srv.name)}:", "      kind: linux", f"      image: {yaml_str(NODE_IMAGE)}",
+                  "      labels:", "        role: server", f"        network: {yaml_str(srv.network)}", "      exec:"]
+        lines += [f"        - {yaml_str('ip ' + c)}" for c in srv.setup()]
     lines.append("  links:")
     cables: list[tuple[str, str, str, str, str]] = [(k.kind, k.a.device, k.a.port, k.b.device, k.b.port) for k in view.links]
     cables += [("access", n.leaf, n.port, n.name, NODE_PORT) for n in view.access]
@@ -339,6 +344,13 @@ def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str
         b = _endpoint(view, maps, b_dev, b_port)
         lines.append(f"    - endpoints: [{yaml_str(a)}, {yaml_str(b)}]  # {kind}: "
                      f"{yaml_comment(a_dev)} {yaml_comment(a_port)} -- {yaml_comment(b_dev)} {yaml_comment(b_port)}")
+    hw_port = {r.name: {lin: hw for hw, lin in r.ports.items()} for r in topo.routers}
+    for lk in topo.links:
+        if lk.kind == "server":
+            a = _endpoint(view, maps, lk.a, hw_port[lk.a].get(lk.a_if, lk.a_if))
+            lines.append(f"    - endpoints: [{yaml_str(a)}, {yaml_str(f'{lk.b}:{lk.b_if}')}]  # server: "
+                         f"{yaml_comment(lk.a)} {yaml_comment(hw_port[lk.a].get(lk.a_if, lk.a_if))} -- "
+                         f"{yaml_comment(lk.b)} {yaml_comment(lk.b_if)}")
     host_names = {h.name for h in hosts}
     for lk in topo.links:
         if lk.kind == "host" and lk.b in host_names:

@@ -235,7 +235,9 @@ def test_clab_has_every_device_and_node_with_its_kind(view: FabricView) -> None:
     assert data["name"] == view.name
     nodes = data["topology"]["nodes"]
     hosts = {n for n, node in nodes.items() if node["labels"]["role"] == "host"}
-    assert set(nodes) == {d.name for d in view.devices} | {n.name for n in view.nodes} | hosts
+    servers = {f"s-{a.server}" for atts in view.server_attachments.values() for a in atts}
+    assert {n for n, node in nodes.items() if node["labels"]["role"] == "server"} == servers
+    assert set(nodes) == {d.name for d in view.devices} | {n.name for n in view.nodes} | hosts | servers
     frr_leaves = {d.name for d in view.leaves if d.platform == "frr"}
     # the same test hosts as the lab (one per network and leaf), on the FRR leaves only
     assert hosts == {f"h-{s.name}-{leaf}" for s in view.segments for leaf in s.leaves if leaf in frr_leaves}
@@ -287,9 +289,7 @@ def test_renumbered_devices_boot_from_renamed_configs(tmp_path: Path) -> None:
     node = data["topology"]["nodes"]["leaf1"]
     assert node["startup-config"] == "clab-configs/leaf1.conf"
     renamed = (tmp_path / "clab-configs" / "leaf1.conf").read_text()
-    # server attachments have no node in the containerlab topology: their ports keep their names
-    servers = {p for a in fab.design()["leaf1"].servers for p in a.ports}
-    ports = set(re.findall(r"^    ((?:et|xe|ge)-0/0/\d+) \{", renamed, re.M)) - servers
+    ports = set(re.findall(r"^    ((?:et|xe|ge)-0/0/\d+) \{", renamed, re.M))
     assert ports and all(p.startswith("ge-0/0/") and int(p.rsplit("/", 1)[1]) < 10 for p in ports)
     cabled = {e.split(":", 1)[1] for link in data["topology"]["links"] for e in link["endpoints"]
               if e.startswith("leaf1:")}
@@ -303,7 +303,8 @@ def test_clab_links_are_consistent(view: FabricView) -> None:
     nodes = data["topology"]["nodes"]
     links = data["topology"]["links"]
     hosts = [n for n, node in nodes.items() if node["labels"]["role"] == "host"]
-    assert len(links) == len(view.links) + len(view.access) + len(hosts)
+    server_ports = [p for atts in view.server_attachments.values() for a in atts for p in a.ports]
+    assert len(links) == len(view.links) + len(view.access) + len(hosts) + len(server_ports)
     used: Counter[str] = Counter()
     for link in links:
         a, b = link["endpoints"]
@@ -340,8 +341,8 @@ def test_clab_interfaces_fit_the_virtual_switches(view: FabricView) -> None:
 def test_clab_management_addresses(view: FabricView) -> None:
     data = _clab(view)
     subnet = IPv4Network(data["mgmt"]["ipv4-subnet"])
-    # test hosts get theirs from containerlab; switches and Kubernetes nodes have fixed ones
-    fixed = [n for n in data["topology"]["nodes"].values() if n["labels"]["role"] != "host"]
+    # test hosts and servers get theirs from containerlab; switches and Kubernetes nodes have fixed ones
+    fixed = [n for n in data["topology"]["nodes"].values() if n["labels"]["role"] not in ("host", "server")]
     addrs = [IPv4Address(n["mgmt-ipv4"]) for n in fixed]
     assert len(addrs) == len(set(addrs)) == len(fixed)
     assert all(a in subnet for a in addrs)
