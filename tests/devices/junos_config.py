@@ -101,6 +101,9 @@ WRAPPED: dict[str, str] = {
     "vtep-source-interface": "interface-name",
 }
 WRAPPED_IN: dict[tuple[str, str], str] = {("then", "local-preference"): "local-preference"}
+#: value leaves whose XML element has another name (``802.3ad ae1`` -> <ieee-802.3ad><bundle>)
+RENAMED: dict[tuple[str, str], tuple[str, str]] = {("ether-options", "802.3ad"): ("ieee-802.3ad", "bundle")}
+RENAMED_XML: dict[tuple[str, str], tuple[str, str]] = {(c, e): (kw, leaf) for (c, kw), (e, leaf) in RENAMED.items()}
 #: the ESI container holds its identifier as a bare value
 ESI_FLAGS = frozenset({"all-active", "single-active", "port-active"})
 
@@ -495,6 +498,10 @@ def _xml_el(parent: Node, el: etree._Element, ctx: str) -> None:
             _xml_el(node, k, cctx)
         _add(parent, node)
         return
+    renamed = RENAMED_XML.get((ctx, tag))
+    if renamed is not None and len(kids) == 1 and _local(kids[0].tag) == renamed[1] and not len(kids[0]):
+        _add(parent, Node((renamed[0], canon(_text(kids[0]))), None, None, ctx, op))
+        return
     wrapped = WRAPPED_IN.get((ctx, tag)) or WRAPPED.get(tag)
     if wrapped is not None and len(kids) == 1 and _local(kids[0].tag) == wrapped and not len(kids[0]):
         _add(parent, Node((tag, canon(_text(kids[0]))), None, None, ctx, op))
@@ -652,6 +659,10 @@ def _xml_node(parent: etree._Element, node: Node) -> None:
             etree.SubElement(parent, kw).text = unquote(v)
         return
     if node.children is None:
+        renamed = RENAMED.get((ctx, kw))
+        if renamed is not None:
+            etree.SubElement(etree.SubElement(parent, renamed[0]), renamed[1]).text = unquote(node.words[1])
+            return
         wrapped = WRAPPED_IN.get((ctx, kw)) or WRAPPED.get(kw)
         el = etree.SubElement(parent, kw)
         if wrapped is not None:

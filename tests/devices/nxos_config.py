@@ -46,7 +46,7 @@ TOP_LEAVES: tuple[str, ...] = (
     "ip domain", "username ", "snmp-server ", "logging ", "ip prefix-list ", "ipv6 prefix-list ",
     "ip community-list ", "fabric forwarding ", "bfd ", "no feature ", "no ip ", "no ipv6 ", "version ",
     "boot ", "copp ", "rmon ", "license ", "system ", "vdc ", "spanning-tree ", "cfs ", "callhome",
-    "clock ", "banner ", "ssh ", "aaa ", "radius-server ", "tacacs-server ", "power ",
+    "clock ", "banner ", "ssh ", "aaa ", "radius-server ", "tacacs-server ", "power ", "hardware ",
 )
 
 
