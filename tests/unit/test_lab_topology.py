@@ -119,8 +119,8 @@ def test_servers_laid_out_with_bonds() -> None:
     assert srv.interface == "bond0" and srv.address4 is not None and str(srv.address4) == "10.10.0.2/24"
     # a trunk without a native network: tagged sub-interfaces on the leaf, the first VLAN on the server
     hv = next(s for s in t.servers if s.server == "exh-hv1")
-    assert hv.interface == "bond0.105"
-    assert any(c.startswith("link add link bond10 name p1v105 type vlan id 105") for c in t.router("leaf3").setup)
+    assert hv.interface == "bond0.106"
+    assert any(c.startswith("link add link bond10 name p1v106 type vlan id 106") for c in t.router("leaf3").setup)
 
 
 def test_servers_without_a_bonding_driver_stand_by() -> None:

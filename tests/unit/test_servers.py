@@ -169,7 +169,7 @@ def test_nxos_esi_multihoming() -> None:
     assert "feature lacp" in text.splitlines()
     pc = _block(text, "interface port-channel10")
     assert "ethernet-segment 3" in pc and "system-mac 024c.5300.0003" in pc
-    assert "switchport trunk allowed vlan 105,106,107" in pc and "mtu 9216" in pc
+    assert "switchport trunk allowed vlan 106,107" in pc and "mtu 9216" in pc
     member = _block(text, "interface Ethernet1/10")
     assert "channel-group 10 mode active" in member and "lacp rate fast" not in member  # rate: slow
     for uplink in ("Ethernet1/49", "Ethernet1/50"):
