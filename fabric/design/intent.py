@@ -460,7 +460,8 @@ class K8sPeering:
     """The leaf's own address in the VRF (ledger ``k8s_peering``): the address nodes peer
     with and the leaf's session source."""
     local_address6: IPv6Address | None
-    """The same for IPv6 (ledger ``k8s_peering_v6``); None: no IPv6 sessions."""
+    """The same for IPv6 (ledger ``k8s_peering_v6``); None when no node of the VRF on this
+    leaf has an IPv6 address (then there are no IPv6 sessions)."""
     source_loopback: int
     """Number of the loopback in the VRF carrying ``local_address`` / ``local_address6``
     (NX-OS ``loopbackN``, Junos ``lo0.N``; FRR puts them on the VRF device, or on ``lo``

@@ -343,7 +343,8 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
         for leaf, nodes in per_leaf.items():
             nodes.sort(key=lambda p: natural_key(p.port))
             local4 = alloc.k8s_peering(net.vrf, leaf)
-            local6 = alloc.k8s_peering_v6(net.vrf, leaf) if gw.address6 is not None else None
+            # one address pair per (VRF, leaf), whichever cluster of the VRF asks
+            local6 = alloc.k8s_peering_v6(net.vrf, leaf)
             out[leaf].append(K8sPeering(
                 cluster=c.name,
                 description=_text(c.description),
