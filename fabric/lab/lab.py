@@ -90,6 +90,16 @@ def bond_supported() -> bool:
     return modules.is_dir() and any(modules.rglob("bonding.ko*"))
 
 
+def vlan_devices_supported() -> bool:
+    """False on kernels without 802.1Q VLAN devices (CONFIG_VLAN_8021Q; this lab machine's
+    has none): a trunk's tagged VLANs cannot cross a lab cable there. Looks at sysfs and the
+    module tree only."""
+    if os.path.isdir("/sys/module/8021q"):
+        return True
+    modules = Path("/lib/modules") / os.uname().release
+    return modules.is_dir() and any(modules.rglob("8021q.ko*"))
+
+
 NO_BOND_REASON = (
     "this kernel has no bonding driver (CONFIG_BONDING, no module tree): a server's LAG cannot be a Linux bond, "
     "so the lab cables a dual-homed server's NICs straight into its leaves' bridges and fails over by hand as an "

@@ -24,7 +24,7 @@ from fabric.deploy.driver import Connection
 from fabric.deploy.registry import driver_for
 from fabric.errors import DeployError
 from fabric.lab.fabriclab import FabricLab
-from fabric.lab.lab import NO_BOND_REASON, bond_supported, vrf_supported
+from fabric.lab.lab import NO_BOND_REASON, bond_supported, vlan_devices_supported, vrf_supported
 from fabric.lab.system import IP, LabError, run
 from fabric.lab.topology import LabTopology, TopoBridge, TopoK8sNode, bridge_changes, lab_topology
 from fabric.lab.twins import lab_configs
@@ -50,7 +50,7 @@ def fabric_view(fab: Fabric) -> FabricView:
 
 
 def topology(fab: Fabric) -> LabTopology:
-    return lab_topology(fabric_view(fab), bonds=bond_supported())
+    return lab_topology(fabric_view(fab), bonds=bond_supported(), vlan_devices=vlan_devices_supported())
 
 
 # -- agent configs ---------------------------------------------------------------------------

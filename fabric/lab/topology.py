@@ -27,7 +27,9 @@ the leaf (``bond<N>``, 802.3ad, dual-homed ones with the segment's LACP system i
 (``bond0``); without, the leaf ports go straight into the bridge and the server's first NIC
 carries the address while the others stand by with the same MAC (what an active-backup bond
 does). The server is addressed in its untagged network (a trunk without a native network:
-its first network, on a VLAN sub-interface) from the bottom of the subnet.
+its first network, on a VLAN sub-interface) from the bottom of the subnet. On a kernel
+without 802.1Q VLAN devices (``vlan_devices=False``, this lab machine's) only one VLAN
+crosses a server cable, untagged: the native one, or a trunk's first network.
 
 The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
 :func:`dns_service_address`: the first IPv4 service range of the cluster plus 53.
@@ -329,9 +331,10 @@ def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Inter
     return out
 
 
-def lab_topology(view: FabricView, bonds: bool = True) -> LabTopology:
+def lab_topology(view: FabricView, bonds: bool = True, vlan_devices: bool = True) -> LabTopology:
     """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take.
-    ``bonds=False`` for a kernel without the bonding driver (see the module doc)."""
+    ``bonds=False`` for a kernel without the bonding driver, ``vlan_devices=False`` for one
+    without 802.1Q VLAN devices (see the module doc)."""
     ports: dict[str, dict[str, str]] = {}
 
     def port(device: str, name: str) -> str:
@@ -360,7 +363,7 @@ def lab_topology(view: FabricView, bonds: bool = True) -> LabTopology:
             hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
                                   seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
             links.append(TopoLink(leaf, host_port(index), name, HOST_PORT, seg.mtu, "host"))
-    servers, server_cmds, server_members = _servers(view, bonds, hosts, links, port)
+    servers, server_cmds, server_members = _servers(view, bonds, vlan_devices, hosts, links, port)
     routers: list[TopoRouter] = []
     for d in view.devices:
         cmds: list[str] = list(server_cmds.get(d.name, ()))
@@ -386,7 +389,8 @@ def lab_topology(view: FabricView, bonds: bool = True) -> LabTopology:
 
 
 def _servers(
-    view: FabricView, bonds: bool, hosts: list[TopoHost], links: list[TopoLink], port: Callable[[str, str], str],
+    view: FabricView, bonds: bool, vlan_devices: bool, hosts: list[TopoHost], links: list[TopoLink],
+    port: Callable[[str, str], str],
 ) -> tuple[list[TopoServer], dict[str, list[str]], dict[tuple[str, int], list[str]]]:
     """The server namespaces, their cables (appended to ``links``), each leaf's ``ip``
     commands for its server ports (bonds, VLAN sub-interfaces) and each (leaf, VLAN)'s
@@ -422,9 +426,13 @@ def _servers(
                 c.append(f"link set {bond} up")
                 cmds.setdefault(leaf, []).extend(c)
                 access = [bond]
-            for vlan in a.vlans:
+            # without VLAN devices only one VLAN crosses the cable, untagged: the native one,
+            # or a trunk's first network
+            untagged_here = a.vlan if a.vlan is not None or vlan_devices else a.vlans[0]
+            crossing = a.vlans if vlan_devices else (a.vlan if a.vlan is not None else a.vlans[0],)
+            for vlan in crossing:
                 for base in access:
-                    if vlan == a.vlan:
+                    if vlan == untagged_here:
                         members.setdefault((leaf, vlan), []).append(base)
                     else:  # a tagged VLAN: a sub-interface, named short (twin port names are long)
                         sub = f"p{sum(1 for c in cmds.get(leaf, ()) if ' type vlan ' in c) + 1}v{vlan}"
@@ -434,11 +442,12 @@ def _servers(
                         members.setdefault((leaf, vlan), []).append(sub)
         vlan_of = {s.vlan: s for s in view.segments}
         untagged = first.vlan if first.vlan is not None else first.vlans[0]
+        tagged = first.vlan is None and vlan_devices
         seg = vlan_of[untagged]
         a4 = _lowest_free4(seg, taken4)
         a6 = _lowest_free6(seg, taken6)
         bonded = bonds and first.lag is not None
-        out.append(TopoServer(name, server, seg.name, tuple(nics), bonded, None if first.vlan is not None else untagged,
+        out.append(TopoServer(name, server, seg.name, tuple(nics), bonded, untagged if tagged else None,
                               a4, a6, seg.gateway4.ip if seg.gateway4 and a4 else None,
                               seg.gateway6.ip if seg.gateway6 and a6 else None, server_mac(index)))
     return out, cmds, members

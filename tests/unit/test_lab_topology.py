@@ -132,3 +132,16 @@ def test_servers_without_a_bonding_driver_stand_by() -> None:
     assert f"link set eth2 address {srv.mac}" in setup  # with the same MAC, as a bond's slave
     assert not any("bond" in c for c in t.router("leaf1").setup)
     assert "xe-0-0-10" in next(b for b in t.router("leaf1").bridges if b.vlan == 100).members
+
+
+def test_servers_without_vlan_devices_carry_one_untagged_vlan() -> None:
+    t = lab_topology(build_view(fabric.load(Path(__file__).resolve().parents[2] / "inventories" / "shownet2024")
+                                .designed()), bonds=False, vlan_devices=False)
+    assert not any(" type vlan " in c for r in t.routers for c in r.setup)
+    hv = next(s for s in t.servers if s.server == "noc-hv1")  # trunk, native noc-servers: that one only
+    assert hv.interface == "eth1" and not any("type vlan" in c for c in hv.setup())
+    leaf1 = {b.vlan: b.members for b in t.router("leaf1").bridges}
+    assert "xe-0-0-11" in leaf1[100] and not any(m.startswith("p") for m in leaf1[104])
+    exh = next(s for s in t.servers if s.server == "exh-hv1")  # trunk without native: its first network, untagged
+    assert exh.interface == "eth1" and exh.network == "exh-storage"
+    assert "Ethernet1-10" in {b.vlan: b.members for b in t.router("leaf3").bridges}[106]
