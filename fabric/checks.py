@@ -723,7 +723,3 @@ def _bgp_timers(ctx: Ctx) -> Iterator[Problem]:
             yield ctx.at(("kubernetes", "clusters", ci, "keepalive"),
                          f"keepalive {c.keepalive} s must be at most a third of hold_time {c.hold_time} s "
                          f"(at most {c.hold_time // 3}), or a single lost keepalive drops the session")
-
-
-# the border hand-off registers its checks here (a module of its own, imported last)
-import fabric.checks_external  # noqa: E402,F401

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+import fabric.checks_external  # noqa: F401  (registers the external_routers checks)
 from fabric.checks import cross_check
 from fabric.errors import InventoryError, Problem
 from fabric.model import Inventory

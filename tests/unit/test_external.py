@@ -197,3 +197,46 @@ def test_frr_dryrun_accepts(inventory: str, device: str, tenant_vrfs: bool, tmp_
     assert VTYSH is not None
     out = subprocess.run([VTYSH, "--dryrun", "-f", str(path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# --------------------------------------------------------------------------- lab topology
+
+
+def test_lab_topology_has_the_external_router() -> None:
+    from fabric.lab import ops
+
+    topo = ops.topology(fabric.load(INVENTORIES / "lab"))
+    (x,) = topo.externals
+    assert x.name == "x-backbone" and x.name in topo.node_names
+    # no 802.1Q devices on this kernel: one veth pair per sub-interface, named like it
+    assert x.cables() == (("leaf4", "swp20.11", "eth1.11"),)
+    conf = x.frr_config()
+    assert " neighbor 192.0.2.0 remote-as 65004" in conf and "  network 203.0.113.0/24" in conf
+    assert "default-originate" not in conf  # leaf4 imports prefixes, not the default route
+    (s,) = x.sessions
+    assert s.expect == (IPv4Network("10.1.10.0/24"), IPv4Network("10.1.20.0/24"),
+                        IPv6Network("2001:db8:1:10::/64"), IPv6Network("2001:db8:1:20::/64"))
+
+
+def test_lab_external_router_sends_a_default_route_where_imported() -> None:
+    from fabric.lab import ops
+
+    topo = ops.topology(fabric.load(INVENTORIES / "shownet2024"))
+    assert [x.name for x in topo.externals] == ["x-backbone1", "x-backbone2"]
+    x = topo.externals[0]
+    assert [c[1] for c in x.cables()] == ["et-0-0-30.11", "et-0-0-30.12", "et-0-0-30.13"]  # the twin's names
+    conf = x.frr_config()
+    assert "  neighbor 192.0.2.0 default-originate" in conf and " ip address 203.0.113.1/24" in conf
+
+
+@pytest.mark.skipif(VTYSH is None, reason="vtysh is not installed (Debian package frr)")
+@pytest.mark.parametrize("inventory", ["lab", "shownet2024", "shownet2024-dci"])
+def test_lab_external_router_config_dryrun(inventory: str, tmp_path: Path) -> None:
+    from fabric.lab import ops
+
+    assert VTYSH is not None
+    for x in ops.topology(fabric.load(INVENTORIES / inventory)).externals:
+        path = tmp_path / f"{x.name}.conf"
+        path.write_text(x.frr_config())
+        out = subprocess.run([VTYSH, "--dryrun", "-f", str(path)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
