@@ -74,6 +74,7 @@ Feature = Literal[
     "dci_stitching",
     "commit_confirmed",
     "graceful_shutdown",
+    "external_bgp",
     "evpn_multihoming",
 ]
 
@@ -81,16 +82,16 @@ Feature = Literal[
 CAPABILITIES: dict[Platform, frozenset[str]] = {
     "junos": frozenset({
         "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
-        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown", "evpn_multihoming",
+        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown", "external_bgp", "evpn_multihoming",
     }),
     "nxos": frozenset({
         "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
-        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown", "evpn_multihoming",
+        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown", "external_bgp", "evpn_multihoming",
     }),
     # FRR has no Multi-Site / interconnect stitching and no commit-confirmed of its own
     "frr": frozenset({
         "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
-        "k8s_peering", "bfd", "graceful_shutdown", "evpn_multihoming",
+        "k8s_peering", "bfd", "graceful_shutdown", "external_bgp", "evpn_multihoming",
     }),
 }
 

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
 
+from fabric.design.external import external_ports, with_external
 from fabric.design.intent import (
     EVPN_INSTANCE_RD,
     GRACEFUL_SHUTDOWN_COMMUNITY,
@@ -115,7 +116,8 @@ def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
         tenancy = networks(inv, alloc, devs, info)         # 4
         peerings = clusters(inv, alloc, devs, tenancy)     # 5
         intents = assemble(inv, alloc, info, devs, cables, tenancy, peerings)  # 6
-        intents = attach_servers(intents, server_attachments(inv, alloc, devs, tenancy))  # 6b
+        intents = with_external(intents, external_ports(inv, devs))            # 6b: border hand-off
+        intents = attach_servers(intents, server_attachments(inv, alloc, devs, tenancy))  # 6c
         return Design(intents, summary(inv, info, devs, cables, tenancy, peerings))  # 7
 
 
@@ -643,7 +645,7 @@ def _dci(
     )
 
 
-# --------------------------------------------------------------------------- 6b. servers
+# --------------------------------------------------------------------------- 6c. servers
 
 _PORT_NUMBER = re.compile(r"(\d+)$")
 

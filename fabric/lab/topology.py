@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
+from typing import Any
 
 from fabric.design.intent import K8sCluster, ServerAttachment
 from fabric.export.view import NODE_PORT, FabricView, Segment
@@ -283,6 +284,9 @@ class LabTopology:
     k8s_nodes: tuple[TopoK8sNode, ...]
     hosts: tuple[TopoHost, ...]
     links: tuple[TopoLink, ...]
+    externals: tuple[Any, ...] = ()
+    """External routers (:class:`fabric.lab.external.TopoExternal`): only the netns lab
+    builds them (``fabric lab up``), the containerlab export leaves them out."""
     servers: tuple[TopoServer, ...] = ()
 
     def router(self, name: str) -> TopoRouter:
@@ -294,7 +298,7 @@ class LabTopology:
     @property
     def node_names(self) -> tuple[str, ...]:
         return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts),
-                *(s.name for s in self.servers))
+                *(x.name for x in self.externals), *(s.name for s in self.servers))
 
 
 def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Interface | None, IPv6Interface | None]]:
@@ -385,7 +389,7 @@ def lab_topology(view: FabricView, bonds: bool = True, vlan_devices: bool = True
         for n in view.cluster_nodes(cl):
             k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.address, n.address6, n.gateway4, n.gateway6,
                                    dns, dns_name(cl.name)))
-    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links), tuple(servers))
+    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links), servers=tuple(servers))
 
 
 def _servers(
