@@ -29,6 +29,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
+from typing import Any
 
 from fabric.design.intent import K8sCluster
 from fabric.export.view import NODE_PORT, FabricView, Segment
@@ -212,6 +213,9 @@ class LabTopology:
     links: tuple[TopoLink, ...]
     hosts_left_out: int = 0
     """Test hosts not laid out: more than ``max_hosts`` of :func:`lab_topology`."""
+    externals: tuple[Any, ...] = ()
+    """External routers (:class:`fabric.lab.external.TopoExternal`): only the netns lab
+    builds them (``fabric lab up``), the containerlab export leaves them out."""
 
     def router(self, name: str) -> TopoRouter:
         for r in self.routers:
@@ -221,7 +225,8 @@ class LabTopology:
 
     @property
     def node_names(self) -> tuple[str, ...]:
-        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts))
+        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts),
+                *(x.name for x in self.externals))
 
 
 def _host_addresses(seg: Segment, nodes4: frozenset[int], nodes6: frozenset[int],
@@ -332,7 +337,7 @@ def lab_topology(view: FabricView, twins: bool = True, max_hosts: int | None = N
         for n in view.cluster_nodes(cl):
             k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.address, n.address6, n.gateway4, n.gateway6,
                                    dns, dns_name(cl.name)))
-    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links), left_out)
+    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links), hosts_left_out=left_out)
 
 
 def host_setup(address4: IPv4Interface | None, address6: IPv6Interface | None, gateway4: IPv4Address | None,
