@@ -39,7 +39,6 @@ from fabric.yamlsrc import SourceMap
 if TYPE_CHECKING:
     from fabric.deploy.api import OnboardReport
     from fabric.deploy.engine import DeployReport
-    from fabric.validate import Report
 
 class Fabric:
     """A loaded, validated fabric and its allocation ledger."""
@@ -221,14 +220,6 @@ class Fabric:
         from fabric.deploy import api
 
         return api.rollback(self, **kwargs)
-
-    def validate(self, **kwargs: Any) -> Report:
-        """The switches against the intent, read through their deploy drivers
-        (:func:`fabric.validate.validate_devices`: ``devices``, ``roles``,
-        ``host_key_check``, ``targets``, ``parallel``)."""
-        from fabric.validate import validate_devices
-
-        return validate_devices(self, **kwargs)
 
     def onboard(self, **kwargs: Any) -> OnboardReport:
         """Keep each device's unmanaged config as its pristine file (:func:`fabric.deploy.api.onboard`)."""

@@ -22,7 +22,7 @@ from fabric.cli import main
 from fabric.deploy.api import targets_for
 from fabric.deploy.driver import Route
 from fabric.deploy.registry import driver_for
-from fabric.validate import Report
+from fabric.validate import Report, validate_devices
 from tests.deploy.testbed import Testbed, nxos_available, testbed, write_deploy_yaml
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_validate_a_deployed_fabric_of_test_devices(deployed: Testbed) -> None:
     fab = bed.fab()
     intents = fab.design()
     # every session, VNI (with its remote VTEPs) and L3 VNI the intent implies
-    report = fab.validate(parallel=10)
+    report = validate_devices(fab, parallel=10)
     assert report.ok, _failed(report)
     areas = {c.area for c in report.checks}
     assert areas == {"session", "vni", "l3vni"}
@@ -84,7 +84,7 @@ def test_validate_a_deployed_fabric_of_test_devices(deployed: Testbed) -> None:
 
     # the same through ncclient for the Junos switches, and through the CLI
     write_deploy_yaml(bed, "netconf")
-    again = bed.fab().validate(roles=["leaf", "border"])
+    again = validate_devices(bed.fab(), roles=["leaf", "border"])
     assert again.ok, _failed(again)
     res = CliRunner().invoke(main, ["validate", str(bed.inv), "--json", "--device", "leaf1", "--device", "leaf3"])
     assert res.exit_code == 0, res.output
@@ -95,7 +95,7 @@ def test_validate_a_deployed_fabric_of_test_devices(deployed: Testbed) -> None:
     spine1 = bed.devices["spine1"]
     leaf1_addr = next(str(n.address) for n in intents["spine1"].underlay.neighbors if n.peer == "leaf1")
     spine1.run(["router bgp " + str(intents["spine1"].device.asn), f"no neighbor {leaf1_addr}"])
-    broken = bed.fab().validate(devices=["leaf1", "spine1"])
+    broken = validate_devices(bed.fab(), devices=["leaf1", "spine1"])
     failed = {(c.device, c.item.split()[1]) for c in broken.failed}
     leaf1_side = next(str(n.address) for n in intents["leaf1"].underlay.neighbors if n.peer == "spine1")
     assert failed == {("leaf1", leaf1_side), ("spine1", leaf1_addr)}, _failed(broken)
