@@ -17,7 +17,7 @@ from fabric.errors import Problem
 from fabric.model import Cluster, Leaf, Link, Network, Pools, Spine, Tenant
 from fabric.model.kubernetes import BFD_SPEAKERS, Kubernetes
 from fabric.platforms import GENERIC_MODELS, MODELS, VXLAN_OVERHEAD, max_ip_mtu
-from fabric.resources.ledger import RESERVED_VNIS
+from fabric.resources.ledger import K8S_LOOPBACKS, RESERVED_VNIS
 from fabric.resources.pools import address_pool
 from fabric.yamlsrc import PathT, SourceMap
 
@@ -178,6 +178,10 @@ def _pool_nets(p: Pools) -> list[tuple[str, Net]]:
     out: list[tuple[str, Net]] = [("loopback", p.loopback), ("vtep", p.vtep), ("p2p", p.p2p)]
     if p.p2p_v6 is not None:
         out.append(("p2p_v6", p.p2p_v6))
+    if p.k8s_peering is not None:
+        out.append(("k8s_peering", p.k8s_peering))
+    if p.k8s_peering_v6 is not None:
+        out.append(("k8s_peering_v6", p.k8s_peering_v6))
     return out
 
 
@@ -510,6 +514,44 @@ def _gateways_outside_pools(ctx: Ctx) -> Iterator[Problem]:
 
 
 # ---------------------------------------------------------------- kubernetes
+
+
+@check("pools", "kubernetes", "tenants")
+def _k8s_peering_pool(ctx: Ctx) -> Iterator[Problem]:
+    """Each leaf peers with its nodes from its own address per VRF (pools.k8s_peering,
+    k8s_peering_v6), never from the anycast gateway every leaf shares."""
+    p = ctx.pools
+    nets = {n.name: n for _, n in ctx.networks()}
+    v4: dict[tuple[str, str], PathT] = {}
+    v6: dict[tuple[str, str], PathT] = {}
+    for ci, c in enumerate(ctx.clusters):
+        net = nets.get(c.network)
+        if net is None or net.gateway4 is None:
+            continue  # reported by _nodes_on_network
+        for ni, node in enumerate(c.nodes):
+            path: PathT = ("kubernetes", "clusters", ci, "nodes", ni)
+            v4.setdefault((net.vrf, node.leaf), path)
+            if node.address6 is not None and net.gateway6 is not None:
+                v6.setdefault((net.vrf, node.leaf), (*path, "address6"))
+    why = "nodes peer with an address of their own leaf, never with the anycast gateway every leaf shares"
+    for name, pool, wanted, what in (("k8s_peering", p.k8s_peering, v4, "an IPv4 /32"),
+                                     ("k8s_peering_v6", p.k8s_peering_v6, v6, "an IPv6 /128")):
+        if not wanted:
+            continue
+        if pool is None:
+            fname, line = ctx.smap.locate(next(iter(wanted.values())))
+            yield ctx.at(("pools",), f"pools.{name} is missing: {len(wanted)} (VRF, leaf) pair(s) with Kubernetes "
+                         f"nodes need {what} each (first: {fname}:{line}); {why}")
+            continue
+        size = address_pool(name, pool, skip_network=True).size
+        if size < len(wanted):
+            yield ctx.at(("pools", name), f"pool too small: {size} values for {len(wanted)} (VRF, leaf) pairs with "
+                         f"Kubernetes nodes" + _NO_NET_BCAST * (size < pool.num_addresses))
+    vrfs = {vrf for vrf, _ in v4}
+    lo, hi = K8S_LOOPBACKS
+    if len(vrfs) > hi - lo + 1:
+        yield ctx.at(("kubernetes",), f"{len(vrfs)} VRFs have Kubernetes nodes; the leaves number their peering "
+                     f"loopbacks {lo}-{hi} (NX-OS stops at loopback1023), so at most {hi - lo + 1}")
 
 
 @check("kubernetes")

@@ -444,8 +444,11 @@ class GracefulShutdown:
 
 @dataclass(frozen=True, slots=True)
 class K8sPeering:
-    """eBGP from this leaf (in the cluster network's VRF, from its anycast gateway) to the
-    cluster's nodes cabled to this leaf."""
+    """eBGP from this leaf (in the cluster network's VRF) to the cluster's nodes cabled to
+    this leaf, from the leaf's own address in that VRF (ledger ``k8s_peering``, on a
+    loopback in the VRF), never from the anycast gateway every leaf shares: the nodes reach
+    it through their default gateway (the local leaf), one hop away, so both ends allow a
+    TTL of ``multihop_ttl``."""
 
     cluster: str
     description: str
@@ -454,8 +457,19 @@ class K8sPeering:
     vlan: int
     local_asn: int
     local_address: IPv4Address
-    """The network's IPv4 anycast gateway: the address nodes peer with."""
+    """The leaf's own address in the VRF (ledger ``k8s_peering``): the address nodes peer
+    with and the leaf's session source."""
     local_address6: IPv6Address | None
+    """The same for IPv6 (ledger ``k8s_peering_v6``); None when no node of the VRF on this
+    leaf has an IPv6 address (then there are no IPv6 sessions)."""
+    source_loopback: int
+    """Number of the loopback in the VRF carrying ``local_address`` / ``local_address6``
+    (NX-OS ``loopbackN``, Junos ``lo0.N``; FRR puts them on the VRF device, or on ``lo``
+    without VRFs): from the ledger (``k8s_loopback``, one per VRF, the same on every leaf),
+    so it never moves. Shared by the clusters of that VRF."""
+    multihop_ttl: int
+    """TTL both ends allow (``ebgp-multihop`` / ``multihop ttl``): the session runs between
+    a node and a loopback behind the node's gateway."""
     nodes: tuple[K8sNodePeer, ...]
     shared_asn: bool
     """Every node of the cluster uses the same ASN."""

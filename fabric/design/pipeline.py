@@ -77,6 +77,7 @@ UNDERLAY_BFD = Bfd(interval_ms=1000, multiplier=3)
 OVERLAY_BFD = Bfd(interval_ms=3000, multiplier=3)
 NODE_BFD = Bfd(interval_ms=300, multiplier=3)
 OVERLAY_TTL = 2
+K8S_TTL = 2
 DCI_TTL = 5
 MAXIMUM_PATHS = 64
 GRACEFUL_SHUTDOWN = GracefulShutdown(GRACEFUL_SHUTDOWN_COMMUNITY, 0)
@@ -341,6 +342,9 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
             per_leaf[node.leaf].append(K8sNodePeer(node.name, node.port, node.address, node.address6, asn))
         for leaf, nodes in per_leaf.items():
             nodes.sort(key=lambda p: natural_key(p.port))
+            local4 = alloc.k8s_peering(net.vrf, leaf)
+            # one address pair per (VRF, leaf), whichever cluster of the VRF asks
+            local6 = alloc.k8s_peering_v6(net.vrf, leaf)
             out[leaf].append(K8sPeering(
                 cluster=c.name,
                 description=_text(c.description),
@@ -348,8 +352,10 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
                 network=net.name,
                 vlan=net.vlan,
                 local_asn=devs[leaf].asn,
-                local_address=gw.address4.ip,
-                local_address6=gw.address6.ip if gw.address6 is not None else None,
+                local_address=local4,
+                local_address6=local6,
+                source_loopback=alloc.k8s_loopback(net.vrf),
+                multihop_ttl=K8S_TTL,
                 nodes=tuple(nodes),
                 shared_asn=c.shared_asn,
                 peer_asns=tuple(sorted({p.asn for p in nodes})),

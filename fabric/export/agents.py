@@ -8,9 +8,11 @@ Each file has two parts, split by the line :data:`USER_MARKER`:
 
 - above it, what the fabric decides, taken from the *leaf's* intent (:class:`K8sPeering`),
   so the two ends of every session agree by construction: the node's ASN and router id
-  (its IPv4 address), one peer per session the leaf renders (the leaf's address on the
-  cluster network as ``address``, the leaf's ASN, the node's address as ``local_address``,
-  the family of that session, the cluster's hold time), and the guard rails (the cluster's
+  (its IPv4 address), one peer per session the leaf renders (the leaf's own peering
+  address in the cluster network's VRF as ``address`` (ledger ``k8s_peering``, never the
+  anycast gateway), ``multihop`` (a loopback behind the node's gateway), the leaf's ASN,
+  the node's address as ``local_address``, the family of that session, the cluster's hold
+  time), and the guard rails (the cluster's
   service ranges as ``guard.allowed_ranges``, host routes only, its ``max_prefixes``);
 - below it, the user's part (checks, services, sources, attributes, drain, metrics,
   state_dir ...): ``fabric build`` takes it from the files it wrote last time and never
@@ -82,12 +84,12 @@ class NodeAgent:
 def _peers(leaf: str, p: K8sPeering, n: K8sNodePeer) -> tuple[PeerConfig, ...]:
     peers = [PeerConfig(
         name=leaf, address=p.local_address, asn=p.local_asn, local_address=n.address,
-        hold_time=p.hold_time, families=("ipv4",),
+        hold_time=p.hold_time, families=("ipv4",), multihop=p.multihop_ttl,
     )]
     if n.address6 is not None and p.local_address6 is not None:
         peers.append(PeerConfig(
             name=f"{leaf}-v6", address=p.local_address6, asn=p.local_asn, local_address=n.address6,
-            hold_time=p.hold_time, families=("ipv6",),
+            hold_time=p.hold_time, families=("ipv6",), multihop=p.multihop_ttl,
         ))
     return tuple(peers)
 
@@ -148,6 +150,8 @@ def fabric_part(agent: NodeAgent) -> str:
             f"    families: [{', '.join(p.families)}]",
             f"    hold_time: {p.hold_time}",
         ]
+        if p.multihop is not None:
+            lines.append(f"    multihop: {p.multihop}")
     lines += [
         "guard:",
         f"  allowed_ranges: [{', '.join(_addr(r) for r in c.guard.allowed_ranges)}]",

@@ -32,9 +32,10 @@ it would wait for a BFD session that never comes up."""
 
 
 class Cluster(StrictModel):
-    """A cluster. Its nodes live on ``network`` (a tenant network, so the leaves peer from
-    the anycast gateway in that network's VRF); they may announce only /32 and /128
-    inside ``service_ranges``, at most ``max_prefixes`` each.
+    """A cluster. Its nodes live on ``network`` (a tenant network; each leaf peers with its
+    nodes in that network's VRF from an address of its own, ``pools.k8s_peering``, never
+    from the anycast gateway every leaf shares); they may announce only /32 and /128 inside
+    ``service_ranges``, at most ``max_prefixes`` each.
 
     ``asn`` is one ASN for every node, or a range from which each node gets its own.
 

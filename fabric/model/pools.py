@@ -45,6 +45,16 @@ class Pools(StrictModel):
     vtep: IPv4Network = Field(description="VXLAN source address, one /32 per leaf")
     p2p: IPv4Network = Field(description="fabric links, one /31 per link")
     p2p_v6: IPv6Network | None = Field(default=None, description="fabric links, one /127 per link")
+    k8s_peering: IPv4Network | None = Field(
+        default=None,
+        description="the address a leaf peers with Kubernetes nodes from, one /32 per (VRF, leaf) with nodes, "
+        "on a loopback in the VRF (never the anycast gateway, which every leaf shares); "
+        "required when a cluster has nodes",
+    )
+    k8s_peering_v6: IPv6Network | None = Field(
+        default=None,
+        description="the same for the IPv6 sessions, one /128 per (VRF, leaf); required when a node has address6",
+    )
     asn: AsnPools
     l2vni: RangeIn
     l3vni: RangeIn

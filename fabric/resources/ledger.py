@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +40,7 @@ _LEDGER_KEY = re.compile(r"^(?:(?:network|vrf|site)/)?[A-Za-z0-9][A-Za-z0-9._-]{
 # Section order in the file and in plans.
 SECTIONS: tuple[str, ...] = (
     "site_id", "spine_id", "leaf_id", "loopback", "vtep", "asn", "p2p", "p2p_v6", "vlan", "l2vni", "l3vni", "node_asn",
+    "k8s_peering", "k8s_peering_v6", "k8s_loopback",
 )
 SECTION_HELP = {
     "site_id": "site number (Multi-Site BGW id, DCI ESI)",
@@ -54,7 +55,15 @@ SECTION_HELP = {
     "l2vni": "L2 VNI of a network",
     "l3vni": "L3 VNI of a VRF",
     "node_asn": "ASN of a Kubernetes node (clusters with an ASN range)",
+    "k8s_peering": "a leaf's address toward Kubernetes nodes in a VRF (key VRF--LEAF)",
+    "k8s_peering_v6": "a leaf's IPv6 address toward Kubernetes nodes in a VRF (key VRF--LEAF)",
+    "k8s_loopback": "number of the loopback carrying a VRF's Kubernetes peering address on every leaf",
 }
+
+#: Loopback numbers of the Kubernetes peering addresses (NX-OS ``loopbackN``, Junos
+#: ``lo0.N``): NX-OS numbers loopbacks 0-1023; 0, 1 and 100 are the router id, the VTEP
+#: and the Multi-Site VIP.
+K8S_LOOPBACKS = (200, 1023)
 
 #: VNIs never handed out: their numbers are route targets the design uses itself
 #: (``target:<admin>:65534`` is the EVPN instance's: fabric.design.intent.EVPN_INSTANCE_RD;
@@ -273,6 +282,42 @@ def requests(inv: Inventory) -> list[Request]:
             continue
         cp = int_pool(f"kubernetes.{c.name}.asn", c.asn.first, c.asn.last)
         out += [Request("node_asn", node.name, cp, node.asn) for node in c.nodes]
+    out += _k8s_peering_requests(inv)
+    return out
+
+
+def k8s_peering_keys(inv: Inventory) -> tuple[list[str], list[str]]:
+    """``VRF--LEAF`` of every leaf with Kubernetes nodes in a VRF (IPv4), and of those
+    with a node that has an IPv6 address on a network with an IPv6 gateway: cluster order,
+    then node order. A leaf peers with the nodes from that address, not from the anycast
+    gateway every leaf shares."""
+    nets = {n.name: n for n in inv.networks()}
+    v4: dict[str, None] = {}
+    v6: dict[str, None] = {}
+    for c in inv.kubernetes.clusters:
+        net = nets.get(c.network)
+        if net is None or net.gateway4 is None:
+            continue
+        for node in c.nodes:
+            key = f"{net.vrf}--{node.leaf}"
+            v4[key] = None
+            if node.address6 is not None and net.gateway6 is not None:
+                v6[key] = None
+    return list(v4), list(v6)
+
+
+def _k8s_peering_requests(inv: Inventory) -> list[Request]:
+    p = inv.pools
+    v4, v6 = k8s_peering_keys(inv)
+    out: list[Request] = []
+    if p.k8s_peering is not None:
+        pool = address_pool("k8s_peering", p.k8s_peering, skip_network=True)
+        out += [Request("k8s_peering", k, pool) for k in v4]
+    if p.k8s_peering_v6 is not None:
+        pool6 = address_pool("k8s_peering_v6", p.k8s_peering_v6, skip_network=True)
+        out += [Request("k8s_peering_v6", k, pool6) for k in v6]
+    lb = int_pool("k8s_loopback", *K8S_LOOPBACKS)
+    out += [Request("k8s_loopback", vrf, lb) for vrf in dict.fromkeys(k.split("--")[0] for k in v4)]
     return out
 
 
@@ -495,6 +540,18 @@ class Allocations:
 
     def node_asn(self, name: str) -> int:
         return int(self._get("node_asn", name))
+
+    def k8s_peering(self, vrf: str, leaf: str) -> IPv4Address:
+        """The address ``leaf`` peers with Kubernetes nodes from in ``vrf``."""
+        return IPv4Address(str(self._get("k8s_peering", f"{vrf}--{leaf}")))
+
+    def k8s_peering_v6(self, vrf: str, leaf: str) -> IPv6Address | None:
+        v = self._s.get("k8s_peering_v6", {}).get(f"{vrf}--{leaf}")
+        return IPv6Address(str(v)) if v is not None else None
+
+    def k8s_loopback(self, vrf: str) -> int:
+        """The loopback number of ``vrf``'s Kubernetes peering address (same on every leaf)."""
+        return int(self._get("k8s_loopback", vrf))
 
     def section(self, name: str) -> dict[str, Value]:
         """A copy of one section (key -> value as stored)."""

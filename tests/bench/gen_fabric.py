@@ -52,6 +52,8 @@ INFRA_BASE = int(IPv4Address("10.0.0.0"))
 INFRA_END = int(IPv4Address("10.32.0.0"))  # loopback, VTEP and p2p pools live below this
 K8S_BASE = "10.32.0.0"  # the cluster's node network (the first SVI), up to a /11
 SVI_SECOND_OCTET = 64  # other SVIs: 10.64.0.0/24, 10.64.1.0/24, ... (16 /16s hold 4096 of them)
+K8S_PEERING = "10.96.0.0/16"  # each leaf's own address toward the nodes (one per VRF with nodes)
+K8S_PEERING_V6 = "fd00:fd::/64"
 MGMT_BASE = int(IPv4Address("172.16.0.0"))
 MGMT_PREFIX = 16
 
@@ -178,6 +180,8 @@ def generate(
         f"  vtep: {_ip(vtep_net)}/{vtep_len}\n",
         f"  p2p: {_ip(p2p_net)}/{p2p_len}\n",
         "  p2p_v6: \"fd00:ff::/64\"\n",
+        f"  k8s_peering: {K8S_PEERING}\n",
+        f"  k8s_peering_v6: \"{K8S_PEERING_V6}\"\n",
         "  asn:\n",
         f"    spine: {SPINE_ASN}\n",
         f"    leaf: {LEAF_ASN_FIRST}-{LEAF_ASN_LAST}\n",

@@ -54,6 +54,8 @@ class Session:
     remote_as: set[int] = field(default_factory=set)
     families: set[str] = field(default_factory=set)
     local_address: str | None = None
+    """The leaf's session source: an address, or (NX-OS) an interface name."""
+    multihop: int | None = None
     hold_time: int | None = None
     import_policies: set[str] = field(default_factory=set)
 
@@ -67,6 +69,8 @@ class Leaf:
     """(vrf, address/len) of every interface address."""
     accepted: dict[str, set[tuple[str, int, int]]]
     """import policy name -> (range, min length, max length) it accepts."""
+    named: dict[str, list[str]] = field(default_factory=dict)
+    """interface name -> its addresses (address/len), to resolve an ``update-source`` name."""
 
 
 def _ge_le(net: str, mods: str) -> tuple[str, int, int]:
@@ -141,6 +145,10 @@ def parse_frr(text: str) -> Leaf:
                 member[who] = f"{vrf}/{r.group(1)}"
         elif rest.startswith("timers "):
             groups[key]["hold"] = int(rest.split()[2])
+        elif rest.startswith("update-source "):
+            groups[key]["source"] = rest.split()[1]
+        elif rest.startswith("ebgp-multihop "):
+            groups[key]["multihop"] = int(rest.split()[1])
         elif rest == "activate" and af:
             groups[key].setdefault("families", set()).add(af)  # type: ignore[union-attr]
         elif (r := re.match(r"route-map (\S+) in", rest)) and af:
@@ -149,6 +157,8 @@ def parse_frr(text: str) -> Leaf:
         g = groups.get(member.get(addr, ""), {})
         s.families = set(g.get("families", set()))  # type: ignore[call-overload]
         s.hold_time = g.get("hold")  # type: ignore[assignment]
+        s.local_address = g.get("source")  # type: ignore[assignment]
+        s.multihop = g.get("multihop")  # type: ignore[assignment]
         s.import_policies = set(g.get("import", set()))  # type: ignore[call-overload]
     return Leaf(asn, sessions, interfaces, _cli_policies(text))
 
@@ -160,12 +170,14 @@ def parse_nxos(text: str) -> Leaf:
     vrf = "default"
     iface: list[str] | None = None
     iface_vrf = "default"
+    named: dict[str, list[str]] = {}
     cur: Session | None = None
     af = None
     in_bgp = False
     for line in text.splitlines():
-        if m := re.match(r"^interface \S+$", line):
+        if m := re.match(r"^interface (\S+)$", line):
             iface, iface_vrf, in_bgp = [], "default", False
+            named[m.group(1)] = iface
             continue
         if m := re.match(r"^router bgp (\d+)$", line):
             asn, in_bgp, iface = int(m.group(1)), True, None
@@ -195,12 +207,14 @@ def parse_nxos(text: str) -> Leaf:
             cur.hold_time = int(m.group(1))
         elif cur is not None and (m := re.match(r"^ +update-source (\S+)$", line)):
             cur.local_address = m.group(1)
+        elif cur is not None and (m := re.match(r"^ +ebgp-multihop (\d+)$", line)):
+            cur.multihop = int(m.group(1))
         elif cur is not None and (m := re.match(r"^ +address-family (ipv4|ipv6) unicast$", line)):
             af = m.group(1)
             cur.families.add(af)
         elif cur is not None and (m := re.match(r"^ +route-map (\S+) in$", line)):
             cur.import_policies.add(m.group(1))
-    return Leaf(asn, sessions, interfaces, _cli_policies(text))
+    return Leaf(asn, sessions, interfaces, _cli_policies(text), named)
 
 
 def parse_junos_set(text: str) -> Leaf:
@@ -223,8 +237,8 @@ def parse_junos_set(text: str) -> Leaf:
             line,
         ):
             policies[m.group(1)].add((m.group(2), int(m.group(3)), int(m.group(4))))
-        elif m := re.match(r"^set interfaces irb unit (\d+) family inet6? address (\S+)$", line):
-            unit_addr[f"irb.{m.group(1)}"].append(m.group(2))
+        elif m := re.match(r"^set interfaces (irb|lo0) unit (\d+) family inet6? address (\S+?)(?: primary)?$", line):
+            unit_addr[f"{m.group(1)}.{m.group(2)}"].append(m.group(3))
         elif m := re.match(r"^set routing-instances (\S+) interface (\S+)$", line):
             unit_vrf[m.group(2)] = m.group(1)
         elif m := re.match(r"^set routing-instances (\S+) protocols bgp group (\S+) (.*)$", line):
@@ -233,6 +247,8 @@ def parse_junos_set(text: str) -> Leaf:
             rest = m.group(3)
             if r := re.match(r"local-address (\S+)$", rest):
                 s.local_address = r.group(1)
+            elif r := re.match(r"multihop ttl (\d+)$", rest):
+                s.multihop = int(r.group(1))
             elif r := re.match(r"peer-as (\d+)$", rest):
                 s.remote_as.add(int(r.group(1)))
             elif r := re.match(r"peer-as-list (\S+)$", rest):
@@ -290,6 +306,7 @@ def test_every_agent_config_agrees_with_the_leaf_it_peers_with(builds: dict[str,
     configs = node_configs(build)
     assert set(configs) == expected_nodes and configs
     leaves: dict[str, Leaf] = {}
+    owners: dict[str, set[str]] = {}
     sessions_seen = 0
     for rel, cfg in configs.items():
         families_seen: set[str] = set()
@@ -302,17 +319,26 @@ def test_every_agent_config_agrees_with_the_leaf_it_peers_with(builds: dict[str,
             # ASNs, both ends
             assert peer.asn == leaf.asn, f"{rel}: peer ASN {peer.asn}, {leaf_name} is {leaf.asn}"
             assert cfg.asn in s.remote_as, f"{rel}: ASN {cfg.asn}, {leaf_name} expects {s.remote_as}"
-            # the leaf's end of the session is the agent's peer address
-            if s.local_address is not None:
-                assert s.local_address == str(peer.address), f"{rel}: {leaf_name} peers from {s.local_address}"
-            else:
-                on_link = [
-                    (v, a) for v, a in leaf.interfaces
-                    if ip_interface(a).ip == peer.address and peer.local_address in ip_interface(a).network
-                ]
-                assert any(v == s.vrf for v, _ in on_link), (
-                    f"{rel}: {leaf_name} has no interface {peer.address} on the node's subnet in VRF {s.vrf}"
-                )
+            # the leaf's end of the session is the agent's peer address: the leaf's own address
+            # in the node's VRF (a loopback there), never the anycast gateway on the node's subnet
+            assert s.local_address is not None, f"{rel}: {leaf_name} sets no session source toward the node"
+            source = s.local_address
+            if source in leaf.named:  # NX-OS: update-source loopbackN
+                source = next((str(ip_interface(a).ip) for a in leaf.named[source]
+                               if ip_interface(a).version == peer.address.version), source)
+            assert source == str(peer.address), f"{rel}: {leaf_name} peers from {s.local_address}"
+            mine = [(v, a) for v, a in leaf.interfaces if ip_interface(a).ip == peer.address]
+            assert [v for v, _ in mine] == [s.vrf], (
+                f"{rel}: {leaf_name} has {peer.address} on {mine}, not once in VRF {s.vrf}"
+            )
+            assert peer.local_address not in ip_interface(mine[0][1]).network, (
+                f"{rel}: {leaf_name} peers from {peer.address}, an address on the node's subnet (the anycast gateway)"
+            )
+            owners.setdefault(str(peer.address), set()).add(leaf_name)
+            # the session is one hop beyond the node's gateway: both ends allow that TTL
+            assert s.multihop is not None and s.multihop == peer.multihop, (
+                f"{rel}: multihop {peer.multihop}, {leaf_name} {s.multihop}"
+            )
             # families and timers
             assert set(peer.families) == s.families, f"{rel}: families {peer.families} vs {s.families}"
             assert s.hold_time == peer.hold_time, f"{rel}: hold time {peer.hold_time}, {leaf_name} {s.hold_time}"
@@ -337,6 +363,8 @@ def test_every_agent_config_agrees_with_the_leaf_it_peers_with(builds: dict[str,
     }
     rendered = sum(1 for lf in leaves.values() for addr in lf.sessions if addr in node_addrs)
     assert rendered == sessions_seen
+    # every leaf has its own peering address (issue 9 item 8: none is shared like the gateway)
+    assert all(len(names) == 1 for names in owners.values()), owners
 
 
 def test_the_v6_session_exists_only_where_node_and_network_have_ipv6(builds: dict[str, Path]) -> None:

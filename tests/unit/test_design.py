@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from functools import cache
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Network, ip_network
 from pathlib import Path
 
 import pytest
@@ -267,7 +267,9 @@ def test_k8s_peering_policy_ranges() -> None:
         ("172.16.101.0/24", 32, 32), ("2001:db8:5e01::/64", 128, 128),
     ]
     assert [f.family for f in ocp.accept4] == ["ipv4"] and [f.family for f in ocp.accept6] == ["ipv6"]
-    assert ocp.local_address == IPv4Address("10.30.1.1")  # the anycast gateway
+    # the leaf's own address in the VRF (ledger k8s_peering, a loopback), not the anycast gateway 10.30.1.1
+    assert ocp.local_address == IPv4Address("10.0.3.1") and ocp.local_address6 == IPv6Address("fd00:5e:0:3::1")
+    assert ocp.source_loopback == 200 and ocp.multihop_ttl == 2
     assert ocp.local_asn == leaf1.device.asn
     assert ocp.shared_asn and ocp.peer_asns == (64601,) and not ocp.multipath_multiple_as
     assert ocp.max_prefixes == 200 and ocp.bfd is None and ocp.multipath  # bgp-agent: no BFD

@@ -4,7 +4,9 @@ each failing on the output before the fix.
 - item 3: ``bestpath as-path multipath-relax`` in every tenant VRF on NX-OS and FRR;
 - item 9: the anycast gateway MAC defaults to a locally administered MAC; a VRRP MAC warns;
 - item 7: BFD toward Kubernetes nodes only for clusters whose speaker runs BFD;
-- item 10: IPv6 underlay sessions exist only to carry IPv6 loopbacks (none: not rendered).
+- item 10: IPv6 underlay sessions exist only to carry IPv6 loopbacks (none: not rendered);
+- item 8: each leaf peers with its nodes from its own address in the VRF (ledger
+  ``k8s_peering``, on a loopback in the VRF, multihop 2), never from the anycast gateway.
 """
 
 from __future__ import annotations
@@ -230,3 +232,73 @@ def test_bfd_with_bgp_agent_is_refused_with_file_and_line(tmp_path: Path) -> Non
     k8s.write_text(k8s.read_text().replace("      bfd: true\n", "      speaker: frr\n      bfd: true\n"))
     lf = fabric.load(inv).render()["leaf1"].text
     assert " neighbor K8S-LAB bfd profile K8S-LAB" in lf
+
+
+# --------------------------------------------------------------------------- item 8
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_leaves_peer_with_nodes_from_their_own_address_not_the_anycast_gateway(name: str) -> None:
+    """Every leaf's Kubernetes sessions start from an address of its own (pools.k8s_peering),
+    unique to that leaf, on a loopback in the VRF; each platform's config says so (source
+    and TTL). Before the fix every leaf peered from the network's anycast gateway."""
+    fab = fabric.load(INVENTORIES / name)
+    designed = fab.designed()
+    pools = fab.inventory.pools
+    assert pools.k8s_peering is not None and pools.k8s_peering_v6 is not None
+    gateways = {str(a.ip) for g in designed.summary.gateways for a in (g.address4, g.address6) if a is not None}
+    owner: dict[str, str] = {}
+    out = rendered(name)
+    for leaf, intent in designed.devices.items():
+        for k in intent.kubernetes:
+            for addr in (k.local_address, k.local_address6):
+                if addr is None:
+                    continue
+                assert str(addr) not in gateways, f"{leaf} peers from the anycast gateway {addr}"
+                assert addr in (pools.k8s_peering if addr.version == 4 else pools.k8s_peering_v6)
+                assert owner.setdefault(str(addr), leaf) == leaf, f"{addr} on {leaf} and {owner[str(addr)]}"
+            assert k.multihop_ttl == 2
+            text = out[leaf].text
+            lb = k.source_loopback
+            if intent.platform == "nxos":
+                loop = blocks(text, rf"^interface (loopback{lb})$", "")[f"loopback{lb}"]
+                assert f"  vrf member {k.vrf}" in loop and f"  ip address {k.local_address}/32" in loop
+                nbrs = blocks(text, r"^    neighbor (\S+)$", "    ")
+                for n in k.nodes:
+                    body = nbrs[str(n.address)]
+                    assert f"      update-source loopback{lb}" in body and "      ebgp-multihop 2" in body
+            elif intent.platform == "junos":
+                conf = out[leaf].files["set"]
+                assert f"set interfaces lo0 unit {lb} family inet address {k.local_address}/32" in conf
+                assert f"set routing-instances {k.vrf} interface lo0.{lb}" in conf
+                group = f"set routing-instances {k.vrf} protocols bgp group k8s-{k.cluster}"
+                assert f"{group} local-address {k.local_address}" in conf
+                assert f"{group} multihop ttl 2" in conf
+            else:
+                group = "K8S-" + k.cluster.upper()
+                assert f" neighbor {group} update-source {k.local_address}" in text
+                assert f" neighbor {group} ebgp-multihop 2" in text
+                assert f" ip address {k.local_address}/32" in text
+    assert owner, "no Kubernetes sessions"
+
+
+def test_peering_addresses_stay_put_when_a_leaf_gets_its_first_node(tmp_path: Path) -> None:
+    """The ledger keeps each (VRF, leaf) address: a node on a new leaf adds one entry and
+    moves none; `fabric plan` shows it."""
+    inv = tmp_path / "lab"
+    shutil.copytree(INVENTORIES / "lab", inv)
+    before = (inv / "allocations.yaml").read_text()
+    k8s = inv / "kubernetes.yaml"
+    text = k8s.read_text()
+    assert "name: node4" in text
+    k8s.write_text(re.sub(r"\n\s+- \{name: node4[^\n]*", "", text))
+    res = CliRunner().invoke(main, ["plan", str(inv), "--prune"])
+    assert res.exit_code == 0, res.output
+    assert "k8s_peering blue--leaf4" in res.output and "blue--leaf4" not in (inv / "allocations.yaml").read_text()
+    k8s.write_text(text)
+    res = CliRunner().invoke(main, ["plan", str(inv)])
+    assert res.exit_code == 0 and "+ k8s_peering blue--leaf4 = 10.0.3.4" in res.output, res.output
+    after = (inv / "allocations.yaml").read_text()
+    for line in before.splitlines():
+        if "blue--leaf1" in line or "blue--leaf2" in line or "blue--leaf3" in line:
+            assert line in after

@@ -52,7 +52,8 @@ def test_expected_state_of_the_lab() -> None:
     vni = next(v for v in EXPECTED.vnis if v.device == "leaf1" and v.network == "servers")
     assert vni.remote_vteps == ("10.0.1.2", "10.0.1.3", "10.0.1.4")
     assert len(EXPECTED.pings) == 8 * 3  # gateway, gateway6, same network on the next leaf
-    assert EXPECTED.agents[0].peers == ("10.1.20.1", "2001:db8:1:20::1")
+    # node1's agent peers with leaf1's own addresses (pools.k8s_peering), not the anycast gateway 10.1.20.1
+    assert EXPECTED.agents[0].peers == ("10.0.3.1", "fd00:0:0:3::1")
 
 
 def test_ecmp_width_follows_the_healthy_announcing_nodes() -> None:

@@ -20,7 +20,7 @@ left out, because FRR cannot bring up a VRF whose kernel device cannot exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
 import jinja2
@@ -62,6 +62,16 @@ class K8sGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class PeeringSource:
+    """A leaf's own addresses toward Kubernetes nodes in one VRF (on the VRF device, or on
+    ``lo`` without kernel VRFs)."""
+
+    vrf: str
+    address4: IPv4Address
+    address6: IPv6Address | None
+
+
+@dataclass(frozen=True, slots=True)
 class BfdProfile:
     """A bfdd profile: timers shared by the sessions that name it."""
 
@@ -100,6 +110,8 @@ class FrrView:
     """Per-VRF instances (``tenant_vrfs``), or one default-instance entry without a VRF."""
     default_groups: tuple[K8sGroup, ...]
     """Kubernetes groups that live in the default instance (``tenant_vrfs=False``)."""
+    peering_sources: tuple[PeeringSource, ...]
+    """The leaf's Kubernetes peering addresses, one entry per VRF."""
 
 
 def prefix_modifiers(f: PrefixFilter) -> str:
@@ -174,8 +186,14 @@ class FrrRenderer:
                 group4=base,
                 group6=base + "-V6",
                 bfd_profile=profiles.name(p.bfd, base),
-                has6=any(n.address6 is not None for n in p.nodes),
+                has6=p.local_address6 is not None and any(n.address6 is not None for n in p.nodes),
             ))
+        sources: dict[str, PeeringSource] = {}
+        for p in intent.kubernetes:
+            src = PeeringSource(p.vrf, p.local_address, p.local_address6)
+            if sources.setdefault(p.vrf, src) != src:
+                raise RenderError(f"VRF {p.vrf}: clusters peer from different addresses ({sources[p.vrf].address4}, "
+                                  f"{p.local_address})")
         for vi in intent.vrfs:
             cli_word(vi.name, "VRF name", IFNAME_MAX)
         tenant: tuple[BgpInstance, ...] = ()
@@ -200,6 +218,7 @@ class FrrRenderer:
             policies=tuple(policies.values()),
             tenant=tenant,
             default_groups=default_groups,
+            peering_sources=tuple(sources.values()),
         )
 
     @staticmethod
