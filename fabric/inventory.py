@@ -17,10 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+import fabric.checks_external  # noqa: F401  (registers the external_routers checks)
 from fabric.checks import cross_check
 from fabric.errors import InventoryError, Problem
 from fabric.model import Inventory
 from fabric.model.deploy import DeploySettings
+from fabric.model.external import ExternalRouter
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
@@ -40,6 +42,7 @@ _SECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
     "dci_links": (DciLink, True),
     "tenants": (Tenant, True),
     "kubernetes": (Kubernetes, False),
+    "external_routers": (ExternalRouter, True),
     "deploy": (DeploySettings, False),
 }
 _REQUIRED = ("fabric", "pools", "spines", "leaves")
@@ -241,4 +244,6 @@ def load_inventory(folder: str | Path) -> LoadedInventory:
         inv.kubernetes = Kubernetes()
     if "deploy" not in good:
         inv.deploy = DeploySettings()
+    if "external_routers" not in good:
+        inv.external_routers = []
     return LoadedInventory(inv, smap, path)

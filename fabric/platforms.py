@@ -74,22 +74,23 @@ Feature = Literal[
     "dci_stitching",
     "commit_confirmed",
     "graceful_shutdown",
+    "external_bgp",
 ]
 
 
 CAPABILITIES: dict[Platform, frozenset[str]] = {
     "junos": frozenset({
         "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
-        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown",
+        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown", "external_bgp",
     }),
     "nxos": frozenset({
         "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
-        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown",
+        "k8s_peering", "bfd", "dci_stitching", "commit_confirmed", "graceful_shutdown", "external_bgp",
     }),
     # FRR has no Multi-Site / interconnect stitching and no commit-confirmed of its own
     "frr": frozenset({
         "evpn_vxlan", "anycast_gateway", "anycast_gateway_v6", "l3vni", "ipv6_underlay",
-        "k8s_peering", "bfd", "graceful_shutdown",
+        "k8s_peering", "bfd", "graceful_shutdown", "external_bgp",
     }),
 }
 

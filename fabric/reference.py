@@ -136,7 +136,8 @@ def _examples() -> dict[tuple[str, str], Any]:
         if not isinstance(data, dict):
             return
         for key, value in data.items():
-            info = model.model_fields.get(str(key))
+            info = model.model_fields.get(str(key)) or next(
+                (i for i in model.model_fields.values() if i.alias == key), None)  # `import:` is field import_
             if info is None:
                 continue
             found.setdefault((model.__name__, str(key)), value)
@@ -175,6 +176,7 @@ def rows(model: type[BaseModel], examples: dict[tuple[str, str], Any]) -> list[R
             default = "empty"
         else:
             default = f"`{_show(info.default)}`"
+        key = info.alias or key  # the key as written in YAML
         ex = examples.get((model.__name__, key))
         if ex is None or (isinstance(ex, list | dict) and any(True for _ in _models(info.annotation))):
             ex_text = "see below" if any(True for _ in _models(info.annotation)) else _fallback(info)

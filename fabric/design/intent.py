@@ -554,6 +554,66 @@ class Dci:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalSession:
+    """eBGP from a border leaf to an external router in one VRF, over a tagged
+    sub-interface (unit / dot1q ``vlan``) of the link's port."""
+
+    router: str
+    """The external router's name."""
+    description: str
+    vrf: str
+    interface: str
+    """The port (its :class:`ExternalPort`); the sub-interface is ``<port>.<vlan>``."""
+    vlan: int
+    """802.1Q tag, also the sub-interface (unit) number."""
+    address: IPv4Interface
+    """This leaf's address on the link subnet."""
+    peer_address: IPv4Address
+    address6: IPv6Interface | None
+    peer_address6: IPv6Address | None
+    local_asn: int
+    peer_asn: int
+    import_default: bool
+    """Only the default route is accepted (``accept`` is ``0.0.0.0/0`` and ``::/0``)."""
+    accept: tuple[IPv4Network | IPv6Network, ...]
+    """Import policy: exactly these prefixes, nothing else. Accepted routes are advertised
+    into the fabric as EVPN type-5 routes of the VRF."""
+    announce: tuple[IPv4Network | IPv6Network, ...]
+    """Export policy: exactly these prefixes (the VRF's aggregates), nothing else."""
+    aggregates: tuple[IPv4Network | IPv6Network, ...]
+    """The prefixes of ``announce`` the border originates as aggregates (not a subnet of the
+    VRF's networks: announced while a more specific route of the VRF exists)."""
+
+    @property
+    def accept4(self) -> tuple[IPv4Network, ...]:
+        return tuple(p for p in self.accept if isinstance(p, IPv4Network))
+
+    @property
+    def accept6(self) -> tuple[IPv6Network, ...]:
+        return tuple(p for p in self.accept if isinstance(p, IPv6Network))
+
+    @property
+    def announce4(self) -> tuple[IPv4Network, ...]:
+        return tuple(p for p in self.announce if isinstance(p, IPv4Network))
+
+    @property
+    def announce6(self) -> tuple[IPv6Network, ...]:
+        return tuple(p for p in self.announce if isinstance(p, IPv6Network))
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalPort:
+    """A border leaf's port cabled to an external router: untagged it carries nothing,
+    each VRF has its own tagged sub-interface and session."""
+
+    name: str
+    description: str
+    router: str
+    sessions: tuple[ExternalSession, ...]
+    """One per VRF, in VLAN order."""
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceIntent:
     """Everything one device's config says. Spines have no ``evpn``, VRFs, gateways or
     Kubernetes peerings; only border leaves with DCI links have ``dci``."""
@@ -571,10 +631,16 @@ class DeviceIntent:
     """Anycast gateways on this leaf (shared objects), inventory order."""
     kubernetes: tuple[K8sPeering, ...]
     dci: Dci | None
+    external: tuple[ExternalPort, ...] = ()
+    """Border leaves: ports to external routers with one eBGP session per VRF."""
 
     @property
     def name(self) -> str:
         return self.device.name
+
+    def external_sessions(self, vrf: str | None = None) -> tuple[ExternalSession, ...]:
+        """Every external session (of ``vrf``), port order then VLAN order."""
+        return tuple(s for p in self.external for s in p.sessions if vrf is None or s.vrf == vrf)
 
     @property
     def platform(self) -> Platform:
@@ -607,6 +673,8 @@ class DeviceIntent:
             f.add("bfd")
         if self.dci is not None:
             f.add("dci_stitching")
+        if self.external:
+            f.add("external_bgp")
         return frozenset(f)
 
     def to_json(self, cache: JsonCache | None = None) -> str:

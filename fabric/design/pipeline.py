@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
 
+from fabric.design.external import external_ports, with_external
 from fabric.design.intent import (
     EVPN_INSTANCE_RD,
     GRACEFUL_SHUTDOWN_COMMUNITY,
@@ -112,6 +113,7 @@ def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
         tenancy = networks(inv, alloc, devs, info)         # 4
         peerings = clusters(inv, alloc, devs, tenancy)     # 5
         intents = assemble(inv, alloc, info, devs, cables, tenancy, peerings)  # 6
+        intents = with_external(intents, external_ports(inv, devs))            # 6b: border hand-off
         return Design(intents, summary(inv, info, devs, cables, tenancy, peerings))  # 7
 
 

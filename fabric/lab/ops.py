@@ -50,7 +50,20 @@ def fabric_view(fab: Fabric) -> FabricView:
 
 
 def topology(fab: Fabric) -> LabTopology:
-    return lab_topology(fabric_view(fab))
+    from dataclasses import replace as with_fields
+
+    from fabric.lab.external import lab_externals
+    from fabric.lab.topology import twin_port
+
+    topo = lab_topology(fabric_view(fab))
+    intents = fab.design()
+    platform = {n: i.platform for n, i in intents.items()}
+
+    def port_name(leaf: str, port: str) -> str:
+        return port if platform[leaf] == "frr" else twin_port(port)
+
+    externals = lab_externals(intents, port_name)
+    return with_fields(topo, externals=externals) if externals else topo
 
 
 # -- agent configs ---------------------------------------------------------------------------

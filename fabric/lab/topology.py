@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
+from typing import Any
 
 from fabric.design.intent import K8sCluster
 from fabric.export.view import NODE_PORT, FabricView, Segment
@@ -209,6 +210,9 @@ class LabTopology:
     k8s_nodes: tuple[TopoK8sNode, ...]
     hosts: tuple[TopoHost, ...]
     links: tuple[TopoLink, ...]
+    externals: tuple[Any, ...] = ()
+    """External routers (:class:`fabric.lab.external.TopoExternal`): only the netns lab
+    builds them (``fabric lab up``), the containerlab export leaves them out."""
 
     def router(self, name: str) -> TopoRouter:
         for r in self.routers:
@@ -218,7 +222,8 @@ class LabTopology:
 
     @property
     def node_names(self) -> tuple[str, ...]:
-        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts))
+        return (*(r.name for r in self.routers), *(n.name for n in self.k8s_nodes), *(h.name for h in self.hosts),
+                *(x.name for x in self.externals))
 
 
 def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Interface | None, IPv6Interface | None]]:

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from fabric.design.intent import AccessInterface, BgpNeighbor, DeviceIntent, FabricInterface, K8sPeering
+from fabric.design.intent import (
+    AccessInterface,
+    BgpNeighbor,
+    DeviceIntent,
+    ExternalPort,
+    FabricInterface,
+    K8sPeering,
+)
 from fabric.lab.topology import twin_port
 from fabric.render.frr import FrrRenderer
 
@@ -38,6 +45,10 @@ def twin_intent(intent: DeviceIntent) -> DeviceIntent:
     def kp(k: K8sPeering) -> K8sPeering:
         return replace(k, nodes=tuple(replace(n, port=twin_port(n.port)) for n in k.nodes))
 
+    def ep(e: ExternalPort) -> ExternalPort:
+        name = twin_port(e.name)
+        return replace(e, name=name, sessions=tuple(replace(s, interface=name) for s in e.sessions))
+
     underlay = replace(intent.underlay, neighbors=tuple(map(nb, intent.underlay.neighbors)),
                        neighbors6=tuple(map(nb, intent.underlay.neighbors6)))
     dci = intent.dci
@@ -54,6 +65,7 @@ def twin_intent(intent: DeviceIntent) -> DeviceIntent:
         underlay=underlay,
         kubernetes=tuple(map(kp, intent.kubernetes)),
         dci=dci,
+        external=tuple(map(ep, intent.external)),
     )
 
 

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from fabric.model.base import StrictModel
 from fabric.model.deploy import DeploySettings
+from fabric.model.external import ExternalRouter
 from fabric.model.fabric import DciLink, FabricSettings, Leaf, Link, Spine
 from fabric.model.kubernetes import Kubernetes
 from fabric.model.pools import Pools
@@ -26,6 +27,9 @@ class Inventory(StrictModel):
     dci_links: list[DciLink] = Field(default_factory=list)
     tenants: list[Tenant] = Field(default_factory=list)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    external_routers: list[ExternalRouter] = Field(
+        default_factory=list, description="routers outside the fabric that border leaves hand tenant VRFs to"
+    )
     deploy: DeploySettings = Field(default_factory=DeploySettings, description="how fabric deploy reaches devices")
 
     def switches(self) -> list[Spine | Leaf]:

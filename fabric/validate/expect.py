@@ -120,6 +120,11 @@ def expected_state(intents: Mapping[str, DeviceIntent], topo: LabTopology | None
                 add(vrf, node.address, node.name, "kubernetes")
                 if node.address6 is not None and k.local_address6 is not None:
                     add(vrf, node.address6, node.name, "kubernetes")
+        for s in i.external_sessions():
+            vrf = s.vrf if tenant_vrfs else "default"
+            add(vrf, s.peer_address, s.router, "external")
+            if s.peer_address6 is not None:
+                add(vrf, s.peer_address6, s.router, "external")
         for v in i.vnis:
             remotes = sorted({vt for dev, vt in vteps_of_network.get(v.name, []) if dev != name},
                              key=lambda a: tuple(int(x) for x in a.split(".")))

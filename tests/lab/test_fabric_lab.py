@@ -86,6 +86,23 @@ def test_up_deploy_validate_green(env: Env) -> None:
     assert all(c.area == "l3vni" for c in skipped)
 
 
+def test_external_router_learns_the_vrf_and_hosts_reach_behind_it(env: Env) -> None:
+    """Issue 9 item 11: leaf4 (border) hands VRF blue to the backbone namespace. Without
+    kernel VRFs the session runs in the default tables (NO_VRF_REASON); validate saw it up."""
+    backbone = env.lab.router("x-backbone")
+    learned4 = backbone.vtysh_json("show ip route bgp json")
+    learned6 = backbone.vtysh_json("show ipv6 route bgp json")
+    # exactly the VRF's subnets (the border's export policy), nothing of the underlay
+    assert sorted(learned4) == ["10.1.10.0/24", "10.1.20.0/24"], sorted(learned4)
+    assert sorted(learned6) == ["2001:db8:1:10::/64", "2001:db8:1:20::/64"], sorted(learned6)
+    # what the backbone announces reaches every leaf; hosts behind any leaf reach it
+    for leaf in ("leaf1", "leaf4"):
+        assert "203.0.113.0/24" in env.lab.router(leaf).vtysh_json("show ip route 203.0.113.0/24 json")
+    for host, target in (("h-servers-leaf1", "203.0.113.1"), ("h-k8s-nodes-leaf2", "2001:db8:ffff::1")):
+        out = env.lab.exec(host, "ping", "-c", "2", "-W", "2", target, check=False, timeout=15)
+        assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_dns_through_the_anycast_address_from_every_leaf(env: Env) -> None:
     hosts = [f"h-servers-leaf{i}" for i in range(1, 5)]
     answers = {h: dig(env.lab, h) for h in hosts}

@@ -46,7 +46,10 @@ def healthy_live(down: set[tuple[str, str]] = frozenset(), unhealthy: set[str] =
 
 def test_expected_state_of_the_lab() -> None:
     kinds = {s.kind for s in EXPECTED.sessions}
-    assert kinds == {"underlay", "underlay6", "overlay", "kubernetes"}
+    assert kinds == {"underlay", "underlay6", "overlay", "kubernetes", "external"}
+    # the border leaf's sessions to the backbone, in the default table without kernel VRFs
+    external = [(s.device, s.vrf, s.address, s.peer) for s in EXPECTED.sessions if s.kind == "external"]
+    assert external == [("leaf4", "default", "192.0.2.1", "backbone"), ("leaf4", "default", "2001:db8:ff::1", "backbone")]
     leaf1 = [s for s in EXPECTED.sessions if s.device == "leaf1"]
     assert len(leaf1) == 2 + 2 + 2 + 2  # v4 + v6 underlay, overlay, node1 v4 + v6
     vni = next(v for v in EXPECTED.vnis if v.device == "leaf1" and v.network == "servers")

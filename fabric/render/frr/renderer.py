@@ -19,7 +19,7 @@ left out, because FRR cannot bring up a VRF whose kernel device cannot exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
@@ -28,6 +28,7 @@ import jinja2
 from fabric.design.intent import Bfd, BgpNeighbor, DeviceIntent, K8sPeering, PrefixFilter, VrfInstance
 from fabric.errors import RenderError
 from fabric.render.cli_text import cli_text, cli_word
+from fabric.render.external_policy import ExternalPolicy, external_policy
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
 from fabric.render.shared import dedupe_neighbors, template_environment
 
@@ -81,6 +82,38 @@ class BfdProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalBgp:
+    """The external sessions of one BGP instance and what the instance originates for them."""
+
+    policies: tuple[ExternalPolicy, ...]
+    aggregates4: tuple[IPv4Network, ...]
+    aggregates6: tuple[IPv6Network, ...]
+    networks4: tuple[IPv4Network, ...]
+    """Announced subnets originated with ``network`` (only in the default instance without
+    kernel VRFs, where no ``redistribute connected`` puts them in BGP)."""
+    networks6: tuple[IPv6Network, ...]
+
+
+NO_EXTERNAL = ExternalBgp((), (), (), (), ())
+
+
+def external_bgp(policies: tuple[ExternalPolicy, ...], originate: bool) -> ExternalBgp:
+    """Group ``policies`` into one instance's :class:`ExternalBgp` (each prefix once)."""
+    if not policies:
+        return NO_EXTERNAL
+    aggs = list(dict.fromkeys(a for p in policies for a in p.session.aggregates))
+    nets = list(dict.fromkeys(a for p in policies for a in p.session.announce if a not in p.session.aggregates)) \
+        if originate else []
+    return ExternalBgp(
+        policies=policies,
+        aggregates4=tuple(a for a in aggs if isinstance(a, IPv4Network)),
+        aggregates6=tuple(a for a in aggs if isinstance(a, IPv6Network)),
+        networks4=tuple(a for a in nets if isinstance(a, IPv4Network)),
+        networks6=tuple(a for a in nets if isinstance(a, IPv6Network)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class BgpInstance:
     """``router bgp ASN [vrf NAME]``: the tenant side of one VRF (or, without kernel VRFs,
     of the default instance)."""
@@ -89,6 +122,7 @@ class BgpInstance:
     groups: tuple[K8sGroup, ...]
     multipath_relax: bool
     maximum_paths: int
+    external: ExternalBgp = NO_EXTERNAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +146,10 @@ class FrrView:
     """Kubernetes groups that live in the default instance (``tenant_vrfs=False``)."""
     peering_sources: tuple[PeeringSource, ...]
     """The leaf's Kubernetes peering addresses, one entry per VRF."""
+    external: tuple[ExternalPolicy, ...] = ()
+    """Filters of every external session (border leaves)."""
+    default_external: ExternalBgp = NO_EXTERNAL
+    """External sessions in the default instance (``tenant_vrfs=False``)."""
 
 
 def prefix_modifiers(f: PrefixFilter) -> str:
@@ -198,10 +236,17 @@ class FrrRenderer:
             cli_word(vi.name, "VRF name", IFNAME_MAX)
         tenant: tuple[BgpInstance, ...] = ()
         default_groups: tuple[K8sGroup, ...] = ()
+        external = tuple(external_policy(s) for s in intent.external_sessions())
+        default_external = NO_EXTERNAL
         if self.tenant_vrfs:
-            tenant = tuple(self._instance(intent, vi, tuple(g for g in groups if g.peering.vrf == vi.name)) for vi in intent.vrfs)
+            tenant = tuple(
+                replace(self._instance(intent, vi, tuple(g for g in groups if g.peering.vrf == vi.name)),
+                        external=external_bgp(tuple(p for p in external if p.session.vrf == vi.name), False))
+                for vi in intent.vrfs
+            )
         else:
             default_groups = tuple(groups)
+            default_external = external_bgp(external, True)
         net4 = [n for n in intent.underlay.advertise if isinstance(n, IPv4Network)]
         net6 = [n for n in intent.underlay.advertise if isinstance(n, IPv6Network)]
         return FrrView(
@@ -219,6 +264,8 @@ class FrrRenderer:
             tenant=tenant,
             default_groups=default_groups,
             peering_sources=tuple(sources.values()),
+            external=external,
+            default_external=default_external,
         )
 
     @staticmethod

@@ -21,6 +21,8 @@ from fabric.design.intent import (
     BgpNeighbor,
     DciVrf,
     DeviceIntent,
+    ExternalPort,
+    ExternalSession,
     FabricInterface,
     K8sPeering,
     RouteTarget,
@@ -115,13 +117,26 @@ class JunosNames:
     def dci_vrf(vrf: str) -> str:
         return f"DCI-T5-TARGET-{junos_word(vrf)}"
 
+    @staticmethod
+    def ext_import(s: ExternalSession) -> str:
+        """Import policy (and its IPv4 prefix list) of an external session."""
+        return f"EXT-IN-{junos_word(s.router)}-{junos_word(s.vrf)}"
+
+    @staticmethod
+    def ext_export(s: ExternalSession) -> str:
+        return f"EXT-OUT-{junos_word(s.router)}-{junos_word(s.vrf)}"
+
+    @staticmethod
+    def ext_group(s: ExternalSession) -> str:
+        return f"ext-{junos_word(s.router)}"
+
 
 @dataclass(frozen=True, slots=True)
 class Port:
     """A physical port in the order the config lists it (routed or access)."""
 
-    kind: Literal["routed", "access"]
-    port: FabricInterface | AccessInterface
+    kind: Literal["routed", "access", "external"]
+    port: FabricInterface | AccessInterface | ExternalPort
     sort_key: tuple[object, ...]
 
 
@@ -139,6 +154,8 @@ class JunosView:
     vlan_names: dict[int, str]
     vrf_irbs: dict[str, list[int]]
     k8s_by_vrf: dict[str, list[K8sPeering]]
+    ext_by_vrf: dict[str, list[ExternalSession]]
+    """External sessions per VRF (border leaves)."""
     dci_vrfs: dict[str, DciVrf]
     underlay_groups: list[tuple[str, str, tuple[BgpNeighbor, ...]]]
     dci_underlay_groups: list[tuple[str, str, tuple[BgpNeighbor, ...]]]
@@ -188,6 +205,7 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
     d = intent
     ports = [Port("routed", i, natural_key(i.name)) for i in d.interfaces]
     ports += [Port("access", a, natural_key(a.name)) for a in d.access_ports]
+    ports += [Port("external", e, natural_key(e.name)) for e in d.external]
     ports.sort(key=lambda p: p.sort_key)
 
     vtep = d.device.vtep if d.device.vtep is not None and d.device.vtep != d.device.loopback else None
@@ -208,9 +226,12 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
     k8s_by_vrf: dict[str, list[K8sPeering]] = {}
     for k in d.kubernetes:
         k8s_by_vrf.setdefault(k.vrf, []).append(k)
-    unknown = set(k8s_by_vrf) - {vi.name for vi in d.vrfs}
+    ext_by_vrf: dict[str, list[ExternalSession]] = {}
+    for es in d.external_sessions():
+        ext_by_vrf.setdefault(es.vrf, []).append(es)
+    unknown = (set(k8s_by_vrf) | set(ext_by_vrf)) - {vi.name for vi in d.vrfs}
     if unknown:
-        raise RenderError(f"{d.name}: Kubernetes peerings in VRFs not on this leaf: {', '.join(sorted(unknown))}")
+        raise RenderError(f"{d.name}: Kubernetes or external peerings in VRFs not on this leaf: {', '.join(sorted(unknown))}")
 
     underlay_groups = [("inet", JunosNames.underlay, d.underlay.neighbors)]
     if d.underlay.neighbors6:
@@ -259,6 +280,7 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         vlan_names=vlan_names,
         vrf_irbs=vrf_irbs,
         k8s_by_vrf=k8s_by_vrf,
+        ext_by_vrf=ext_by_vrf,
         dci_vrfs=dci_vrfs,
         underlay_groups=underlay_groups,
         dci_underlay_groups=dci_underlay_groups,

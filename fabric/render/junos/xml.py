@@ -77,6 +77,7 @@ LISTS = frozenset({
     ("router-advertisement", "interface"),
     ("ntp", "server"),
     ("routing-options", "rib"),
+    ("aggregate", "route"),
 })
 
 #: keyword -> the leaf inside the container the schema has where the text has a value

@@ -37,6 +37,7 @@ from fabric.design.intent import (
 )
 from fabric.errors import RenderError
 from fabric.render.cli_text import cli_text, cli_word, nxos_mac
+from fabric.render.external_policy import ExternalPolicy, external_policy
 from fabric.render.k8s_policy import K8sPolicy, k8s_policy
 from fabric.render.shared import dedupe_neighbors, template_environment
 from fabric.speed import SLOT, IdentityCache, fill_slots, split_slots
@@ -80,6 +81,13 @@ class VrfBgp:
     peerings: tuple[K8sPeering, ...]
     multipath_relax: bool
     maximum_paths: int
+    external: tuple[ExternalPolicy, ...] = ()
+    """External sessions in this VRF (border leaves)."""
+
+    @property
+    def aggregates(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Aggregates the external sessions of this VRF announce (each once)."""
+        return tuple(dict.fromkeys(a for p in self.external for a in p.session.aggregates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,8 @@ class NxosView:
     svi_blocks: str
     nve_blocks: str
     evpn_blocks: str
+    external: tuple[ExternalPolicy, ...] = ()
+    """Filters of every external session (border leaves)."""
 
 
 def prefix_modifiers(f: PrefixFilter) -> str:
@@ -193,7 +203,8 @@ class NxosRenderer:
         for p in intent.kubernetes:
             if p.cluster not in policies:
                 policies[p.cluster] = k8s_policy(p, prefix_modifiers)
-        vrf_bgp = tuple(self._vrf_bgp(intent, vi) for vi in intent.vrfs)
+        external = tuple(external_policy(s) for s in intent.external_sessions())
+        vrf_bgp = tuple(self._vrf_bgp(intent, vi, external) for vi in intent.vrfs)
         dci = intent.dci
         net4: list[IPv4Network] = [n for n in intent.underlay.advertise if isinstance(n, IPv4Network)]
         net6: list[IPv6Network] = [n for n in intent.underlay.advertise if isinstance(n, IPv6Network)]
@@ -226,6 +237,7 @@ class NxosRenderer:
             svi_blocks=self._section(self._svi, "g", intent.gateways, "bfd", k8s_bfd),
             nve_blocks=self._section(self._nve, "n", l2, "multisite", multisite),
             evpn_blocks=self._evpn(intent, stitched_rts),
+            external=external,
         )
 
     def _section(
@@ -271,7 +283,7 @@ class NxosRenderer:
         return fill_slots(parts, [v.rd for v in vnis])
 
     @staticmethod
-    def _vrf_bgp(intent: DeviceIntent, vi: VrfInstance) -> VrfBgp:
+    def _vrf_bgp(intent: DeviceIntent, vi: VrfInstance, external: tuple[ExternalPolicy, ...] = ()) -> VrfBgp:
         peerings = tuple(p for p in intent.kubernetes if p.vrf == vi.name)
         paths = max([intent.underlay.maximum_paths, *(p.maximum_paths for p in peerings)])
         return VrfBgp(
@@ -279,6 +291,7 @@ class NxosRenderer:
             peerings=peerings,
             multipath_relax=vi.multipath_multiple_as or any(p.multipath_multiple_as for p in peerings),
             maximum_paths=paths,
+            external=tuple(p for p in external if p.session.vrf == vi.name),
         )
 
 
