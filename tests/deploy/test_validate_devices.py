@@ -65,7 +65,7 @@ def test_validate_a_deployed_fabric_of_test_devices(deployed: Testbed) -> None:
     assert areas == {"session", "vni", "l3vni"}
     assert {c.device for c in report.checks if c.area == "vni"} == {n for n, i in intents.items() if i.vnis}
     kinds = {c.item.split()[0] for c in report.checks if c.area == "session"}
-    assert {"underlay", "underlay6", "overlay", "kubernetes"} <= kinds
+    assert {"underlay", "underlay6", "overlay", "kubernetes", "external"} <= kinds
 
     # the underlay routes: every other VTEP over every spine-facing session of this leaf
     vteps = {n: str(i.device.vtep) for n, i in intents.items() if i.device.vtep is not None}

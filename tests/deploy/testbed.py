@@ -154,15 +154,20 @@ def write_deploy_yaml(bed: Testbed, driver_junos: str, extra: dict[str, Any] | N
     (bed.inv / "deploy.yaml").write_text(yaml.safe_dump({"deploy": doc}, sort_keys=False), encoding="utf-8")
 
 
-def kubernetes_speakers(fab: Fabric, network: Any) -> None:
-    """Every Kubernetes node of the intent as a BGP speaker of ``network``, cabled to its
-    leaf and peering with the leaf's gateway addresses (what a node's bgp-agent does)."""
+def outside_speakers(fab: Fabric, network: Any) -> None:
+    """The BGP speakers outside the fabric, as the intent describes them, added to
+    ``network``: every Kubernetes node (cabled to its leaf, peering with the leaf's address
+    for it, as its bgp-agent does) and every external router (peering with its border)."""
     for leaf, intent in fab.design().items():
         for k in intent.kubernetes:
             for node in k.nodes:
                 network.add_speaker(str(node.address), node.asn, [str(k.local_address)], leaf)
                 if node.address6 is not None and k.local_address6 is not None:
                     network.add_speaker(str(node.address6), node.asn, [str(k.local_address6)], leaf)
+        for s in intent.external_sessions():
+            network.add_speaker(str(s.peer_address), s.peer_asn, [str(s.address.ip)], leaf)
+            if s.peer_address6 is not None and s.address6 is not None:
+                network.add_speaker(str(s.peer_address6), s.peer_asn, [str(s.address6.ip)], leaf)
 
 
 @contextmanager
@@ -171,7 +176,7 @@ def testbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inventory: str = "s
             network: bool = False) -> Iterator[Testbed]:
     """``network=True``: the devices join one :class:`tests.devices.network.Network` (they
     see each other's configurations: sessions, EVPN remote VTEPs, underlay routes) with
-    the intent's Kubernetes nodes as speakers."""
+    the intent's Kubernetes nodes and external routers as speakers."""
     ok, why = devices_available()
     if not ok:
         pytest.skip(why)
@@ -183,7 +188,7 @@ def testbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inventory: str = "s
     fab = fabric.load(inv)
     net = Network() if network else None
     if net is not None:
-        kubernetes_speakers(fab, net)
+        outside_speakers(fab, net)
     with ExitStack() as stack:
         devices: dict[str, Any] = {}
         platforms: dict[str, str] = {}
