@@ -20,10 +20,10 @@ with graceful restart the leaves keep the previous routes until then, which make
 of the agent hitless. If ExaBGP dies, it is started again and everything re-announced.
 
 This module only wires the parts together; each lives in its own module: the drain state
-machine (:mod:`bgp.drain`), the peers' session and withdrawal bookkeeping
-(:mod:`bgp.peers`), the sources' views and the drain marker on disk (:mod:`bgp.snapshots`),
-the control socket (:mod:`bgp.control`), the source kinds (:mod:`bgp.sources.registry`)
-and the computed rows of ``status`` (:mod:`bgp.status`).
+machine (:mod:`bgp.drain`), the peers' bookkeeping (:mod:`bgp.peers`), what ExaBGP acked
+and the send step (:mod:`bgp.ribout`), the sources' views and the drain marker on disk
+(:mod:`bgp.snapshots`), the control socket (:mod:`bgp.control`), the source kinds
+(:mod:`bgp.sources.registry`) and the computed rows of ``status`` (:mod:`bgp.status`).
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ from bgp.health import HealthMonitor, Status, Transition
 from bgp.metrics import AgentMetrics
 from bgp.peers import PeerInfo, Peers
 from bgp.refusals import Refusals
+from bgp.ribout import RibOut
 from bgp.snapshots import DrainMarker, SnapshotStore
 from bgp.sources.base import DesiredService, Source, run_forever
 from bgp.sources.registry import make_sources
 from bgp.speaker import commands, exabgp_conf
 from bgp.speaker.commands import RouteAttributes
-from bgp.speaker.diff import diff
 from bgp.speaker.events import Event
 from bgp.speaker.process import ExaBGP, SpeakerError
 from bgp.status import peer_rows, prefix_rows, source_rows
@@ -86,15 +86,14 @@ class Agent:
         self._dirty = asyncio.Event()
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._current: dict[IPNet, RouteAttributes] = {}
         self._plan = guard.Plan()
         self._peers = Peers(config.peers)
+        self._rib = RibOut(self._peers, self.metrics, config.exabgp.batch, config.exabgp.track_sent)
         self._speaker: ExaBGP | None = None
         self._eor_sent = False
         self._drain = drainsm.SERVING
         self._drain_timer: asyncio.TimerHandle | None = None
         self._stopping = False
-        self._refusals = Refusals()
         self._retry_timer: asyncio.TimerHandle | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.reconcile_passes = 0
@@ -109,7 +108,7 @@ class Agent:
             # Already out of service: a second drain must not bring the routes back.
             return {"ok": True, "draining": True, "delay": 0.0, "prefixes": 0}
         loop = asyncio.get_running_loop()
-        self._drain = drainsm.drain(self._drain, loop.time(), wait, self._current)
+        self._drain = drainsm.drain(self._drain, loop.time(), wait, self._rib.current)
         self._marker.record(True)
         if self._drain_timer is not None:
             self._drain_timer.cancel()
@@ -182,58 +181,11 @@ class Agent:
         speaker = self._speaker
         if speaker is None or not speaker.running:
             return
-        loop = asyncio.get_running_loop()
-        # a refused change is not sent again before it is due (or ever, once failed)
-        target = self._refusals.hold(self._current, target, loop.time())
-        d = diff(self._current, target, self._peers.selectors(), self.config.exabgp.batch)
-        for p in d.dropped:
-            self._current.pop(p, None)
-        if not d.steps:
-            return
-        if self.config.exabgp.track_sent:
-            self._peers.expect_withdrawn(d.withdrawn)
-        if d.withdrawn:
-            self._peers.all_withdrawn.clear()
-        t0 = time.monotonic()
-        results = await speaker.send_detailed([step.line for step in d.steps])
-        announced = withdrawn = 0
-        for step, outcome in zip(d.steps, results, strict=True):
-            self.metrics.commands.labels("done" if outcome.ok else "error").inc()
-            if not outcome.ok:
-                # ExaBGP's state did not change: record why, retry later or mark failed
-                self._refusals.refused(step.prefixes, step.attrs, outcome.reason, loop.time())
-                if step.attrs is None:
-                    self._peers.forget_withdrawn(step.prefixes)  # never sent: nothing to wait for
-                first = self._refusals.get(step.prefixes[0])
-                log.error(
-                    "exabgp refused a command",
-                    extra={
-                        "command": step.line[:200],
-                        "reason": outcome.reason,
-                        "prefixes": len(step.prefixes),
-                        "attempt": first.attempts if first else 0,
-                        "failed": bool(first and first.failed),
-                    },
-                )
-                continue
-            self._refusals.done(step.prefixes)
-            for p in step.prefixes:
-                if step.attrs is not None:
-                    self._current[p] = step.attrs
-                    announced += 1
-                else:
-                    self._current.pop(p, None)
-                    withdrawn += 1
-        self.metrics.announced.set(len(self._current))
-        self.metrics.failed.set(len(self._refusals.failed()))
+        await self._rib.apply(speaker, target, asyncio.get_running_loop().time())
         self._schedule_retry()
-        ms = round((time.monotonic() - t0) * 1000, 1)
-        log.info("applied", extra={"announced": announced, "withdrawn": withdrawn, "commands": len(d.steps), "ms": ms,
-                                   "total": len(self._current)})
-        self._peers.settle()
 
     def _schedule_retry(self) -> None:
-        due = self._refusals.next_retry()
+        due = self._rib.refusals.next_retry()
         if self._retry_timer is not None:
             self._retry_timer.cancel()
             self._retry_timer = None
@@ -273,7 +225,7 @@ class Agent:
             await self._apply(self._target())
         await self._send_eor(self._peers.up())
         self._eor_sent = True
-        log.info("end-of-RIB sent", extra={"announced": len(self._current)})
+        log.info("end-of-RIB sent", extra={"announced": len(self._rib.current)})
 
     async def _send_eor(self, peers: list[PeerInfo]) -> None:
         speaker = self._speaker
@@ -300,7 +252,7 @@ class Agent:
         """Keep ExaBGP running; on an unexpected exit start it again and re-announce."""
         delay = 1.0
         while True:
-            self._current = {}
+            self._rib.reset()
             self._eor_sent = False
             self._peers.reset()
             try:
@@ -383,15 +335,15 @@ class Agent:
         try:
             async with asyncio.timeout(STOP_WITHDRAW_TIMEOUT):
                 async with self._lock:
-                    self._refusals = Refusals()  # a stop tries every withdrawal once, now
+                    self._rib.refusals = Refusals()  # a stop tries every withdrawal once, now
                     await self._apply(self._target())
         except (SpeakerError, TimeoutError) as e:
             log.warning("could not withdraw before stopping: %s", e or "timeout")
         all_sent = await self._peers.wait_withdrawn(STOP_WITHDRAW_TIMEOUT, self.config.exabgp.track_sent)
         code = 0
-        if self._current or not all_sent:
+        if self._rib.current or not all_sent:
             # the leaves keep what is left as stale routes for the restart time: say so
-            left = sorted(p.with_prefixlen for p in self._current)
+            left = sorted(p.with_prefixlen for p in self._rib.current)
             log.error(
                 "stopping before every withdrawal was seen sent",
                 extra={"not_withdrawn": ",".join(left[:20]), "count": len(left), "unconfirmed": not all_sent},
@@ -434,10 +386,10 @@ class Agent:
             "exabgp_pid": speaker.pid if speaker else None,
             "exabgp_version": speaker.version if speaker else None,
             "last_api_contact": speaker.last_contact if speaker else None,
-            "announced": len(self._current),
-            "failed": len(self._refusals.failed()),
+            "announced": len(self._rib.current),
+            "failed": len(self._rib.refusals.failed()),
             "peers": peer_rows(self._peers),
-            "prefixes": prefix_rows(self._plan, self._current, self._drain.draining, self._refusals),
+            "prefixes": prefix_rows(self._plan, self._rib.current, self._drain.draining, self._rib.refusals),
             "checks": {
                 name: {"status": st.status.value, "oks": st.oks, "fails": st.fails}
                 for name, st in self._monitor.states().items()

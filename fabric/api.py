@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,16 @@ from typing import TYPE_CHECKING, Any
 from fabric.build import BuildResult, write_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
-from fabric.errors import InventoryError, LedgerError, LedgerInputError, PoolExhausted, Problem, RenderError
+from fabric.errors import (
+    DesignError,
+    DesignInputError,
+    InventoryError,
+    LedgerInputError,
+    LedgerStaleError,
+    PoolExhausted,
+    Problem,
+    RenderError,
+)
 from fabric.export import LAB_CONFIG_FORMATS, lab_config_devices
 from fabric.export import write_all as write_exports
 from fabric.export.agents import agent_files
@@ -122,24 +132,37 @@ class Fabric:
         return self.plan().allocations()
 
     def require_up_to_date(self) -> Plan:
-        """The plan, if the ledger on disk already holds it; else :class:`LedgerError`
+        """The plan, if the ledger on disk already holds it; else :class:`~fabric.errors.LedgerStaleError`
         (the ledger is the reviewed source of truth: run ``fabric plan`` and commit it)."""
         p = self.plan()
         if p.changed:
             counts = {a: sum(1 for c in p.changes if c.action == a) for a in ("added", "changed", "freed")}
             what = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "fabric renamed"
-            raise LedgerError(
-                f"{self.ledger_path} is not up to date ({what}): run `fabric plan {self.path}`, "
-                "review the allocations and commit them, then build again"
-            )
+            raise LedgerStaleError([Problem(
+                str(self.ledger_path), 0, "",
+                f"not up to date ({what}): run `fabric plan {self.path}`, "
+                "review the allocations and commit them, then build again",
+            )])
         return p
 
     def designed(self) -> Design:
         """The design stage's whole output: per-device intents and the
         :class:`FabricSummary` (what the exports read). Computed once per Fabric."""
         if self._design is None:
-            self._design = design_fabric(self.inventory, self.allocations())
+            with self._located():
+                self._design = design_fabric(self.inventory, self.allocations())
         return self._design
+
+    @contextmanager
+    def _located(self) -> Iterator[None]:
+        """Turn a :class:`DesignError` into a :class:`DesignInputError` at its place in the
+        inventory (``FILE:LINE: path: message``, exit status 2 in the CLI)."""
+        try:
+            yield
+        except DesignInputError:
+            raise
+        except DesignError as e:
+            raise DesignInputError([self.source.problem(e.path, str(e))]) from None
 
     def design(self) -> dict[str, DeviceIntent]:
         """One vendor-neutral intent per device (spines, then leaves, inventory order),
@@ -168,7 +191,9 @@ class Fabric:
         ``agents/<cluster>/`` and the exports. Rewrites
         only files whose content changed; removes files of devices no longer here.
 
-        Raises :class:`LedgerError` when ``allocations.yaml`` is not up to date and
+        Raises :class:`~fabric.errors.LedgerStaleError` when ``allocations.yaml`` is not up to
+        date, :class:`~fabric.errors.DesignInputError` (located in the inventory) when the
+        design refuses it, and
         :class:`~fabric.errors.RenderError` (writing nothing) when a device cannot be
         rendered. Devices whose platform has no renderer yet are listed in
         ``BuildResult.skipped``.
@@ -177,11 +202,12 @@ class Fabric:
         exports, each called with what the one before produced."""
         t0 = time.perf_counter()
         plan = self.require_up_to_date()
-        designed = design_fabric(self.inventory, plan.allocations())
-        self._design = designed
-        renderers, skipped = select_renderers(designed.devices)  # every capability problem first
-        # every problem of the agent configs (user sections included) before anything is written
-        agents = agent_files(designed.devices, designed.summary, Path(out_dir))
+        with self._located():
+            designed = design_fabric(self.inventory, plan.allocations())
+            self._design = designed
+            renderers, skipped = select_renderers(designed.devices)  # every capability problem first
+            # every problem of the agent configs (user sections included) before anything is written
+            agents = agent_files(designed.devices, designed.summary, Path(out_dir))
         view = build_view(designed)
         wanted = lab_config_devices(view)
         kept: dict[str, RenderedDevice] = {}

@@ -479,12 +479,18 @@ def _gateways(ctx: Ctx) -> Iterator[Problem]:
             gw = getattr(n, attr)
             if gw is None:
                 continue
+            # integers, not address objects: .ip and .broadcast_address build new objects,
+            # and an inventory may have 10,000 networks (tests/bench/test_load.py)
             net = gw.network
-            if gw.ip == net.network_address and net.prefixlen < net.max_prefixlen - 1:
+            plen, width = net.prefixlen, net.max_prefixlen
+            first = int(net.network_address)
+            last = first | ((1 << (width - plen)) - 1)
+            ip = int(gw)
+            if ip == first and plen < width - 1:
                 yield ctx.at((*path, attr), f"gateway {gw} is the subnet's network address")
-            elif net.version == 4 and gw.ip == net.broadcast_address and net.prefixlen < 31:
+            elif width == 32 and ip == last and plen < 31:
                 yield ctx.at((*path, attr), f"gateway {gw} is the subnet's broadcast address")
-            subnets.append((net.version, int(net.network_address), int(net.broadcast_address), net, (*path, attr)))
+            subnets.append((net.version, first, last, net, (*path, attr)))
     # sweep in address order: a subnet overlaps an earlier one iff it starts before the
     # furthest end seen so far (n log n; thousands of SVIs are common)
     subnets.sort(key=lambda t: (t[0], t[1], -t[2]))
@@ -502,15 +508,22 @@ def _gateways(ctx: Ctx) -> Iterator[Problem]:
 
 @check("tenants", "pools")
 def _gateways_outside_pools(ctx: Ctx) -> Iterator[Problem]:
-    pools = _pool_nets(ctx.pools)
+    # each pool as (version, first, last) integers: two ranges overlap iff each starts
+    # before the other ends (IPv4Network.overlaps builds address objects per call)
+    pools = [(pname, pnet, pnet.version, int(pnet.network_address), int(pnet.network_address) | int(pnet.hostmask))
+             for pname, pnet in _pool_nets(ctx.pools)]
     for path, n in ctx.networks():
         for attr in ("gateway4", "gateway6"):
             gw = getattr(n, attr)
             if gw is None:
                 continue
-            for pname, pnet in pools:
-                if pnet.version == gw.network.version and pnet.overlaps(gw.network):
-                    yield ctx.at((*path, attr), f"subnet {gw.network} overlaps fabric pool {pname} ({pnet})")
+            net = gw.network
+            version = net.version
+            first = int(net.network_address)
+            last = first | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)
+            for pname, pnet, pversion, pfirst, plast in pools:
+                if pversion == version and first <= plast and pfirst <= last:
+                    yield ctx.at((*path, attr), f"subnet {net} overlaps fabric pool {pname} ({pnet})")
 
 
 # ---------------------------------------------------------------- kubernetes

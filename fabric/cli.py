@@ -60,12 +60,12 @@ def _fail_on_input(fn: F) -> F:
             summary = f"{len(e.problems)} problem(s); nothing was written"
             err.print(summary, markup=False)
             _fail(as_json, 2, "input", e.problems, summary)
-        except LedgerError as e:
-            err.print(f"ledger: {e}", markup=False)
-            _fail(as_json, 2, "ledger", [], str(e))
-        except DesignError as e:
-            err.print(f"design: {e}", markup=False)
-            _fail(as_json, 2, "design", [], str(e))
+        except (LedgerError, DesignError) as e:
+            # not located by the library (it locates what it can): at the inventory folder
+            kind = "ledger" if isinstance(e, LedgerError) else "design"
+            problem = Problem(str(kwargs.get("inventory") or "<inventory>"), 0, "", f"{kind}: {e}")
+            err.print(str(problem), markup=False)
+            _fail(as_json, 2, kind, [problem], str(e))
         except FabricError as e:
             err.print(f"error: {e}", markup=False)
             _fail(as_json, 1, "error", [], str(e))

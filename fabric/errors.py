@@ -63,7 +63,23 @@ class LedgerInputError(InventoryError, LedgerError):
 
 class DesignError(FabricError):
     """The design stage cannot turn a valid inventory into intent (a port a default
-    cabling needs does not exist, a derived value collides with an allocated one)."""
+    cabling needs does not exist, a derived value collides with an allocated one).
+    ``path`` is the inventory data path the problem is about (``()``: the whole fabric);
+    :class:`fabric.api.Fabric` turns it into a :class:`DesignInputError` located there."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class DesignInputError(InventoryError, DesignError):
+    """A :class:`DesignError` located in the inventory: ``problems`` holds one
+    ``FILE:LINE: path: message`` record, as for any other input problem."""
+
+
+class LedgerStaleError(InventoryError, LedgerError):
+    """``allocations.yaml`` does not hold what ``fabric plan`` would allocate: the build
+    refuses (the ledger is the reviewed source of truth). One problem, at the ledger."""
 
 
 class RenderError(FabricError):

@@ -251,6 +251,12 @@ def _syntax_error(e: yaml.MarkedYAMLError, fname: str) -> SourceError:
 # A plain scalar starting with none of these is a string in YAML 1.1 (bools start with
 # y/n/t/f/o, nulls with ~/n, numbers with a digit, sign or dot, timestamps with a digit).
 _MAYBE_TYPED = frozenset("0123456789+-.~:<=yYnNtTfFoO")
+_WORDS: dict[str, bool | None] = {
+    **{w: True for w in ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
+    **{w: False for w in ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")},
+    **{w: None for w in ("null", "Null", "NULL")},
+}
+"""The plain scalars starting with a letter that SafeLoader does not read as strings."""
 
 
 def _scalar(loader: yaml.SafeLoader, ev: yaml.ScalarEvent, memo: dict[str, Any]) -> Any:
@@ -262,6 +268,10 @@ def _scalar(loader: yaml.SafeLoader, ev: yaml.ScalarEvent, memo: dict[str, Any])
         if not ev.implicit[0]:
             return value  # quoted: a string
         if value and value[0] not in _MAYBE_TYPED:
+            return value
+        if value[:1].isalpha():  # y/n/t/f/o: only the YAML 1.1 bool and null words are typed
+            return _WORDS.get(value, value)
+        if "/" in value:  # no implicit YAML 1.1 type has a slash (10.1.1.1/24 is a string)
             return value
         if value in memo:
             return memo[value]

@@ -73,6 +73,8 @@ from fabric.resources.ledger import Allocations, link_keys
 from fabric.sorting import natural_key
 from fabric.speed import gc_paused
 
+PathT = tuple[str | int, ...]
+
 # Timers and limits of the design (one place, printed by every platform alike).
 UNDERLAY_BFD = Bfd(interval_ms=1000, multiplier=3)
 OVERLAY_BFD = Bfd(interval_ms=3000, multiplier=3)
@@ -130,7 +132,8 @@ def _rt(admin: int, number: int, what: str) -> RouteTarget:
     if number > limit:
         raise DesignError(
             f"route target {admin}:{number} of {what} does not fit: with a 4-byte admin ({admin}) "
-            "the number is 16 bits; set pools.route_targets.admin to a 2-byte ASN"
+            "the number is 16 bits; set pools.route_targets.admin to a 2-byte ASN",
+            ("pools", "route_targets", "admin"),
         )
     return RouteTarget(admin, number)
 
@@ -197,7 +200,7 @@ def _device(sw: Spine | Leaf, role: Role, ident: int, alloc: Allocations, vtep: 
 # --------------------------------------------------------------------------- 3. links
 
 
-def _port(model: str, ports: tuple[str, ...], number: int, what: str, device: str) -> str:
+def _port(model: str, ports: tuple[str, ...], number: int, what: str, device: str, where: PathT) -> str:
     """Port ``number`` (1-based) of a model's list; generic models name ports beyond it."""
     if 1 <= number <= len(ports):
         return ports[number - 1]
@@ -208,7 +211,8 @@ def _port(model: str, ports: tuple[str, ...], number: int, what: str, device: st
         return f"{stem}{int(last[len(stem):]) + number - len(ports)}"
     raise DesignError(
         f"default cabling: {device} ({model}) has no {what} number {number} "
-        f"({len(ports)} {what}s); cable it explicitly in `cabling`"
+        f"({len(ports)} {what}s); cable it explicitly in `cabling`",
+        where,
     )
 
 
@@ -222,13 +226,13 @@ def links(inv: Inventory, alloc: Allocations, devs: dict[str, Device]) -> list[L
     keys = link_keys(inv)
     ends: list[tuple[str, str, str, str]] = []
     if inv.cabling is None:
-        spines = [(s, MODELS[s.model], devs[s.name].id) for s in inv.spines]
-        for lf in inv.leaves:
+        spines = [(s, MODELS[s.model], devs[s.name].id, i) for i, s in enumerate(inv.spines)]
+        for j, lf in enumerate(inv.leaves):
             hw = MODELS[lf.model]
             lid = devs[lf.name].id
-            for s, shw, sid in spines:
-                up = _port(lf.model, hw.uplinks, sid, "uplink", lf.name)
-                down = _port(s.model, shw.downlinks, lid, "downlink", s.name)
+            for s, shw, sid, i in spines:
+                up = _port(lf.model, hw.uplinks, sid, "uplink", lf.name, ("leaves", j, "model"))
+                down = _port(s.model, shw.downlinks, lid, "downlink", s.name, ("spines", i, "model"))
                 ends.append((lf.name, up, s.name, down))
     else:
         ends.extend((c.leaf, c.leaf_port, c.spine, c.spine_port) for c in inv.cabling)
@@ -324,21 +328,23 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
     """leaf name -> the Kubernetes peerings on it (cluster order)."""
     by_net = {n.name: n for n in ten.networks}
     out: dict[str, list[K8sPeering]] = defaultdict(list)
-    for c in inv.kubernetes.clusters:
+    for ci, c in enumerate(inv.kubernetes.clusters):
         net = by_net[c.network]
         gw = ten.gateways.get(c.network)
         if gw is None or gw.address4 is None:
             if c.nodes:
-                raise DesignError(f"cluster {c.name}: network {c.network} has no IPv4 gateway to peer from")
+                raise DesignError(f"cluster {c.name}: network {c.network} has no IPv4 gateway to peer from",
+                                  ("kubernetes", "clusters", ci, "network"))
             continue
         accept = tuple(PrefixFilter(r, r.max_prefixlen, r.max_prefixlen) for r in c.service_ranges)
         per_leaf: dict[str, list[K8sNodePeer]] = defaultdict(list)
-        for node in c.nodes:
+        for ni, node in enumerate(c.nodes):
             member = ten.members[c.network]
             if member is not None and node.leaf not in member:
                 raise DesignError(
                     f"cluster {c.name}: node {node.name} is on {node.leaf}, which does not carry "
-                    f"network {c.network}; add the leaf (or its rack) to the network"
+                    f"network {c.network}; add the leaf (or its rack) to the network",
+                    ("kubernetes", "clusters", ci, "nodes", ni, "leaf"),
                 )
             asn = c.asn.first if c.shared_asn else alloc.node_asn(node.name)
             per_leaf[node.leaf].append(K8sNodePeer(node.name, node.port, node.address, node.address6, asn))

@@ -99,6 +99,15 @@ def _lengths(p: K8sPeering, version: int) -> tuple[int, ...]:
     return tuple(sorted({n for f in p.accept if f.prefix.version == version for n in range(f.min_length, f.max_length + 1)}))
 
 
+def _node_path(summary: FabricSummary, cluster: str, node: str) -> tuple[str | int, ...]:
+    """The inventory data path of ``node`` (clusters and nodes are in inventory order)."""
+    for ci, c in enumerate(summary.clusters):
+        if c.name == cluster:
+            return ("kubernetes", "clusters", ci, "nodes", c.nodes.index(node)) if node in c.nodes else (
+                "kubernetes", "clusters", ci)
+    return ("kubernetes",)
+
+
 def node_agents(intents: Mapping[str, DeviceIntent], summary: FabricSummary) -> tuple[NodeAgent, ...]:
     """The fabric's part of every node's config, clusters and nodes in inventory order
     (clusters whose speaker is bgp-agent; other speakers have their own configs).
@@ -125,7 +134,8 @@ def node_agents(intents: Mapping[str, DeviceIntent], summary: FabricSummary) -> 
                     )
                 except ValidationError as e:
                     what = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-                    raise DesignError(f"cluster {p.cluster}: node {n.name}: bgp-agent would refuse its config: {what}") from None
+                    raise DesignError(f"cluster {p.cluster}: node {n.name}: bgp-agent would refuse its config: {what}",
+                                      _node_path(summary, p.cluster, n.name)) from None
                 found[n.name] = NodeAgent(n.name, p.cluster, summary.fabric.name, leaf, config)
     return tuple(
         found[name] for c in summary.clusters if c.speaker == AGENT_SPEAKER for name in c.nodes if name in found

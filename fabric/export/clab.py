@@ -253,15 +253,12 @@ def clab_yaml(view: FabricView, config_dir: str = "configs", lab_config_dir: str
     from fabric.lab.topology import TopologyError, host_setup, lab_topology
 
     try:
-        topo = lab_topology(view)
+        topo = lab_topology(view, twins=False, max_hosts=MAX_HOSTS)  # hosts of FRR leaves only
     except TopologyError as e:
         raise ExportError(str(e)) from None
     routers = {r.name: r for r in topo.routers}
-    frr_leaves = {d.name for d in view.devices if d.platform == "frr"}
-    hosts = [h for h in topo.hosts if h.leaf in frr_leaves]
-    hosts_left_out = len(hosts) if len(hosts) > MAX_HOSTS else 0
-    if hosts_left_out:
-        hosts = []
+    hosts = list(topo.hosts)
+    hosts_left_out = topo.hosts_left_out
     subnet = _mgmt_subnet(view)
     node_mgmt = _node_mgmt(view, subnet)
     maps = {d.name: port_map(d, device_ports(view, d.name)) for d in view.devices}

@@ -26,6 +26,7 @@ The Kubernetes nodes' anycast DNS service (the ShowNet case) listens on
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 from typing import Any
@@ -210,6 +211,8 @@ class LabTopology:
     k8s_nodes: tuple[TopoK8sNode, ...]
     hosts: tuple[TopoHost, ...]
     links: tuple[TopoLink, ...]
+    hosts_left_out: int = 0
+    """Test hosts not laid out: more than ``max_hosts`` of :func:`lab_topology`."""
     externals: tuple[Any, ...] = ()
     """External routers (:class:`fabric.lab.external.TopoExternal`): only the netns lab
     builds them (``fabric lab up``), the containerlab export leaves them out."""
@@ -226,42 +229,50 @@ class LabTopology:
                 *(x.name for x in self.externals))
 
 
-def _host_addresses(seg: Segment, view: FabricView) -> dict[str, tuple[IPv4Interface | None, IPv6Interface | None]]:
-    taken4: set[IPv4Address] = set()
-    taken6: set[IPv6Address] = set()
-    if seg.gateway4 is not None:
-        taken4.add(seg.gateway4.ip)
-    if seg.gateway6 is not None:
-        taken6.add(seg.gateway6.ip)
-    for n in view.nodes:
-        taken4.add(n.address.ip)
-        if n.address6 is not None:
-            taken6.add(n.address6.ip)
-    out: dict[str, tuple[IPv4Interface | None, IPv6Interface | None]] = {}
-    c4 = seg.gateway4.network.broadcast_address - 1 if seg.gateway4 is not None else None
-    c6 = seg.gateway6.network.network_address + 0xFF00 if seg.gateway6 is not None else None
+def _host_addresses(seg: Segment, nodes4: frozenset[int], nodes6: frozenset[int],
+                    ) -> dict[str, tuple[int | None, int | None]]:
+    """One test host address per leaf of ``seg``: IPv4 from the top of the subnet down,
+    IPv6 from ``::ff01`` up, skipping the gateway and the Kubernetes nodes' addresses
+    (``nodes4``/``nodes6`` as integers). A full IPv4 subnet ends the list. Integers, not
+    address objects: a 256-leaf fabric with 500 networks has 128,000 of them."""
+    g4, g6 = seg.gateway4, seg.gateway6
+    taken4 = set(nodes4)
+    taken6 = set(nodes6)
+    c4 = low4 = c6 = 0
+    if g4 is not None:
+        taken4.add(int(g4))
+        low4 = int(g4.network.network_address)
+        c4 = low4 + g4.network.num_addresses - 2  # the broadcast address - 1
+    if g6 is not None:
+        taken6.add(int(g6))
+        c6 = int(g6.network.network_address) + 0xFF00
+    out: dict[str, tuple[int | None, int | None]] = {}
     for leaf in seg.leaves:
-        a4: IPv4Interface | None = None
-        a6: IPv6Interface | None = None
-        if c4 is not None and seg.gateway4 is not None:
+        a4: int | None = None
+        a6: int | None = None
+        if g4 is not None:
             while c4 in taken4:
                 c4 -= 1
-            if c4 <= seg.gateway4.network.network_address:
+            if c4 <= low4:
                 break  # the network is full: the remaining leaves get no test host
-            a4 = IPv4Interface(f"{c4}/{seg.gateway4.network.prefixlen}")
+            a4 = c4
             taken4.add(c4)
-        if c6 is not None and seg.gateway6 is not None:
+        if g6 is not None:
             c6 += 1
             while c6 in taken6:
                 c6 += 1
-            a6 = IPv6Interface(f"{c6}/{seg.gateway6.network.prefixlen}")
+            a6 = c6
             taken6.add(c6)
         out[leaf] = (a4, a6)
     return out
 
 
-def lab_topology(view: FabricView) -> LabTopology:
-    """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take."""
+def lab_topology(view: FabricView, twins: bool = True, max_hosts: int | None = None) -> LabTopology:
+    """Lay ``view`` out as a lab. Raises :class:`TopologyError` for a name Linux cannot take.
+
+    ``twins=False`` lays out only what runs as FRR itself (containerlab runs Junos and
+    NX-OS devices as vendor images): test hosts and bridges of FRR devices only. With
+    ``max_hosts``, more test hosts than that means none (counted in ``hosts_left_out``)."""
     ports: dict[str, dict[str, str]] = {}
 
     def port(device: str, name: str) -> str:
@@ -279,26 +290,42 @@ def lab_topology(view: FabricView) -> LabTopology:
     for n in view.access:
         seg = view.segment_index.get(n.network)
         links.append(TopoLink(n.leaf, port(n.leaf, n.port), n.name, HOST_PORT, seg.mtu if seg else view.mtu, "access"))
-    hosts: list[TopoHost] = []
+    def laid_out(device: str) -> bool:
+        return twins or view.device(device).platform == "frr"
+
+    nodes4 = frozenset(int(n.address) for n in view.nodes)
+    nodes6 = frozenset(int(n.address6) for n in view.nodes if n.address6 is not None)
+    wanted: list[tuple[int, Segment, str, int | None, int | None]] = []
     for index, seg in enumerate(view.segments, 1):
-        addrs = _host_addresses(seg, view)
-        for leaf in seg.leaves:
-            name = f"h-{seg.name}-{leaf}"
-            if leaf not in addrs:
-                continue
-            a4, a6 = addrs[leaf]
-            hosts.append(TopoHost(name, leaf, seg.name, seg.vlan, a4, a6,
-                                  seg.gateway4.ip if seg.gateway4 else None, seg.gateway6.ip if seg.gateway6 else None))
-            links.append(TopoLink(leaf, host_port(index), name, HOST_PORT, seg.mtu, "host"))
+        addrs = _host_addresses(seg, nodes4, nodes6)
+        wanted += [(index, seg, leaf, *addrs[leaf]) for leaf in seg.leaves if leaf in addrs and laid_out(leaf)]
+    left_out = len(wanted) if max_hosts is not None and len(wanted) > max_hosts else 0
+    hosts: list[TopoHost] = []
+    for index, seg, leaf, a4, a6 in () if left_out else wanted:
+        name = f"h-{seg.name}-{leaf}"
+        g4, g6 = seg.gateway4, seg.gateway6
+        hosts.append(TopoHost(name, leaf, seg.name, seg.vlan,
+                              IPv4Interface((a4, g4.network.prefixlen)) if g4 is not None and a4 is not None else None,
+                              IPv6Interface((a6, g6.network.prefixlen)) if g6 is not None and a6 is not None else None,
+                              g4.ip if g4 else None, g6.ip if g6 else None))
+        links.append(TopoLink(leaf, host_port(index), name, HOST_PORT, seg.mtu, "host"))
+    # the access and host ports of each leaf by VLAN, in link order (one pass: a 256-leaf
+    # fabric has hundreds of thousands of (device, VNI, link) combinations)
+    host_vlan = {h.name: h.vlan for h in hosts}
+    node_vlan = {n.name: n.vlan for n in view.nodes}
+    members_of: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+    for lk in links:
+        if lk.kind in ("access", "host"):
+            vlan = host_vlan.get(lk.b) if lk.kind == "host" else node_vlan.get(lk.b)
+            members_of[(lk.a, vlan)].append(lk.a_if)
     routers: list[TopoRouter] = []
     for d in view.devices:
         cmds: list[str] = []
         bridges: list[TopoBridge] = []
-        if d.vtep is not None:
+        if d.vtep is not None and laid_out(d.name):
             for net, _stitched in view.device_vnis.get(d.name, ()):
                 seg = view.segment_index[net]
-                members = tuple(lk.a_if for lk in links if lk.a == d.name and lk.kind in ("access", "host")
-                                and _link_vlan(view, lk, hosts) == seg.vlan)
+                members = tuple(members_of.get((d.name, seg.vlan), ()))
                 b = TopoBridge(seg.vlan, seg.vni, seg.mtu, members)
                 bridges.append(b)
                 cmds += bridge_commands(b, d.vtep, view.gateway_mac)
@@ -310,13 +337,7 @@ def lab_topology(view: FabricView) -> LabTopology:
         for n in view.cluster_nodes(cl):
             k8s.append(TopoK8sNode(n.name, cl.name, n.leaf, n.address, n.address6, n.gateway4, n.gateway6,
                                    dns, dns_name(cl.name)))
-    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links))
-
-
-def _link_vlan(view: FabricView, link: TopoLink, hosts: list[TopoHost]) -> int | None:
-    if link.kind == "host":
-        return next((h.vlan for h in hosts if h.name == link.b), None)
-    return next((n.vlan for n in view.nodes if n.name == link.b), None)
+    return LabTopology(view.name, tuple(routers), tuple(k8s), tuple(hosts), tuple(links), hosts_left_out=left_out)
 
 
 def host_setup(address4: IPv4Interface | None, address6: IPv6Interface | None, gateway4: IPv4Address | None,

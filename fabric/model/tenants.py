@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from fabric.model.base import Name, StrictModel, WithPrefix
+from fabric.model.base import Name, StrictModel, WithPrefix, WithPrefix6
 
 
 class Vrf(StrictModel):
@@ -32,7 +32,7 @@ class Network(StrictModel):
     vni: int | None = None
     gateway4: Annotated[IPv4Interface, WithPrefix] | None = Field(
         default=None, description="anycast gateway with the subnet's prefix length, e.g. 10.1.1.1/24")
-    gateway6: Annotated[IPv6Interface, WithPrefix] | None = Field(
+    gateway6: Annotated[IPv6Interface, WithPrefix6] | None = Field(
         default=None, description="anycast gateway with the subnet's prefix length, e.g. 2001:db8::1/64")
     leaves: Literal["all"] | list[Name] = "all"
     racks: list[Name] = Field(default_factory=list)

@@ -5,6 +5,7 @@ carry it"."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -206,5 +207,28 @@ def test_cli_build_design_error_exits_2(tmp_path: Path) -> None:
     ledger.write_text(ledger.read_text().replace('"leaf4": 4\n', '"leaf4": 40\n'))
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["build", str(inv), "-o", str(out)])
-    assert r.exit_code == 2 and "design: default cabling: spine1 (n9k-9332c) has no downlink number 40" in r.output
+    assert r.exit_code == 2, r.output
+    # located like every input problem: FILE:LINE: path: message (the spine's model)
+    line = next(ln for ln in r.output.splitlines() if "has no downlink number 40" in ln)
+    assert re.fullmatch(r".*fabric\.yaml:\d+: spines\[0\]\.model: default cabling: spine1 \(n9k-9332c\) has no "
+                        r"downlink number 40 .*", line), line
+    assert not out.exists()
+
+
+def test_cli_build_stale_ledger_is_one_located_problem(tmp_path: Path) -> None:
+    from tests.bench.gen_fabric import write
+
+    inv = tmp_path / "inv"
+    write(inv, spines=2, leaves=4, svis=2, vrfs=1, platforms=("junos", "nxos"))
+    replan(inv)
+    ledger = inv / "allocations.yaml"
+    ledger.write_text(ledger.read_text().replace('  "leaf4": 4\n', ""))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["build", str(inv), "-o", str(out), "--json"])
+    assert r.exit_code == 2, r.output
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is False and len(doc["problems"]) == 1
+    p = doc["problems"][0]
+    assert p["file"] == str(ledger) and "not up to date (1 added)" in p["message"]
+    assert f"{ledger}: <root>: not up to date (1 added): run `fabric plan" in r.stderr
     assert not out.exists()
