@@ -203,27 +203,37 @@ def _add_lab_option(command: click.Command) -> None:
 
 @click.command("validate")
 @inventory_arg
-@click.option("--lab", "lab_name", metavar="NAME", help="validate the running lab NAME")
+@click.option("--lab", "lab_name", metavar="NAME", help="validate the running lab NAME (default: the switches)")
+@click.option("--device", "devices", multiple=True, metavar="NAME", help="only this device (repeatable; switches)")
+@click.option("--role", "roles", multiple=True, type=click.Choice(["spine", "leaf", "border"]),
+              help="only devices of this role (repeatable; switches)")
+@click.option("--no-host-key-check", "no_host_key_check", is_flag=True,
+              help="do NOT check SSH host keys against the known_hosts file (deploy.known_hosts)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option("--failed", "only_failed", is_flag=True, help="list failed checks only")
-def validate_cmd(inventory: Path, lab_name: str | None, as_json: bool, only_failed: bool) -> None:
-    """Check the running fabric against its intent: sessions, VNIs and remote VTEPs, host
-    pings, service routes with their ECMP width, agents. Exit 1 if a check fails."""
-    from fabric.validate import validate_lab
+def validate_cmd(inventory: Path, lab_name: str | None, devices: tuple[str, ...], roles: tuple[str, ...],
+                 no_host_key_check: bool, as_json: bool, only_failed: bool) -> None:
+    """Check the running fabric against its intent: sessions, VNIs and remote VTEPs, L3 VNIs
+    and, in a lab, host pings, service routes with their ECMP width and agents. Without
+    --lab the switches are read through their deploy drivers (the inventory's deploy
+    section and credentials, as for `fabric deploy`). Exit 1 if a check fails."""
+    from fabric.validate import validate_devices, validate_lab
 
-    if lab_name is None:
-        err.print("validate reads devices through their deploy drivers; today only a lab's routers can be read: "
-                  "use --lab NAME", markup=False)
+    if lab_name is not None and (devices or roles):
+        err.print("--device/--role select switches; they do not apply to --lab", markup=False)
         sys.exit(2)
     try:
         fab = _load(inventory)
-        report = validate_lab(fab, lab_name)
+        if lab_name is not None:
+            report = validate_lab(fab, lab_name)
+        else:
+            report = validate_devices(fab, devices=devices, roles=roles, host_key_check=not no_host_key_check)
     except (FabricError, ValueError) as e:
         _fail(e)
         return
     counts = report.counts()
     if as_json:
-        click.echo(json.dumps({"fabric": report.fabric, "lab": report.lab, "ok": report.ok, "counts": counts,
+        click.echo(json.dumps({"fabric": report.fabric, "lab": report.lab or None, "ok": report.ok, "counts": counts,
                                "notes": list(report.notes), "checks": [c.as_dict() for c in report.checks]}, indent=2))
     else:
         print_report(report, only_failed)
@@ -233,7 +243,8 @@ def validate_cmd(inventory: Path, lab_name: str | None, as_json: bool, only_fail
 
 def print_report(report: Report, only_failed: bool = False) -> None:
     """The validation table, the VRF note and the counts."""
-    table = Table(title=f"validate {report.fabric} (lab {report.lab})", title_justify="left")
+    where = f"lab {report.lab}" if report.lab else "switches"
+    table = Table(title=f"validate {report.fabric} ({where})", title_justify="left")
     for col in ("", "area", "device", "check", "expected", "seen"):
         table.add_column(col, overflow="fold")
     style = {"pass": "green", "fail": "bold red", "skipped": "yellow"}

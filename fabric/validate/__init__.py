@@ -3,14 +3,15 @@
 :mod:`~fabric.validate.expect` computes what should be (pure), :mod:`~fabric.validate.live`
 reads what is (driver getters, pings, agents), :mod:`~fabric.validate.compare` compares the
 two (pure) into one :class:`Check` per expectation. :func:`validate_lab` does all three for
-a named lab.
+a named lab, :func:`validate_devices` for the switches the inventory's ``deploy`` section
+reaches (sessions, VNIs with their remote VTEPs, L3 VNIs; no pings or agents there).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from fabric.validate.compare import Check, LiveState, compare, summary
@@ -18,12 +19,14 @@ from fabric.validate.expect import ExpectedState, expected_service_routes, expec
 
 if TYPE_CHECKING:
     from fabric.api import Fabric
+    from fabric.deploy.targets import Target
 
 
 @dataclass(frozen=True)
 class Report:
     fabric: str
     lab: str
+    """The lab's name; ``""`` when real devices were read (:func:`validate_devices`)."""
     checks: tuple[Check, ...]
     notes: tuple[str, ...]
 
@@ -62,6 +65,38 @@ def validate_lab(fab: Fabric, name: str | None = None) -> Report:
     return Report(fab.name, lab.name, tuple(checks), notes)
 
 
+def validate_devices(
+    fab: Fabric,
+    *,
+    devices: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    host_key_check: bool = True,
+    targets: dict[str, Target] | None = None,
+    parallel: int = 8,
+) -> Report:
+    """Validate the switches in scope (all unless ``devices``/``roles`` narrow it), read
+    through their deploy drivers' getters with the ``deploy`` section's connections and
+    credentials (``targets`` replaces them, as for :func:`fabric.deploy.api.deploy`).
+    Tenant VRFs are real on switches, so Kubernetes sessions and L3 VNIs are checked in
+    their VRFs; service routes are checked only where a lab's agents say what is announced."""
+    from fabric.deploy.api import targets_for
+    from fabric.validate.live import collect_devices
+
+    scope = targets_for(fab, devices, roles, host_key_check=host_key_check, targets=targets)
+    intents = fab.design()
+    every = expected_state(intents, None, True)
+    expected = replace(
+        every,
+        sessions=tuple(s for s in every.sessions if s.device in scope),
+        vnis=tuple(v for v in every.vnis if v.device in scope),
+        l3vnis=tuple(v for v in every.l3vnis if v.device in scope),
+    )
+    vrfs = {n: ("default", *sorted(v.name for v in intents[n].vrfs)) for n in scope}
+    live = collect_devices(scope, vrfs, parallel)
+    checks = compare({n: intents[n] for n in scope}, expected, live, tenant_vrfs=True)
+    return Report(fab.name, "", tuple(checks), ())
+
+
 def wait_lab(fab: Fabric, name: str | None = None, timeout: float = 90.0, interval: float = 2.0,
              progress: Callable[[str], None] | None = None) -> Report:
     """Validate the lab until every check passes or ``timeout`` seconds passed (sessions and
@@ -78,4 +113,4 @@ def wait_lab(fab: Fabric, name: str | None = None, timeout: float = 90.0, interv
 
 
 __all__ = ["Check", "ExpectedState", "LiveState", "Report", "compare", "expected_service_routes", "expected_state",
-           "summary", "validate_lab", "wait_lab"]
+           "summary", "validate_devices", "validate_lab", "wait_lab"]

@@ -106,6 +106,9 @@ def compare(
         if not tenant_vrfs:
             checks.append(Check("l3vni", l3.device, item, "L3 VNI up", vrf_skip_reason or "skipped", "skipped"))
             continue
+        if l3.device in live.errors:
+            checks.append(Check("l3vni", l3.device, item, "L3 VNI up", "unreadable", "fail"))
+            continue
         got = next((x for x in live.vnis.get(l3.device, []) if x.vni == l3.l3vni and x.kind == "l3"), None)
         checks.append(Check("l3vni", l3.device, item, "L3 VNI up", "present" if got else "missing",
                             "pass" if got else "fail"))

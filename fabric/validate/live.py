@@ -1,6 +1,8 @@
-"""Gather a lab's live state: the drivers' getters on every router, pings from the host
-namespaces, ``bgp-agent status --json`` on every Kubernetes node. All in parallel, each
-bounded by a timeout; a device that cannot be read is recorded with why, never raised."""
+"""Gather live state: the drivers' getters on every router (:func:`collect` for a lab, with
+pings from the host namespaces and ``bgp-agent status --json`` on every Kubernetes node;
+:func:`collect_devices` for switches reached through their deploy drivers). All in
+parallel, each bounded by a timeout; a device that cannot be read is recorded with why,
+never raised."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fabric.deploy.driver import Connection
 from fabric.deploy.registry import driver_for
+from fabric.deploy.targets import Target
 from fabric.errors import DeployError
 from fabric.lab.fabriclab import FabricLab
 from fabric.lab.system import IP
@@ -19,24 +22,42 @@ from fabric.validate.expect import ExpectedState
 PARALLEL = 8
 
 
+def read_device(live: LiveState, name: str, driver: str, connection: Connection, vrfs: tuple[str, ...]) -> None:
+    """One device's sessions, VNIs and routes (of ``vrfs``) into ``live``, or why not."""
+    drv = driver_for(driver, connection)
+    try:
+        drv.open()
+        live.neighbors[name] = drv.get_bgp_neighbors()
+        live.vnis[name] = drv.get_vnis()
+        routes = []
+        for vrf in vrfs:
+            routes += drv.get_routes(vrf)
+        live.routes[name] = routes
+    except DeployError as e:
+        live.errors[name] = str(e).removeprefix(f"{connection.host}: ").removeprefix(f"{name}: ")
+    finally:
+        drv.close()
+
+
+def collect_devices(targets: Mapping[str, Target], vrfs: Mapping[str, tuple[str, ...]],
+                    parallel: int = PARALLEL) -> LiveState:
+    """Every target's state through its deploy driver (``napalm``, ``netconf``, ``frr``);
+    the routes of the VRFs ``vrfs`` names for it (the default table if none)."""
+    live = LiveState()
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        futures = [pool.submit(read_device, live, n, t.driver, t.connection, vrfs.get(n, ("default",)))
+                   for n, t in targets.items()]
+        for f in futures:
+            f.result()
+    return live
+
+
 def collect(lab: FabricLab, connections: Mapping[str, Connection], expected: ExpectedState,
             vrfs: tuple[str, ...] = ("default",)) -> LiveState:
     live = LiveState()
 
     def device(name: str) -> None:
-        drv = driver_for("frr", connections[name])
-        try:
-            drv.open()
-            live.neighbors[name] = drv.get_bgp_neighbors()
-            live.vnis[name] = drv.get_vnis()
-            routes = []
-            for vrf in vrfs:
-                routes += drv.get_routes(vrf)
-            live.routes[name] = routes
-        except DeployError as e:
-            live.errors[name] = str(e).removeprefix(f"{name}: ")
-        finally:
-            drv.close()
+        read_device(live, name, "frr", connections[name], vrfs)
 
     def ping(host: str, target: str) -> None:
         args = [IP, "netns", "exec", lab.netns(host), "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-w", "3",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,34 @@ def test_corrupt_journal_and_missing_journal(tmp_path: Path) -> None:
         read_journal(path)
     with pytest.raises(DeployError, match="no deploy journal"):
         read_journal(tmp_path / "nope.jsonl")
+
+
+def test_journal_from_many_threads_whole_records_each_synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wave writes from every device's thread: records stay whole, and every write returns
+    only after an fsync that began after its record was written (writers share fsyncs)."""
+    path = tmp_path / "j.jsonl"
+    j = Journal.start(path, "r", "f", [f"d{i}" for i in range(16)], [])
+    syncs: list[int] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        syncs.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    durable: list[bool] = []
+
+    def work(i: int) -> None:
+        for k in range(40):
+            j.write("step", device=f"d{i}", step="commit", detail="x" * (k * 50))
+            durable.append(j._synced >= 1)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    j.close()
+    st = read_journal(path)
+    assert all(len(st.steps[f"d{i}"]) == 40 for i in range(16)) and all(durable)
+    assert 1 <= len(syncs) <= 16 * 40

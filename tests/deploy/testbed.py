@@ -154,17 +154,41 @@ def write_deploy_yaml(bed: Testbed, driver_junos: str, extra: dict[str, Any] | N
     (bed.inv / "deploy.yaml").write_text(yaml.safe_dump({"deploy": doc}, sort_keys=False), encoding="utf-8")
 
 
+def outside_speakers(fab: Fabric, network: Any) -> None:
+    """The BGP speakers outside the fabric, as the intent describes them, added to
+    ``network``: every Kubernetes node (cabled to its leaf, peering with the leaf's address
+    for it, as its bgp-agent does) and every external router (peering with its border)."""
+    for leaf, intent in fab.design().items():
+        for k in intent.kubernetes:
+            for node in k.nodes:
+                network.add_speaker(str(node.address), node.asn, [str(k.local_address)], leaf)
+                if node.address6 is not None and k.local_address6 is not None:
+                    network.add_speaker(str(node.address6), node.asn, [str(k.local_address6)], leaf)
+        for s in intent.external_sessions():
+            network.add_speaker(str(s.peer_address), s.peer_asn, [str(s.address.ip)], leaf)
+            if s.peer_address6 is not None and s.address6 is not None:
+                network.add_speaker(str(s.peer_address6), s.peer_asn, [str(s.address6.ip)], leaf)
+
+
 @contextmanager
 def testbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inventory: str = "shownet2024", *,
-            driver_junos: str = "napalm", minute: float = 3.0, only: list[str] | None = None) -> Iterator[Testbed]:
+            driver_junos: str = "napalm", minute: float = 3.0, only: list[str] | None = None,
+            network: bool = False) -> Iterator[Testbed]:
+    """``network=True``: the devices join one :class:`tests.devices.network.Network` (they
+    see each other's configurations: sessions, EVPN remote VTEPs, underlay routes) with
+    the intent's Kubernetes nodes and external routers as speakers."""
     ok, why = devices_available()
     if not ok:
         pytest.skip(why)
     from tests.devices.junos import JunosDevice
+    from tests.devices.network import Network
 
     inv = tmp_path / "inv"
     shutil.copytree(ROOT / "inventories" / inventory, inv)
     fab = fabric.load(inv)
+    net = Network() if network else None
+    if net is not None:
+        outside_speakers(fab, net)
     with ExitStack() as stack:
         devices: dict[str, Any] = {}
         platforms: dict[str, str] = {}
@@ -175,14 +199,14 @@ def testbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inventory: str = "s
             platforms[sw.name] = sw.platform
             if sw.platform == "junos":
                 dev = JunosDevice(junos_factory(sw.name, mgmt), hostname=sw.name, username=USERNAME,
-                                  password=PASSWORD, minute=minute)
+                                  password=PASSWORD, minute=minute, network=net)
             elif sw.platform == "nxos":
                 if not nxos_available():
                     pytest.skip("tests.devices.nxos (the NX-API test device) is not in this tree yet")
                 from tests.devices.nxos import NxosDevice  # type: ignore[import-not-found,unused-ignore]
 
                 dev = NxosDevice(nxos_factory(sw.name, mgmt), hostname=sw.name, username=USERNAME,
-                                 password=PASSWORD, minute=minute)
+                                 password=PASSWORD, minute=minute, network=net)
             else:
                 pytest.skip(f"no test device for platform {sw.platform}")
             devices[sw.name] = stack.enter_context(dev)

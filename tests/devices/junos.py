@@ -21,12 +21,15 @@ timeouts and ``rollback in N`` are in minutes on Junos), so a test can let a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import ip_address
 from types import TracebackType
 from typing import Any
 
@@ -35,6 +38,7 @@ from lxml import etree
 
 from tests.devices import junos_config as jc
 from tests.devices.common import Faults, HostKey, Reachability, SshServer
+from tests.devices.network import Network, RibEntry, View, junos_view, rib
 
 __all__ = ["JunosDevice", "Revision"]
 
@@ -266,7 +270,10 @@ class JunosDevice:
         minute: float = 60.0,
         model: str = "qfx5120-48y-8c",
         version: str = "23.4R1.9",
+        network: Network | None = None,
     ) -> None:
+        self.network = network
+        self._view: tuple[jc.Node, View] | None = None
         self.username = username
         self.password = password
         self.hostname = hostname
@@ -301,6 +308,8 @@ class JunosDevice:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> JunosDevice:
         self._server.start()
+        if self.network is not None:
+            self.network.join(self)
         return self
 
     def stop(self) -> None:
@@ -308,6 +317,8 @@ class JunosDevice:
             if self._confirm is not None:
                 self._confirm.cancel()
                 self._confirm = None
+        if self.network is not None:
+            self.network.leave(self)
         self.reach.up = True
         self._server.stop()
 
@@ -321,6 +332,16 @@ class JunosDevice:
     @property
     def running(self) -> jc.Node:
         return self.history[0].tree
+
+    def view(self) -> View:
+        """What the network derives state from (computed once per committed tree; takes no
+        lock, so members may ask each other while answering)."""
+        tree = self.history[0].tree
+        cached = self._view
+        if cached is None or cached[0] is not tree:
+            cached = (tree, junos_view(tree))
+            self._view = cached
+        return cached[1]
 
     def running_text(self) -> str:
         with self.mu:
@@ -866,7 +887,127 @@ class JunosDevice:
         ris = running.children.get(("routing-instances",))
         for ri in (ris.children or {}).values() if ris is not None else ():
             groups(_find(ri, (("protocols",), ("bgp",))), ri.words[0])
+        if self.network is not None:
+            view = {(n.instance, n.address): n for n in self.view().neighbors}
+            for i, p in enumerate(out):
+                n = view.get(("default" if p.instance == "master" else p.instance, _norm(p.address)))
+                up = n is not None and self.network.session_state(self, n)
+                out[i] = dataclasses.replace(p, state="Established" if up else "Active")
+            out += self._dynamic_peers(state)
         return out
+
+    def _dynamic_peers(self, state: str) -> list[BgpPeer]:
+        """In a network: the speakers inside a group's ``allow`` prefixes (dynamic neighbors)."""
+        assert self.network is not None
+        out = []
+        running = self.running
+        local_as = _value(running, ("routing-options", "autonomous-system")) or "0"
+        places = [("master", _find(running, (("protocols",), ("bgp",))))]
+        ris = (running.children or {}).get(("routing-instances",))
+        places += [(ri.words[0], _find(ri, (("protocols",), ("bgp",)))) for ri in (ris.children or {}).values()] \
+            if ris is not None else []
+        for instance, bgp in places:
+            for g in (bgp.children or {}).values() if bgp is not None else ():
+                allow = (g.children or {}).get(("allow",)) if g.words[0] == "group" else None
+                if allow is None:
+                    continue
+                inst = "default" if instance == "master" else instance
+                accepts = self._as_matcher(g, local_as)
+                for addr, asn in self.network.dynamic_peers(self, inst, allow.values or allow.words[1:], accepts):
+                    out.append(BgpPeer(address=addr, peer_as=asn, local_as=local_as, group=g.words[1], state=state,
+                                       description=jc.unquote(_value(g, ("description",)) or ""), instance=instance))
+        return out
+
+    def _as_matcher(self, group: jc.Node, local_as: str) -> Callable[[str], bool]:
+        """Which peer AS a group accepts: ``peer-as``, or the members (numbers or ``A-B``
+        ranges) of the ``policy-options as-list`` its ``peer-as-list`` names."""
+        peer_as = _value(group, ("peer-as",))
+        if peer_as:
+            return lambda asn: asn == peer_as
+        name = _value(group, ("peer-as-list",))
+        if not name:
+            return lambda asn: asn == local_as
+        lst = _find(self.running, (("policy-options",), ("as-list", name)))
+        members = _find(lst, (("members",),)) if lst is not None else None
+        ranges = []
+        for m in (members.values or members.words[1:]) if members is not None else ():
+            lo, _, hi = str(m).partition("-")
+            if lo.isdigit() and (hi.isdigit() or not hi):
+                ranges.append((int(lo), int(hi or lo)))
+        return lambda asn: asn.isdigit() and any(lo <= int(asn) <= hi for lo, hi in ranges)
+
+    def _instances(self) -> list[str]:
+        ris = (self.running.children or {}).get(("routing-instances",))
+        return ["default"] + [ri.words[0] for ri in (ris.children or {}).values()] if ris is not None else ["default"]
+
+    def rpc_get_route_information(self, s: _Session, op: etree._Element) -> str:
+        """``show route [table T | instance I]``, brief: the active route of every destination
+        (connected, local, static and, in a network, the underlay's BGP routes)."""
+        table_el, inst_el = _child(op, "table"), _child(op, "instance")
+        want_table = (table_el.text or "").strip() if table_el is not None else ""
+        want_inst = (inst_el.text or "").strip() if inst_el is not None else ""
+        view = self.view()
+        tables = []
+        for inst in self._instances():
+            if want_inst and want_inst != ("master" if inst == "default" else inst):
+                continue
+            for fam in ("inet", "inet6"):
+                name = f"{fam}.0" if inst == "default" else f"{inst}.{fam}.0"
+                if want_table and want_table != name:
+                    continue
+                bgp = self.network.bgp_routes(self, fam) if self.network is not None and inst == "default" else {}
+                entries = rib(view, inst, 6 if fam == "inet6" else 4, bgp)
+                tables.append(self._route_table(name, entries))
+        ns = "http://xml.juniper.net/junos/23.4R1/junos-routing"
+        return f'<route-information xmlns="{ns}">{"".join(tables)}</route-information>'
+
+    def _route_table(self, name: str, entries: list[RibEntry]) -> str:
+        age = int(time.time() - self.booted)
+        proto = {"direct": ("Direct", 0), "local": ("Local", 0), "static": ("Static", 5), "bgp": ("BGP", 170)}
+        rts = []
+        for e in entries:
+            pname, pref = proto[e.protocol]
+            hops = []
+            for n, (to, via) in enumerate(e.hops):
+                sel = "<selected-next-hop/>" if n == 0 else ""
+                if e.protocol == "local":
+                    hops.append(f"<nh>{sel}<nh-local-interface>{_esc(via)}</nh-local-interface></nh>")
+                else:
+                    hops.append(f"<nh>{sel}" + (f"<to>{to}</to>" if to else "") + f"<via>{_esc(via)}</via></nh>")
+            rts.append(
+                f'<rt junos:style="brief"><rt-destination>{e.prefix}</rt-destination><rt-entry>'
+                f"<active-tag>*</active-tag><current-active/><last-active/><protocol-name>{pname}</protocol-name>"
+                f'<preference>{pref}</preference><age junos:seconds="{age}">{age // 3600}:{age // 60 % 60:02d}:'
+                f"{age % 60:02d}</age>{''.join(hops)}</rt-entry></rt>"
+            )
+        n = len(entries)
+        return (f"<route-table><table-name>{name}</table-name><destination-count>{n}</destination-count>"
+                f"<total-route-count>{n}</total-route-count><active-route-count>{n}</active-route-count>"
+                f"<holddown-route-count>0</holddown-route-count><hidden-route-count>0</hidden-route-count>"
+                f"{''.join(rts)}</route-table>")
+
+    def rpc_get_ethernet_switching_vxlan_rvtep_info(self, s: _Session, op: etree._Element) -> str:
+        """``show ethernet-switching vxlan-tunnel-end-point remote``: the remote VTEPs learned
+        over EVPN (in a network; none alone) and their VNIs."""
+        view = self.view()
+        remotes = self.network.remote_vteps(self) if self.network is not None else {}
+        by_vtep: dict[str, list[int]] = {}
+        for vni, vteps in sorted(remotes.items()):
+            for vt in vteps:
+                by_vtep.setdefault(vt, []).append(vni)
+        body = "".join(
+            f"<vxlan-remote-vtep-information><remote-vtep-address>{vt}</remote-vtep-address>"
+            f"<remote-vtep-mode>RNVE</remote-vtep-mode>"
+            + "".join(f"<vxlan-dynamic-information><vxlan-format><vn-id>{v}</vn-id>"
+                      "<multicast-address>0.0.0.0</multicast-address></vxlan-format></vxlan-dynamic-information>"
+                      for v in vnis)
+            + "</vxlan-remote-vtep-information>"
+            for vt, vnis in sorted(by_vtep.items())
+        )
+        src = (f"<vxlan-source-vtep-information><logical-system-name>&lt;default&gt;</logical-system-name>"
+               f"<source-vtep-address>{view.vtep}</source-vtep-address><source-vtep-interface>lo0.0</source-vtep-interface>"
+               f"{body}</vxlan-source-vtep-information>") if view.vtep else ""
+        return f"<vxlan-tunnel-end-point-information>{src}</vxlan-tunnel-end-point-information>"
 
     def rpc_close_session(self, s: _Session, op: etree._Element) -> str:
         s.open = False
@@ -895,6 +1036,13 @@ class BgpPeer:
     state: str
     description: str
     instance: str
+
+
+def _norm(addr: str) -> str:
+    try:
+        return str(ip_address(addr))
+    except ValueError:
+        return addr
 
 
 def _find(node: jc.Node, path: tuple[jc.Key, ...]) -> jc.Node | None:

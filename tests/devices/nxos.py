@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
 from types import TracebackType
 from typing import Any
 
@@ -48,6 +49,7 @@ import paramiko
 
 from tests.devices import nxos_config as nc
 from tests.devices.common import Faults, HostKey, Reachability, SshServer
+from tests.devices.network import Network, RibEntry, View, nxos_view, rib
 
 __all__ = ["NxosDevice"]
 
@@ -82,6 +84,27 @@ class _Batch:
     config_mode: bool = False
 
 
+def _norm_ip(addr: str) -> str:
+    try:
+        return str(ip_address(addr))
+    except ValueError:
+        return addr
+
+
+def _nx_uptime(seconds: float) -> str:
+    """NX-API's ISO 8601 duration (``P1DT2H3M4S``)."""
+    s = int(seconds)
+    return f"P{s // 86400}DT{s // 3600 % 24}H{s // 60 % 60}M{s % 60}S"
+
+
+def _nx_short(ifname: str) -> str:
+    """``Ethernet1/49`` -> ``Eth1/49``, ``loopback0`` -> ``Lo0`` (how the route table names them)."""
+    for long, short in (("Ethernet", "Eth"), ("loopback", "Lo"), ("port-channel", "Po")):
+        if ifname.lower().startswith(long.lower()):
+            return short + ifname[len(long):]
+    return ifname
+
+
 def _norm_file(name: str) -> str:
     name = name.strip()
     for fs in ("bootflash:", "volatile:"):
@@ -107,7 +130,9 @@ class NxosDevice:
         minute: float = 60.0,
         model: str = "N9K-C93180YC-FX",
         version: str = "10.3(4a)",
+        network: Network | None = None,
     ) -> None:
+        self.network = network
         self.username = username
         self.password = password
         self.hostname = hostname
@@ -122,6 +147,7 @@ class NxosDevice:
         if not any(k.startswith("hostname ") for k in self.running.children):
             nc.apply_line(self.running, f"hostname {hostname}")
         self.startup = self.running_text()
+        self._view = nxos_view(self.running)
         self.files: dict[str, bytes] = {}
         self.checkpoints: dict[str, str] = {}
         self.commits = 0
@@ -145,6 +171,8 @@ class NxosDevice:
         self._started = True
         self._http_thread.start()
         self._ssh.start()
+        if self.network is not None:
+            self.network.join(self)
         return self
 
     def stop(self) -> None:
@@ -152,6 +180,8 @@ class NxosDevice:
             for t in self._timers.values():
                 t.cancel()
             self._timers.clear()
+        if self.network is not None:
+            self.network.leave(self)
         self.reach.up = True
         with self.reach.changed:
             self.reach.changed.notify_all()
@@ -173,6 +203,11 @@ class NxosDevice:
 
     def known_hosts_line(self) -> str:
         return self.host_key.known_hosts_line(self.host, self.ssh_port)
+
+    def view(self) -> View:
+        """What the network derives state from: recomputed after every change of the
+        running configuration (under the device lock), read without a lock."""
+        return self._view
 
     def lose_address(self) -> None:
         """Stop answering on the address (NX-API and SSH); the scheduler keeps running."""
@@ -218,6 +253,7 @@ class NxosDevice:
 
     def _committed(self, internal: bool) -> None:
         self.commits += 1
+        self._view = nxos_view(self.running)
         self._sync_scheduler()
         if internal:
             return
@@ -455,6 +491,11 @@ class NxosDevice:
             return Result(body=self._bgp_summary())
         if cmd == "show nve vni":
             return Result(body={"TABLE_nve_vni": {"ROW_nve_vni": self._vnis()}})
+        if cmd == "show nve vni ingress-replication":
+            return Result(body=self._ingress_replication())
+        m = re.fullmatch(r"show (ip|ipv6) route(?: vrf (\S+))?", cmd)
+        if m:
+            return Result(body=self._routes(6 if m.group(1) == "ipv6" else 4, m.group(2) or "default"))
         if cmd == "show nve peers":
             return Result(body={})
         if cmd == "show checkpoint summary":
@@ -494,10 +535,11 @@ class NxosDevice:
                     continue
                 remote = next((c.split()[1] for c in n.children if c.startswith("remote-as ")), local_as)
                 fams = [c[len("address-family ") :] for c in n.children if c.startswith("address-family ")] or ["ipv4 unicast"]
+                nstate = self._session_state(name, k.split()[1], state)
                 for fam in fams:
                     if fam in afs:
                         by_af.setdefault(afs[fam], []).append(
-                            {"neighborid": k.split()[1], "neighboras": remote, "state": state, "prefixreceived": 0}
+                            {"neighborid": k.split()[1], "neighboras": remote, "state": nstate, "prefixreceived": 0}
                         )
             return {
                 "vrf-name-out": name, "vrf-router-id": rid, "vrf-local-as": local_as,
@@ -510,6 +552,14 @@ class NxosDevice:
         rows = [vrf_row("default", bgp)]
         rows += [vrf_row(k.split()[1], v) for k, v in bgp.children.items() if k.startswith("vrf ")]
         return {"TABLE_vrf": {"ROW_vrf": rows}}
+
+    def _session_state(self, vrf: str, address: str, default: str) -> str:
+        """In a network, a session to another member is up only if that member answers it."""
+        if self.network is None:
+            return default
+        n = next((x for x in self.view().neighbors if x.instance == vrf and x.address == _norm_ip(address)), None)
+        up = n is not None and self.network.session_state(self, n)
+        return "Established" if up else "Idle"
 
     def _vnis(self) -> list[dict[str, Any]]:
         nve = self.running.children.get("interface nve1")
@@ -530,6 +580,56 @@ class NxosDevice:
                 rows.append({"if-name": "nve1", "vni": vni, "mcast": "UnicastBGP", "vni-state": "Up", "mode": "CP",
                              "type": kind, "flags": ""})
         return rows
+
+    def _ingress_replication(self) -> dict[str, Any]:
+        """Every L2 VNI with the remote VTEPs learned over EVPN (in a network; none alone)."""
+        remotes = self.network.remote_vteps(self) if self.network is not None else {}
+        up = _nx_uptime(time.time() - self._real0)
+        rows = []
+        for vni in sorted(self.view().l2vnis):
+            row: dict[str, Any] = {"if-name": "nve1", "vni": str(vni)}
+            peers = [{"repl-ip": vt, "source": "BGP-IMET", "up-time": up} for vt in sorted(remotes.get(vni, []))]
+            if peers:
+                row["TABLE_peer"] = {"ROW_peer": peers[0] if len(peers) == 1 else peers}
+            rows.append(row)
+        return {"TABLE_nve_vni": {"ROW_nve_vni": rows[0] if len(rows) == 1 else rows}} if rows else {}
+
+    def _routes(self, version: int, vrf: str) -> dict[str, Any]:
+        """``show ip[v6] route vrf V`` (``all``: every VRF) from the running configuration and,
+        in a network, the underlay's BGP routes."""
+        view = self.view()
+        vrfs = ["default"] + [k.split()[2] for k in self.running.children if k.startswith("vrf context ")]
+        if vrf != "all":
+            if vrf not in vrfs:
+                raise CliError(f"% VRF {vrf} not found\n")
+            vrfs = [vrf]
+        local_as = view.local_as
+        fam = "inet6" if version == 6 else "inet"
+        up = _nx_uptime(time.time() - self._real0)
+        out = []
+        for name in vrfs:
+            bgp = self.network.bgp_routes(self, fam) if self.network is not None and name == "default" else {}
+            prefixes = [self._prefix_row(e, local_as, up) for e in rib(view, name, version, bgp)]
+            af: dict[str, Any] = {"addrf": "ipv6" if version == 6 else "ipv4"}
+            if prefixes:
+                af["TABLE_prefix"] = {"ROW_prefix": prefixes[0] if len(prefixes) == 1 else prefixes}
+            out.append({"vrf-name-out": name, "TABLE_addrf": {"ROW_addrf": af}})
+        return {"TABLE_vrf": {"ROW_vrf": out[0] if len(out) == 1 else out}}
+
+    @staticmethod
+    def _prefix_row(e: RibEntry, local_as: str, up: str) -> dict[str, Any]:
+        client = {"direct": "direct", "local": "local", "static": "static", "bgp": f"bgp-{local_as}"}[e.protocol]
+        pref = {"direct": "0", "local": "0", "static": "1", "bgp": "20"}[e.protocol]
+        paths = []
+        for to, via in e.hops:
+            path = {"ipnexthop": to or e.prefix.split("/")[0], "ifname": _nx_short(via), "uptime": up, "pref": pref,
+                    "metric": "0", "clientname": client, "ubest": "true"}
+            if e.protocol == "bgp":
+                path["type"] = "external"
+            paths.append(path)
+        return {"ipprefix": e.prefix, "ucast-nhops": str(len(paths)), "mcast-nhops": "0",
+                "attached": "true" if e.protocol in ("direct", "local") else "false",
+                "TABLE_path": {"ROW_path": paths[0] if len(paths) == 1 else paths}}
 
     def _vrf_of(self, vni: str) -> str:
         for k, v in self.running.children.items():

@@ -200,6 +200,14 @@ def test_shownet2024_twins_up_to_validate_green(tmp_path: Path) -> None:
         assert result.ok, failed(result)
         twins = [n for n, i in fab.design().items() if i.platform != "frr"]
         assert twins and all(any(c.device == t and c.status == "pass" for c in result.checks) for t in twins)
+        # each border hands every VRF to its backbone: each VRF's subnets / aggregates arrive
+        # (noc's subnet, the exhibitors and k8s aggregates), and the default route comes back
+        for backbone in ("x-backbone1", "x-backbone2"):
+            learned = lab.router(backbone).vtysh_json("show ip route bgp json")
+            assert {"10.10.0.0/24", "10.20.0.0/16", "10.30.0.0/16"} <= set(learned), (backbone, sorted(learned))
+        host = next(h for h in ops.topology(fab).hosts if h.leaf == "leaf3" and h.address4 is not None)
+        out = lab.exec(host.name, "ping", "-c", "2", "-W", "2", "203.0.113.1", check=False, timeout=15)
+        assert out.returncode == 0, out.stdout + out.stderr
     finally:
         lab.down()
     assert not lab.exists()

@@ -1,8 +1,9 @@
 """The live-fabric CLI's wiring: ``deploy --lab`` joins an existing ``deploy`` instead of
-replacing it, and ``validate`` without ``--lab`` says what it needs."""
+replacing it, and ``validate`` without ``--lab`` reads the switches."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -39,6 +40,14 @@ def test_fabric_has_lab_deploy_and_validate() -> None:
     assert isinstance(lab, click.Group) and {"up", "down", "status"} <= set(lab.commands)
 
 
-def test_validate_without_a_lab_says_what_it_needs() -> None:
-    result = CliRunner().invoke(main, ["validate", str(ROOT / "inventories" / "lab")])
-    assert result.exit_code == 2 and "--lab NAME" in result.output
+def test_validate_without_a_lab_reads_the_switches() -> None:
+    """Without --lab the switches are read through their deploy drivers: here inventories/lab's
+    FRR routers, which do not run outside a lab, so every check fails with the cause."""
+    result = CliRunner().invoke(main, ["validate", str(ROOT / "inventories" / "lab"), "--json", "--device", "leaf1"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.output)
+    assert doc["lab"] is None and not doc["ok"] and doc["checks"]
+    assert {c["device"] for c in doc["checks"]} == {"leaf1"}
+    assert all(c["status"] == "fail" for c in doc["checks"])
+    scoped = CliRunner().invoke(main, ["validate", str(ROOT / "inventories" / "lab"), "--lab", "x", "--role", "leaf"])
+    assert scoped.exit_code == 2 and "do not apply to --lab" in scoped.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 import paramiko
 
@@ -22,6 +23,28 @@ def _lookup_names(host: str, port: int) -> list[str]:
     return [host] if port == 22 else [f"[{host}]:{port}", host]
 
 
+_KNOWN: dict[str, tuple[bytes, paramiko.HostKeys]] = {}
+_KNOWN_LOCK = threading.Lock()
+
+
+def _known_hosts(path: str) -> paramiko.HostKeys:
+    """``path`` parsed once per content: a rollout checks every device's key against the
+    same file twice, and paramiko parses each line into a key object (taking the logging
+    module's lock per line), which with hundreds of devices in parallel cost more than the
+    SSH handshakes. The file is read every time, so a changed file is never missed."""
+    with open(path, "rb") as f:
+        data = f.read()
+    with _KNOWN_LOCK:
+        cached = _KNOWN.get(path)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+    known = paramiko.HostKeys()
+    known.load(path)
+    with _KNOWN_LOCK:
+        _KNOWN[path] = (data, known)
+    return known
+
+
 def check_host_key(conn: Connection, port: int, name: str, key: paramiko.PKey | None = None) -> None:
     """Refuse unless ``host:port``'s SSH host key is in ``conn.known_hosts``.
 
@@ -31,9 +54,8 @@ def check_host_key(conn: Connection, port: int, name: str, key: paramiko.PKey | 
     if conn.known_hosts is None:
         return
     path = os.path.expanduser(conn.known_hosts)
-    known = paramiko.HostKeys()
     try:
-        known.load(path)
+        known = _known_hosts(path)
     except FileNotFoundError:
         raise ConnectError(
             f"{name}: host key of {conn.host}:{port} cannot be checked: known_hosts file {path} does not exist "

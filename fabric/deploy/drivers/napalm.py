@@ -31,10 +31,19 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from fabric.deploy.driver import BgpNeighbor, Connection, Facts, Interface, Route, Vni
 from fabric.deploy.drivers._common import check_host_key, scrub
+from fabric.deploy.drivers.replies import (
+    JUNOS_VNI_CONFIG,
+    junos_routes,
+    junos_tables,
+    junos_vnis,
+    nxos_routes,
+    nxos_vnis,
+)
 from fabric.deploy.errors import CommitError, ConnectError, LoadError, LockError
 from fabric.errors import DeployError
 
@@ -284,7 +293,25 @@ class NapalmDriver:
                 for n, i in (data or {}).items()]
 
     def get_vnis(self) -> list[Vni]:
-        raise DeployError(f"{self.label}: napalm has no EVPN/VNI getter for {self.platform}")
+        if self.platform == "junos":
+            dev = self._dev.device
+            config = self._call(ConnectError, "EVPN/VNI configuration", lambda: dev.execute(JUNOS_VNI_CONFIG))
+            rvtep = self._call(ConnectError, "remote VTEPs", lambda: dev.rpc.get_ethernet_switching_vxlan_rvtep_info())
+            return junos_vnis(config, rvtep)
+        vnis = self._call(ConnectError, "show nve vni", lambda: self._dev._send_command("show nve vni"))
+        ingress = self._call(ConnectError, "show nve vni ingress-replication",
+                             lambda: self._dev._send_command("show nve vni ingress-replication"))
+        return nxos_vnis(vnis, ingress)
 
     def get_routes(self, vrf: str = "default") -> list[Route]:
-        raise DeployError(f"{self.label}: napalm has no routing-table getter for {self.platform} in this driver")
+        routes: list[Route] = []
+        if self.platform == "junos":
+            dev = self._dev.device
+            for table in junos_tables(vrf):
+                reply = self._call(ConnectError, f"routes of {table}", partial(dev.rpc.get_route_information, table=table))
+                routes += junos_routes(reply, vrf)
+            return routes
+        for cmd in (f"show ip route vrf {vrf}", f"show ipv6 route vrf {vrf}"):
+            body = self._call(ConnectError, cmd, partial(self._dev._send_command, cmd))
+            routes += nxos_routes(body, vrf)
+        return routes

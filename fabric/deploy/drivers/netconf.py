@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from fabric.deploy.driver import BgpNeighbor, Connection, Facts, Interface, Route, Vni
 from fabric.deploy.drivers._common import check_host_key, scrub
+from fabric.deploy.drivers.replies import JUNOS_VNI_CONFIG, junos_routes, junos_tables, junos_vnis
 from fabric.deploy.errors import CommitError, ConnectError, LoadError, LockError
 from fabric.errors import DeployError, RenderError
 from fabric.render.junos.tree import parse, to_curly
@@ -280,7 +281,13 @@ class NetconfDriver:
         return out
 
     def get_vnis(self) -> list[Vni]:
-        raise DeployError(f"{self.label}: the netconf driver has no EVPN/VNI getter yet")
+        config = _root(self._rpc("EVPN/VNI configuration", JUNOS_VNI_CONFIG))
+        rvtep = _root(self._rpc("remote VTEPs", "<get-ethernet-switching-vxlan-rvtep-info/>"))
+        return junos_vnis(config, rvtep)
 
     def get_routes(self, vrf: str = "default") -> list[Route]:
-        raise DeployError(f"{self.label}: the netconf driver has no routing-table getter yet")
+        routes: list[Route] = []
+        for table in junos_tables(vrf):
+            reply = self._rpc(f"routes of {table}", f"<get-route-information><table>{table}</table></get-route-information>")
+            routes += junos_routes(_root(reply), vrf)
+        return routes

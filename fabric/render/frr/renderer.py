@@ -102,13 +102,15 @@ class ExternalBgp:
 NO_EXTERNAL = ExternalBgp((), (), (), (), ())
 
 
-def external_bgp(policies: tuple[ExternalPolicy, ...], originate: bool) -> ExternalBgp:
-    """Group ``policies`` into one instance's :class:`ExternalBgp` (each prefix once)."""
+def external_bgp(policies: tuple[ExternalPolicy, ...],
+                 connected: tuple[IPv4Network | IPv6Network, ...] = ()) -> ExternalBgp:
+    """Group ``policies`` into one instance's :class:`ExternalBgp` (each prefix once).
+    ``connected``: subnets to originate with ``network`` (what ``redistribute connected``
+    puts in a VRF's BGP table; given only for the default instance without kernel VRFs)."""
     if not policies:
         return NO_EXTERNAL
     aggs = list(dict.fromkeys(a for p in policies for a in p.session.aggregates))
-    nets = list(dict.fromkeys(a for p in policies for a in p.session.announce if a not in p.session.aggregates)) \
-        if originate else []
+    nets = list(dict.fromkeys(connected))
     return ExternalBgp(
         policies=policies,
         aggregates4=tuple(a for a in aggs if isinstance(a, IPv4Network)),
@@ -246,12 +248,17 @@ class FrrRenderer:
         if self.tenant_vrfs:
             tenant = tuple(
                 replace(self._instance(intent, vi, tuple(g for g in groups if g.peering.vrf == vi.name)),
-                        external=external_bgp(tuple(p for p in external if p.session.vrf == vi.name), False))
+                        external=external_bgp(tuple(p for p in external if p.session.vrf == vi.name)))
                 for vi in intent.vrfs
             )
         else:
             default_groups = tuple(groups)
-            default_external = external_bgp(external, True)
+            # the VRFs' connected subnets, as `redistribute connected` would put them in the
+            # VRF's BGP table: exported as they are, and contributors of the aggregates
+            ext_vrfs = {p.session.vrf for p in external}
+            connected = tuple(a.network for g in intent.gateways if g.vrf in ext_vrfs
+                              for a in (g.address4, g.address6) if a is not None)
+            default_external = external_bgp(external, connected)
         net4 = [n for n in intent.underlay.advertise if isinstance(n, IPv4Network)]
         net6 = [n for n in intent.underlay.advertise if isinstance(n, IPv6Network)]
         return FrrView(
