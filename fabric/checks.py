@@ -787,6 +787,24 @@ def _servers(ctx: Ctx) -> list[Server]:
     return list(ctx.sections.get("servers", []))
 
 
+def node_ports(ctx: Ctx) -> dict[tuple[str, str], PathT]:
+    """Every Kubernetes node's (leaf, port), at the first place it is written."""
+    out: dict[tuple[str, str], PathT] = {}
+    for ci, c in enumerate(ctx.clusters):
+        for ni, node in enumerate(c.nodes):
+            out.setdefault((node.leaf, node.port), ("kubernetes", "clusters", ci, "nodes", ni, "port"))
+    return out
+
+
+def server_ports(ctx: Ctx) -> dict[tuple[str, str], PathT]:
+    """Every server link's (leaf, port), at the first place it is written."""
+    out: dict[tuple[str, str], PathT] = {}
+    for si, srv in enumerate(_servers(ctx)):
+        for li, link in enumerate(srv.links):
+            out.setdefault((link.leaf, link.port), ("servers", si, "links", li, "port"))
+    return out
+
+
 @check("servers", "leaves")
 def _server_links(ctx: Ctx) -> Iterator[Problem]:
     """Each link is on a known leaf's existing port that nothing else uses (fabric or DCI
@@ -795,10 +813,7 @@ def _server_links(ctx: Ctx) -> Iterator[Problem]:
     leaves = {lf.name: lf for lf in ctx.leaves}
     cabling_known = "cabling" in ctx.sections or "cabling" not in ctx.present
     uplinks = leaf_ports_in_use(ctx) if "spines" in ctx.sections and cabling_known else {}
-    nodes: dict[tuple[str, str], PathT] = {}
-    for ci, c in enumerate(ctx.clusters):
-        for ni, node in enumerate(c.nodes):
-            nodes.setdefault((node.leaf, node.port), ("kubernetes", "clusters", ci, "nodes", ni, "port"))
+    nodes = node_ports(ctx)
     names: dict[str, PathT] = {}
     taken: dict[tuple[str, str], PathT] = {}
     for si, srv in enumerate(_servers(ctx)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 
-from fabric.checks import Ctx, _pool_nets, _port_ok, check, leaf_ports_in_use
+from fabric.checks import Ctx, _pool_nets, _port_ok, check, leaf_ports_in_use, node_ports, server_ports
 from fabric.errors import Problem
 from fabric.model.external import ExternalRouter
 from fabric.yamlsrc import PathT
@@ -32,10 +32,8 @@ def _external_links(ctx: Ctx) -> Iterator[Problem]:
     leaves = {lf.name: lf for lf in ctx.leaves}
     cabling_known = "cabling" in ctx.sections or "cabling" not in ctx.present
     used = leaf_ports_in_use(ctx) if "spines" in ctx.sections and cabling_known else {}
-    nodes: dict[tuple[str, str], PathT] = {}
-    for ci, c in enumerate(ctx.clusters):
-        for ni, node in enumerate(c.nodes):
-            nodes.setdefault((node.leaf, node.port), ("kubernetes", "clusters", ci, "nodes", ni, "port"))
+    nodes = node_ports(ctx)
+    servers = server_ports(ctx)
     names: dict[str, PathT] = {}
     ports: dict[tuple[str, str], PathT] = {}
     for ri, r in enumerate(_routers(ctx)):
@@ -65,6 +63,9 @@ def _external_links(ctx: Ctx) -> Iterator[Problem]:
             elif key in nodes:
                 fname, line = ctx.smap.locate(nodes[key])
                 yield ctx.at((*lpath, "port"), f"{link.leaf} port {link.port} is a Kubernetes node's port ({fname}:{line})")
+            elif key in servers:
+                fname, line = ctx.smap.locate(servers[key])
+                yield ctx.at((*lpath, "port"), f"{link.leaf} port {link.port} is a server's port ({fname}:{line})")
             elif key in ports:
                 fname, line = ctx.smap.locate(ports[key])
                 yield ctx.at((*lpath, "port"), f"{link.leaf} port {link.port} is used by two external links "
