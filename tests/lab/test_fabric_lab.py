@@ -24,7 +24,7 @@ import fabric
 from fabric.api import Fabric
 from fabric.lab import ops
 from fabric.lab.fabriclab import FabricLab, lab_requirements
-from fabric.lab.system import list_netns, wait_until
+from fabric.lab.system import LabError, list_netns, wait_until
 from fabric.validate import Report, validate_lab, wait_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,23 +113,33 @@ def test_dns_through_the_anycast_address_from_every_leaf(env: Env) -> None:
 
 def test_unbound_stopped_on_one_node_removes_its_path(env: Env) -> None:
     env.lab.stop_process("node1", "unbound")
+    last: list[Report] = []
 
     def withdrawn() -> Report | None:
+        # every router converges in its own time (leaf1 hears the other leaves' paths only
+        # once the spines re-advertise): wait until the whole fabric says what is expected
         r = validate_lab(env.fab, env.lab.name)
+        last[:] = [r]
         spine = next(c for c in r.checks if c.area == "service" and c.device == "spine1")
-        return r if spine.item.endswith("ECMP width 3") and spine.status == "pass" else None
+        settled = [(c.device, c.area) for c in r.failed] == [("node1", "agent")]
+        return r if spine.item.endswith("ECMP width 3") and spine.status == "pass" and settled else None
 
-    report = wait_until(withdrawn, 60, "node1's path to leave the spines", interval=1)
-    bad = report.failed
-    # the only failure is node1's service itself; routes everywhere match the 3 healthy nodes
-    assert [(c.device, c.area) for c in bad] == [("node1", "agent")], failed(report)
-    assert "withdrawn-unhealthy" in bad[0].seen
-    leaf1 = next(c for c in report.checks if c.area == "service" and c.device == "leaf1")
-    assert leaf1.status == "pass" and NODE_ADDR["node1"] not in leaf1.seen  # now via both spines
-    assert leaf1.item.endswith("ECMP width 2")
-    for i in range(1, 5):
-        assert dig(env.lab, f"h-servers-leaf{i}") in set(NODE_ADDR.values()) - {NODE_ADDR["node1"]}
-    env.lab.start_process("node1", "unbound")
+    try:
+        try:
+            report = wait_until(withdrawn, 60, "node1's path to leave the fabric", interval=1)
+        except LabError:
+            raise AssertionError(failed(last[0]) if last else "no validation ran") from None
+        bad = report.failed
+        # the only failure is node1's service itself; routes everywhere match the 3 healthy nodes
+        assert [(c.device, c.area) for c in bad] == [("node1", "agent")], failed(report)
+        assert "withdrawn-unhealthy" in bad[0].seen
+        leaf1 = next(c for c in report.checks if c.area == "service" and c.device == "leaf1")
+        assert leaf1.status == "pass" and NODE_ADDR["node1"] not in leaf1.seen  # now via both spines
+        assert leaf1.item.endswith("ECMP width 2")
+        for i in range(1, 5):
+            assert dig(env.lab, f"h-servers-leaf{i}") in set(NODE_ADDR.values()) - {NODE_ADDR["node1"]}
+    finally:  # the next steps start from a healthy fabric whatever happened here
+        env.lab.start_process("node1", "unbound")
     back = wait_lab(env.fab, env.lab.name, timeout=60)
     assert back.ok, failed(back)
 
@@ -161,12 +171,20 @@ def test_spine_bgpd_stopped_names_exactly_its_sessions(env: Env) -> None:
     router = env.lab.router("spine1")
     os.kill(router.pids()["bgpd"], signal.SIGKILL)
 
-    def down() -> Report | None:
-        r = validate_lab(env.fab, env.lab.name)
-        leaf_sessions = [c for c in r.checks if c.area == "session" and c.peer == "spine1"]
-        return r if leaf_sessions and all(c.status == "fail" for c in leaf_sessions) else None
+    last: list[Report] = []
 
-    report = wait_until(down, 60, "the leaves' sessions to spine1 to go down", interval=1)
+    def down() -> Report | None:
+        # the sessions go down first; the routes through spine2 settle a moment later
+        r = validate_lab(env.fab, env.lab.name)
+        last[:] = [r]
+        leaf_sessions = [c for c in r.checks if c.area == "session" and c.peer == "spine1"]
+        settled = all(c.device == "spine1" for c in r.failed if c.area != "session")
+        return r if leaf_sessions and all(c.status == "fail" for c in leaf_sessions) and settled else None
+
+    try:
+        report = wait_until(down, 60, "the leaves' sessions to spine1 to go down", interval=1)
+    except LabError:
+        raise AssertionError(failed(last[0]) if last else "no validation ran") from None
     failed_sessions = {(c.device, c.item) for c in report.failed if c.area == "session"}
     expected = {(c.device, c.item) for c in report.checks
                 if c.area == "session" and (c.peer == "spine1" or c.device == "spine1")}
