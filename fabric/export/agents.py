@@ -269,12 +269,8 @@ def _digest(user: str) -> str:
 def _read_configmap(path: Path, display: str, problems: list[Problem]) -> _ConfigMapParts:
     """The user's part of every entry of a ConfigMap written by an earlier build."""
     none = _ConfigMapParts(parts={}, unmarked={}, written={})
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return none
-    except (OSError, UnicodeDecodeError) as e:
-        problems.append(_problem(display, 0, "", f"cannot read: {e}"))
+    text = _read_text(path, display, problems)
+    if text is None:
         return none
     try:
         doc, lines = parse_yaml(text, display)
@@ -328,13 +324,21 @@ def _pick(
     return None
 
 
-def _read_node(path: Path, display: str, problems: list[Problem]) -> _UserPart | None:
+def _read_text(path: Path, display: str, problems: list[Problem]) -> str | None:
+    """The text of an earlier build's file; None when there is none or it cannot be read
+    (that is then one of ``problems``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as e:
         problems.append(_problem(display, 0, "", f"cannot read: {e}"))
+        return None
+
+
+def _read_node(path: Path, display: str, problems: list[Problem]) -> _UserPart | None:
+    text = _read_text(path, display, problems)
+    if text is None:
         return None
     user = split_user(text)
     if user is None:
