@@ -17,7 +17,7 @@ and a wall time would let the agent hide its own work on an otherwise idle secon
 which a busy node does not have. The wall ratio is printed beside it. The agent's CPU
 includes what its default configuration costs ExaBGP: ``track_sent`` (how a stop proves its
 withdrawals went out) has ExaBGP decode and report every UPDATE it sends, which shows as
-ExaBGP's CPU in the agent's tree exceeding raw ExaBGP's; the variant ``10k-untracked``
+ExaBGP's CPU in the agent's tree exceeding raw ExaBGP's; the variant ``untracked``
 (``track_sent: false``) measures the agent without it (reported, not asserted). Absolute
 times are reported only: they differ threefold between machines.
 
@@ -49,7 +49,6 @@ _reason = (
 )
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(_reason is not None, reason=_reason or "")]
 
-SIZES = [pytest.param(10_000, id="10k"), pytest.param(100_000, id="100k")]
 ROUNDS = {10_000: 3, 100_000: 1}
 BATCH = 1000
 TARGET_RATIO = 1.2
@@ -149,16 +148,22 @@ def report(benchmark: Any, name: str, count: int, cpu: list[float]) -> None:
 AGENT_VARIANTS = ("agent", "agent_untracked")
 
 
+@pytest.fixture(scope="module", params=[pytest.param(10_000, id="10k"), pytest.param(100_000, id="100k")])
+def count(request: pytest.FixtureRequest) -> int:
+    """The number of prefixes. Module-scoped so that pytest runs every speaker at one size
+    before the next size: the figures compared are minutes apart, not a quarter of an hour
+    (the load of this shared machine changes in between)."""
+    return int(request.param)
+
+
 @pytest.mark.parametrize(
-    ("count", "track_sent"),
-    [
-        pytest.param(10_000, True, id="10k"),
-        # what the stop guarantee costs: ExaBGP no longer decodes and reports what it sends
-        pytest.param(10_000, False, id="10k-untracked"),
-        pytest.param(100_000, True, id="100k"),
-    ],
+    "track_sent",
+    # untracked: what the stop guarantee costs (ExaBGP no longer decodes and reports what it sends)
+    [pytest.param(True, id="tracked"), pytest.param(False, id="untracked")],
 )
 def test_bgp_bulk_agent(benchmark: Any, lab: EcmpLab, count: int, track_sent: bool) -> None:
+    if not track_sent and count != 10_000:
+        pytest.skip("the agent without track_sent is measured at 10,000 prefixes only")
     node = lab.nodes[0]
     cfg = node.base_config(services=[], ipv6=False, directory=True, max_prefixes=count + 100, batch=BATCH)
     # the bulk service has no health check, so the agent runs none (the lab's exec check
@@ -195,7 +200,6 @@ def test_bgp_bulk_agent(benchmark: Any, lab: EcmpLab, count: int, track_sent: bo
         wait_until(lambda: not lab.established(node), 30, "agent session down")
 
 
-@pytest.mark.parametrize("count", SIZES)
 def test_bgp_bulk_raw_exabgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any) -> None:
     node = lab.nodes[0]
     raw = RawExaBGP(node, tmp_path / "raw", prefixes(count), BATCH)
@@ -223,7 +227,6 @@ def test_bgp_bulk_raw_exabgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path:
         wait_until(lambda: not lab.established(node), 30, "raw ExaBGP session down")
 
 
-@pytest.mark.parametrize("count", SIZES)
 def test_bgp_bulk_gobgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any) -> None:
     node = lab.nodes[0]
     gobgp = GoBGP(node, tmp_path / "gobgp", prefixes(count))
