@@ -138,6 +138,9 @@ class FrrView:
 
     hostname: str
     tenant_vrfs: bool
+    other_site_admins: tuple[int, ...]
+    """Route-target admins of the fabric's other sites: FRR has no DCI stitching (its
+    borders pass EVPN routes between sites unchanged), so it also imports their RTs."""
     bfd_profiles: tuple[BfdProfile, ...]
     underlay_profile: str | None
     overlay_profile: str | None
@@ -264,6 +267,8 @@ class FrrRenderer:
         return FrrView(
             hostname=cli_word(intent.device.name, "device name"),
             tenant_vrfs=self.tenant_vrfs,
+            other_site_admins=tuple(sorted(
+                {s.route_target_admin for s in intent.fabric.sites} - {intent.fabric.rt_admin(intent.device.site)})),
             bfd_profiles=tuple(profiles.by_timers.values()),
             underlay_profile=underlay_profile,
             overlay_profile=overlay_profile,

@@ -70,6 +70,11 @@ BLOCK_DEFAULTS: dict[str, Any] = {"multisite": False, "bfd": None}
 GSHUT_LIST = "GSHUT"
 DENY_ALL = "DENY-ALL"
 NH_UNCHANGED = "NH-UNCHANGED"
+DCI_SITE_TARGETS = "DCI-SITE-TARGETS"
+"""Extended-community list of a border's own site route targets."""
+DCI_EVPN_OUT = "DCI-EVPN-OUT"
+"""Route-map on the Multi-Site (DCI) sessions: deletes the site's RTs, so only the
+interconnect RTs cross to the other sites."""
 CONNECTED = "CONNECTED-SUBNETS"
 
 
@@ -175,6 +180,7 @@ class NxosRenderer:
             LOOPBACK=LOOPBACK, VTEP_LOOPBACK=VTEP_LOOPBACK, MULTISITE_LOOPBACK=MULTISITE_LOOPBACK,
             MULTISITE_DELAY_RESTORE=MULTISITE_DELAY_RESTORE, GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL,
             NH_UNCHANGED=NH_UNCHANGED, CONNECTED=CONNECTED, VLAN_NAME_MAX=VLAN_NAME_MAX,
+            DCI_SITE_TARGETS=DCI_SITE_TARGETS, DCI_EVPN_OUT=DCI_EVPN_OUT,
         )
         self._main = self._env.get_template("main.j2")
         self._vlan = self._env.get_template("blocks/vlan.j2")
