@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from fabric.deploy.driver import Connection
+from fabric.deploy.errors import GetterUnsupported
 from fabric.deploy.registry import driver_for
 from fabric.deploy.targets import Target
-from fabric.deploy.errors import GetterUnsupported
 from fabric.errors import DeployError
 from fabric.lab.fabriclab import FabricLab
 from fabric.lab.system import IP
