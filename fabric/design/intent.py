@@ -641,6 +641,8 @@ class ExternalSession:
     aggregates: tuple[IPv4Network | IPv6Network, ...]
     """The prefixes of ``announce`` the border originates as aggregates (not a subnet of the
     VRF's networks: announced while a more specific route of the VRF exists)."""
+    bfd: Bfd | None = None
+    """BFD on this session (the router's ``bfd``), else none."""
 
     @property
     def accept4(self) -> tuple[IPv4Network, ...]:
@@ -669,6 +671,9 @@ class ExternalPort:
     router: str
     sessions: tuple[ExternalSession, ...]
     """One per VRF, in VLAN order."""
+    ip_mtu: int = 1500
+    """IP MTU of every sub-interface (the external router configures the same); the port
+    itself carries the fabric MTU."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,6 +740,7 @@ class DeviceIntent:
             self.underlay.bfd is not None
             or self.overlay.bfd is not None
             or any(k.bfd is not None for k in self.kubernetes)
+            or any(s.bfd is not None for s in self.external_sessions())
         ):
             f.add("bfd")
         if self.dci is not None:

@@ -176,6 +176,7 @@ class NxosRenderer:
         self._env.filters["desc"] = _desc_filter
         self._env.filters["ndesc"] = _neighbor_desc_filter
         self._env.filters["nxmac"] = nxos_mac
+        self._env.filters["bfdtimers"] = bfd_timers
         self._env.globals.update(
             LOOPBACK=LOOPBACK, VTEP_LOOPBACK=VTEP_LOOPBACK, MULTISITE_LOOPBACK=MULTISITE_LOOPBACK,
             MULTISITE_DELAY_RESTORE=MULTISITE_DELAY_RESTORE, GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL,
