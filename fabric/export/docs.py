@@ -17,11 +17,17 @@ from fabric.export.view import LAG_NAME, NODE_PORT, ExportError, FabricView, clu
 INDEX = "index.md"
 
 
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    out.append("")
-    return out
+    return _table_of_lines(header, [_row(r) for r in rows])
+
+
+def _table_of_lines(header: Sequence[str], lines: list[str]) -> list[str]:
+    """A table whose rows are already formatted (:func:`_row`)."""
+    return [_row(header), "|" + "|".join("---" for _ in header) + "|", *lines, ""]
 
 
 def _link(name: str) -> str:
@@ -144,7 +150,7 @@ def _server_row(d: Device, a: ServerAttachment) -> list[str]:
             (md_code(LAG_NAME[d.platform].format(a.lag)) + lacp) if a.lag is not None else "-", a.mode, vlans, es]
 
 
-def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], list[str]] | None = None) -> str:
+def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], str] | None = None) -> str:
     """The page of one device. ``row_cache`` shares formatted network rows between the
     pages of one build."""
     d = view.device(name)
@@ -202,18 +208,18 @@ def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], lis
         lines += ["## Networks (VLAN / VNI / anycast gateway)", ""]
         # every leaf prints the same row for a network: format each one once per build
         cache = row_cache if row_cache is not None else {}
-        rows = []
+        net_rows: list[str] = []
         for key in view.device_vnis.get(d.name, ()):
             row = cache.get(key)
             if row is None:
                 s, stitched = seg_by_name[key[0]], key[1]
-                row = cache[key] = [
+                row = cache[key] = _row([
                     md_code(s.name) + (" (stitched for DCI)" if stitched else ""), md_code(s.vrf), str(s.vlan),
                     str(s.vni), _opt(s.gateway4) if not stitched else "-", _opt(s.gateway6) if not stitched else "-",
                     str(s.mtu),
-                ]
-            rows.append(row)
-        lines += _table(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"], rows)
+                ])
+            net_rows.append(row)
+        lines += _table_of_lines(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"], net_rows)
     return "\n".join(lines)
 
 
@@ -222,6 +228,6 @@ def docs_pages(view: FabricView) -> dict[str, str]:
     if any(f"{d.name}.md" == INDEX for d in view.devices):
         raise ExportError(f"a device named {INDEX[:-3]!r} would overwrite the docs overview; rename it")
     pages = {INDEX: index_md(view)}
-    cache: dict[tuple[str, bool], list[str]] = {}
+    cache: dict[tuple[str, bool], str] = {}
     pages.update({f"{d.name}.md": device_md(view, d.name, cache) for d in view.devices})
     return pages

@@ -17,6 +17,10 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 def clean(text: str) -> str:
     """Drop control characters (they have no business in any of our outputs) and fold
     newlines and tabs into single spaces."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        # printable text has no control character and no whitespace but the space (the
+        # usual case: names, addresses): nothing to drop or fold
+        return text
     return " ".join(_CONTROL.sub("", text).split())
 
 

@@ -157,11 +157,11 @@ class FabricView:
         """Whether ``name`` is a switch of this fabric (nodes are not)."""
         return name in self._by_name
 
-    @property
+    @cached_property
     def spines(self) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if not d.is_leaf)
 
-    @property
+    @cached_property
     def leaves(self) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.is_leaf)
 
@@ -293,7 +293,7 @@ def build_view(design: Design) -> FabricView:
         nodes=tuple(nodes),
         access=tuple(access),
         peerings={name: _peerings(intent) for name, intent in intents.items()},
-        device_vnis={name: tuple((v.name, v.stitched) for v in i.vnis) for name, i in intents.items()},
+        device_vnis={name: tuple([(v.network.name, v.stitched) for v in i.vnis]) for name, i in intents.items()},
         device_vrfs={name: tuple(v.name for v in i.vrfs) for name, i in intents.items()},
         server_attachments={name: i.servers for name, i in intents.items() if i.servers},
     )

@@ -376,8 +376,11 @@ def lab_topology(view: FabricView, twins: bool = True, max_hosts: int | None = N
     nodes6 = frozenset(int(n.address6) for n in view.nodes if n.address6 is not None)
     wanted: list[tuple[int, Segment, str, int | None, int | None]] = []
     for index, seg in enumerate(view.segments, 1):
+        here = [leaf for leaf in seg.leaves if laid_out(leaf)]
+        if not here:
+            continue  # no host of this network is laid out (the addresses would be thrown away)
         addrs = _host_addresses(seg, nodes4, nodes6)
-        wanted += [(index, seg, leaf, *addrs[leaf]) for leaf in seg.leaves if leaf in addrs and laid_out(leaf)]
+        wanted += [(index, seg, leaf, *addrs[leaf]) for leaf in here if leaf in addrs]
     left_out = len(wanted) if max_hosts is not None and len(wanted) > max_hosts else 0
     hosts: list[TopoHost] = []
     for index, seg, leaf, a4, a6 in () if left_out else wanted:

@@ -23,6 +23,7 @@ Each test prints one summary line (median, peak RSS, lines or files).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,12 @@ print(json.dumps(info))
 """
 
 
+def load_average() -> str:
+    """The 1-minute load average, printed beside each figure (2 cores shared: wall time
+    and even CPU time depend on what else runs)."""
+    return f"load average {os.getloadavg()[0]:.2f}"
+
+
 def fresh_process(*args: str) -> dict[str, Any]:
     """Run one round in a new interpreter: its wall time (imports excluded) and peak RSS."""
     out = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=ROOT, check=True, capture_output=True, text=True)
@@ -109,7 +116,7 @@ def test_build_main_text(benchmark: Any, shape: Path, capsys: pytest.CaptureFixt
                                  "peak_rss_mb": round(peak, 1)})
     with capsys.disabled():
         print(f"\nbuild main text 4x256x500: median {benchmark.stats.stats.median:.2f} s in process, "
-              f"{secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, peak RSS {peak:.0f} MB, {lines} lines")
+              f"{secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, peak RSS {peak:.0f} MB, {lines} lines, {load_average()}")
     # the gate is CPU time: a machine busy with other work must not fail it (wall time is printed)
     assert cpu < TARGET_SECONDS, f"{cpu:.2f} s CPU, target {TARGET_SECONDS} s"
     assert peak < TARGET_MB, f"{peak:.0f} MB, target {TARGET_MB} MB"
@@ -129,7 +136,7 @@ def test_full_build(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.
     with capsys.disabled():
         print(f"\nfull fabric build 4x256x500: median {benchmark.stats.stats.median:.2f} s in process, "
               f"{secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, peak RSS {peak:.0f} MB, {info['files']} config files, "
-              f"{info['lines']} lines, stages {runs[0]['stages']}")
+              f"{info['lines']} lines, stages {runs[0]['stages']}, {load_average()}")
     assert cpu < TARGET_SECONDS, f"{cpu:.2f} s CPU, target {TARGET_SECONDS} s"
     assert peak < TARGET_MB, f"{peak:.0f} MB, target {TARGET_MB} MB"
 
@@ -171,5 +178,5 @@ def test_incremental_rebuild(benchmark: Any, shape: Path, tmp_path: Path, capsys
     benchmark.extra_info.update({"written": written, "fresh_median_s": round(secs, 3), "fresh_cpu_s": round(cpu, 3)})
     with capsys.disabled():
         print(f"\nincremental rebuild 4x256x500, one network changed: median {benchmark.stats.stats.median:.2f} s "
-              f"in process, {secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, {written} files written")
+              f"in process, {secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, {written} files written, {load_average()}")
     assert cpu < INCREMENTAL_TARGET_SECONDS, f"{cpu:.2f} s CPU, target {INCREMENTAL_TARGET_SECONDS} s"

@@ -11,8 +11,11 @@ text, the test first checks they give the same text.
 2. :class:`fabric.speed.IdentityCache` for the shared per-network blocks of Junos and NX-OS;
 3. the hand-written intent JSON encoder (:func:`fabric.design.intent.JsonCache` and its
    cached tuples and RD slots) against ``json.dumps(..., indent=2, sort_keys=True)``;
-4. the Junos shared blocks (:class:`fabric.render.junos.tree.SharedBlock`, spliced
-   placeholders) against parsing every device's whole text.
+4. the Junos shared blocks (:class:`fabric.render.junos.tree.SharedBlock`, placeholders
+   filled by :func:`fabric.speed.fill_numbered`) against parsing every device's whole text;
+5. :func:`fabric.speed.template_bytecode_cache`: loading every template of the three
+   renderers in a new environment (what a fresh ``fabric build`` does), from the cache
+   against compiling them.
 """
 
 from __future__ import annotations
@@ -168,3 +171,22 @@ def test_junos_shared_blocks(benchmark: Any, designed: Design, capsys: pytest.Ca
     trick = benchmark.pedantic(lambda: cpu(lambda: [r.render(i) for i in devices]), rounds=1, iterations=1)
     plain = cpu(lambda: [whole_text(i) for i in devices], rounds=1)
     report(capsys, benchmark, "Junos shared blocks (set/XML)", trick, plain)
+
+
+def test_template_bytecode_cache(benchmark: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from fabric.render.frr.renderer import FrrRenderer
+    from fabric.speed import CACHE_ENV
+
+    def load_all() -> None:
+        for r in (JunosRenderer(), NxosRenderer(), FrrRenderer()):
+            env = r._env
+            for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+                env.get_template(name)
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    load_all()  # fills the cache
+    trick = benchmark.pedantic(lambda: cpu(load_all), rounds=1, iterations=1)
+    monkeypatch.setenv(CACHE_ENV, "")
+    plain = cpu(load_all)
+    report(capsys, benchmark, "template bytecode cache, every template", trick, plain)

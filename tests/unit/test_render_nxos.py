@@ -218,7 +218,8 @@ def test_l2_vnis() -> None:
     assert f"ip address {it.device.vtep}/32" in block(text, "interface loopback1")
     for l2 in it.vnis:
         assert block(text, f"vlan {l2.vlan}") == [f"name {l2.name}", f"vn-segment {l2.vni}"]
-        assert block(text, f"member vni {l2.vni}") == ["ingress-replication protocol bgp"]
+        # leaf3 is a 93180YC-FX: ARP suppression (docs/vendor-notes.md)
+        assert block(text, f"member vni {l2.vni}") == ["suppress-arp", "ingress-replication protocol bgp"]
         assert block(text, f"vni {l2.vni} l2") == [
             f"rd {l2.rd}",
             f"route-target import {l2.route_target}",
@@ -385,7 +386,9 @@ def test_multisite_on_border_leaves_only() -> None:
         nve = block(text, "interface nve1")
         assert "multisite border-gateway interface loopback100" in nve
         for vni in dci.vnis:
-            assert block(text, f"member vni {vni}") == ["multisite ingress-replication", "ingress-replication protocol bgp"]
+            assert block(text, f"member vni {vni}") == [
+                "suppress-arp", "multisite ingress-replication", "ingress-replication protocol bgp",
+            ]
         for port in dci.interfaces:
             assert "evpn multisite dci-tracking" in block(text, f"interface {port}")
         for port in dci.fabric_interfaces:

@@ -210,3 +210,63 @@ def test_junos_leaves_carry_the_production_settings_of_juniper_validated_leaf() 
             assert "set forwarding-options evpn-vxlan shared-tunnels" in lines, name
             assert "set forwarding-options vxlan-routing next-hop 45056" in lines, name
             assert "set forwarding-options vxlan-routing interface-num 8192" in lines, name
+
+
+def _nxos_nve_members(text: str) -> dict[str, list[str]]:
+    """``member vni N`` under ``interface nve1`` -> its lines."""
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    in_nve = False
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            in_nve = line == "interface nve1"
+            current = None
+        elif in_nve and line.startswith("  member vni "):
+            current = out.setdefault(line.strip(), [])
+        elif in_nve and line.startswith("    ") and current is not None:
+            current.append(line.strip())
+    return out
+
+
+@pytest.mark.parametrize("example", ["shownet2024", "shownet2024-dci"])
+def test_nxos_devices_enable_lldp(example: str) -> None:
+    """Cisco's production review (docs/vendor-notes.md): LLDP runs only after
+    ``feature lldp``; the Junos devices run ``protocols lldp`` already."""
+    its = intents(example)
+    nxos = [n for n, i in its.items() if i.device.platform == "nxos"]
+    assert nxos
+    for name in nxos:
+        assert "feature lldp" in rendered(example)[name].text.splitlines(), name
+
+
+@pytest.mark.parametrize("example", ["shownet2024", "shownet2024-dci"])
+def test_nxos_93180yc_fx_leaves_suppress_arp_on_every_l2_vni(example: str) -> None:
+    """ARP suppression on every L2 VNI of a 93180YC-FX (a 9300-FX: no ARP-ETHER TCAM
+    carving needed, Cisco VXLAN guide 9.3(x)); L3 VNIs (``associate-vrf``) take none."""
+    its = intents(example)
+    seen = 0
+    for name, intent in its.items():
+        if intent.device.platform != "nxos" or not intent.device.is_leaf:
+            continue
+        members = _nxos_nve_members(rendered(example)[name].text)
+        l2 = {vni: lines for vni, lines in members.items() if not vni.endswith("associate-vrf")}
+        assert len(l2) == len(intent.vnis), name
+        for vni, lines in members.items():
+            want = intent.device.model == "n9k-93180yc-fx" and not vni.endswith("associate-vrf")
+            assert ("suppress-arp" in lines) == want, f"{name} {vni}"
+            seen += want
+    assert seen > 0
+
+
+def test_nxos_arp_suppression_left_out_where_the_tcam_need_is_not_verified() -> None:
+    """A 9332C leaf renders no ``suppress-arp``: whether it needs the ARP-ETHER TCAM
+    region carved is not verified (docs/vendor-notes.md)."""
+    from dataclasses import replace
+
+    from fabric.render.nxos.renderer import NxosRenderer
+
+    intent = intents("shownet2024")["leaf3"]
+    other = replace(intent, device=replace(intent.device, model="n9k-9332c"))
+    text = NxosRenderer().render_main(other)
+    assert "suppress-arp" not in text
+    assert "suppress-arp" in NxosRenderer().render_main(intent)

@@ -21,11 +21,11 @@ import jinja2
 from fabric.design.intent import DeviceIntent, RouteTarget
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_string, junos_word
-from fabric.render.junos.tree import SLOT, SharedBlock, parse, to_set
+from fabric.render.junos.tree import SLOT, SharedBlock, fill_marks, parse, to_set
 from fabric.render.junos.view import JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
 from fabric.render.shared import template_environment
-from fabric.speed import IdentityCache, splice
+from fabric.speed import IdentityCache
 
 __all__ = ["JunosRenderer", "make_environment"]
 
@@ -74,33 +74,60 @@ class JunosRenderer:
         self._vni = self._env.get_template("vni_option.j2")
         self._ra = self._env.get_template("router_advertisement.j2")
         self._cache: IdentityCache[str] = IdentityCache()
+        self._texts: dict[tuple[str, tuple[int, ...]], str] = {}
         self._blocks_by_text: dict[str, SharedBlock] = {}
 
-    # ------------------------------------------------------------------ shared blocks
+    # ------------------------------------------------------------------ shared text
 
-    def _blocks(self, d: DeviceIntent) -> tuple[str, str, str, str]:
+    def blocks(self, d: DeviceIntent) -> tuple[str, str, str, str]:
+        """Irb units, VLANs, vni-options and RA interfaces of ``d``: each network's text
+        rendered once per shared object, each leaf's joined text once per tuple of them."""
         cache = self._cache
+        gateways = d.gateways
         irb_render = self._irb.render
-        irb = "".join([cache.get_one(g, "irb", lambda g=g: irb_render(g=g)) for g in d.gateways])  # type: ignore[misc]
         ra_render = self._ra.render
-        ra = "".join(
-            [cache.get_one(g, "ra", lambda g=g: ra_render(g=g)) for g in d.gateways if g.address6 is not None]  # type: ignore[misc]
-        )
-        gw_networks = {g.network for g in d.gateways}
+        irb = cache.get(gateways, "irb", lambda: "".join([
+            cache.get_one(g, "irb", lambda g=g: irb_render(g=g)) for g in gateways  # type: ignore[misc]
+        ]))
+        ra = cache.get(gateways, "ra", lambda: "".join([
+            cache.get_one(g, "ra", lambda g=g: ra_render(g=g))  # type: ignore[misc]
+            for g in gateways if g.address6 is not None
+        ]))
+        nets = tuple(v.network for v in d.vnis)
+        gw_networks = {g.network for g in gateways}
+        has_gw = tuple(net.name in gw_networks for net in nets)
         vlan_render = self._vlan.render
         vni_render = self._vni.render
-        vlans: list[str] = []
-        vnis: list[str] = []
-        for v in d.vnis:
-            net = v.network
-            has_gw = net.name in gw_networks
-            vlans.append(cache.get_one(net, has_gw, lambda net=net, has_gw=has_gw: vlan_render(net=net, has_gateway=has_gw)))  # type: ignore[misc]
-            vnis.append(cache.get_one(net, "vni", lambda net=net: vni_render(net=net)))  # type: ignore[misc]
-        return irb, "".join(vlans), "".join(vnis), ra
+        vlans = cache.get(nets, ("vlan", has_gw), lambda: "".join([
+            cache.get_one(net, gw, lambda net=net, gw=gw: vlan_render(net=net, has_gateway=gw))  # type: ignore[misc]
+            for net, gw in zip(nets, has_gw, strict=True)
+        ]))
+        vnis = cache.get(nets, "vni", lambda: "".join([
+            cache.get_one(net, "vni", lambda net=net: vni_render(net=net)) for net in nets  # type: ignore[misc]
+        ]))
+        return irb, vlans, vnis, ra
+
+    def vrf_interfaces(self, units: tuple[int, ...]) -> str:
+        """The ``interface irb.N;`` lines of a VRF (by value: equal units, one text)."""
+        hit = self._texts.get(("vrf", units))
+        if hit is None:
+            hit = "".join([f"        interface irb.{u};\n" for u in units])
+            self._texts[("vrf", units)] = hit
+        return hit
+
+    def vni_list(self, vnis: tuple[int, ...]) -> str:
+        """The ``extended-vni-list [ ... ];`` line (by value)."""
+        hit = self._texts.get(("vni", vnis))
+        if hit is None:
+            hit = "        extended-vni-list [ " + " ".join(map(str, vnis)) + " ];\n"
+            self._texts[("vni", vnis)] = hit
+        return hit
 
     def view(self, intent: DeviceIntent) -> JunosView:
         """The renderer-side view of ``intent`` (what the templates read besides it)."""
-        return build_view(intent, self._blocks)
+        if len(self._texts) >= SHARED_BLOCKS_MAX:
+            self._texts.clear()
+        return build_view(intent, self)
 
     # ------------------------------------------------------------------ Renderer protocol
 
@@ -111,21 +138,29 @@ class JunosRenderer:
     def render(self, intent: DeviceIntent) -> dict[str, str]:
         """``conf``, ``set`` and ``xml`` of one device, all from the same text.
 
-        The text is rendered with a placeholder where each shared block goes (irb units,
-        VLANs, vni-options, RA interfaces: the bulk of a leaf, the same on many leaves);
-        the ``.conf`` is that text with the blocks spliced in, and the ``set`` and XML
-        forms print each distinct block once (:class:`~fabric.render.junos.tree.SharedBlock`)."""
+        The text is rendered with a placeholder statement ``__slot__ N;`` where each
+        shared text goes (irb units, VLANs, vni-options, RA interfaces, each VRF's irb
+        interfaces, the extended VNI list: the bulk of a leaf, the same on many leaves);
+        the ``.conf`` is that text with the shared texts put in, and the ``set`` and XML
+        forms print each distinct one once (:class:`~fabric.render.junos.tree.SharedBlock`)."""
         view = self.view(intent)
-        blocks = [view.irb_units, view.vlan_blocks, view.vni_options, view.router_advertisement]
-        # a placeholder statement only where the block is not empty (the templates test it)
-        marks = [f"{SLOT} {i};\n" if text else "" for i, text in enumerate(blocks)]
-        skeleton = self._main.render(
-            d=intent, n=JunosNames,
-            v=dataclasses.replace(view, irb_units=marks[0], vlan_blocks=marks[1], vni_options=marks[2],
-                                  router_advertisement=marks[3]),
+        texts: list[str] = []
+
+        def mark(text: str) -> str:
+            # a placeholder statement only where the text is not empty (the templates test it)
+            if not text:
+                return ""
+            texts.append(text)
+            return f"{SLOT} {len(texts) - 1};\n"
+
+        marked = dataclasses.replace(
+            view, irb_units=mark(view.irb_units), vlan_blocks=mark(view.vlan_blocks),
+            vni_options=mark(view.vni_options), router_advertisement=mark(view.router_advertisement),
+            vni_list=mark(view.vni_list), vrf_interfaces={k: mark(t) for k, t in view.vrf_interfaces.items()},
         )
-        conf = splice(skeleton, {m: text for m, text in zip(marks, blocks, strict=True) if m})
-        slots = [self._shared(text) for text in blocks]
+        skeleton = self._main.render(d=intent, n=JunosNames, v=marked)
+        conf = fill_marks(skeleton, texts)
+        slots = [self._shared(text) for text in texts]
         tree = parse(skeleton)
         return {"conf": conf, "set": to_set(tree, slots), "xml": to_xml(tree, slots=slots)}
 

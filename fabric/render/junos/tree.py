@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from fabric.errors import RenderError
+from fabric.speed import fill_numbered
 
-__all__ = ["SLOT", "ParseError", "SharedBlock", "Stmt", "parse", "to_curly", "to_set", "unquote"]
+__all__ = ["SLOT", "ParseError", "SharedBlock", "Stmt", "fill_marks", "parse", "to_curly", "to_set", "unquote"]
 
 SLOT = "__slot__"
 """Keyword of a placeholder statement ``__slot__ N;``: where the :class:`SharedBlock`
@@ -227,6 +228,18 @@ def to_set(stmts: list[Stmt], slots: Sequence[SharedBlock] = ()) -> str:
     out = set_lines(stmts, "set ", slots)
     out.append("")
     return "\n".join(out)
+
+
+_MARK = re.compile(SLOT + r" (\d+);\n")
+
+
+def fill_marks(text: str, values: Sequence[str]) -> str:
+    """``text`` with each placeholder line ``__slot__ N;`` replaced by ``values[N]``;
+    each value must be placed exactly once."""
+    try:
+        return fill_numbered(text, _MARK, values)
+    except ValueError as e:
+        raise RenderError(str(e)) from None
 
 
 def _slot(slots: Sequence[SharedBlock], s: Stmt) -> SharedBlock:

@@ -9,10 +9,9 @@ rendered once and reused (:class:`fabric.speed.IdentityCache`, in the renderer).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
-from typing import Literal
+from typing import Literal, Protocol
 
 from fabric.design.intent import (
     EVPN_INSTANCE_RD,
@@ -168,7 +167,8 @@ class JunosView:
     loopbacks4: list[IPv4Network]
     loopbacks6: list[IPv6Network]
     vlan_names: dict[int, str]
-    vrf_irbs: dict[str, list[int]]
+    vrf_interfaces: dict[str, str]
+    """Per VRF, its ``interface irb.N;`` lines (the same on every leaf that has its networks)."""
     k8s_by_vrf: dict[str, list[K8sPeering]]
     ext_by_vrf: dict[str, list[ExternalSession]]
     """External sessions per VRF (border leaves)."""
@@ -190,6 +190,7 @@ class JunosView:
     vlan_blocks: str
     vni_options: str
     vni_list: str
+    """The whole ``extended-vni-list [ ... ];`` line (empty without VNIs)."""
     router_advertisement: str
 
     @property
@@ -211,7 +212,7 @@ class JunosView:
             name = self.vlan_names.get(vlan)
             if name is None:
                 raise RenderError(f"{self.intent.name}: port {what} carries VLAN {vlan}, which is not on this leaf")
-            names.append(name)
+            names.append(junos_word(name))
         if len(names) == 1:
             return names[0]
         return "[ " + " ".join(names) + " ]"
@@ -227,9 +228,26 @@ MGMT_INTERFACE: dict[str, str] = {"qfx5120-48y": "em0", "qfx5120-32c": "em0"}
 DEFAULT_MGMT_INTERFACE = "em0"
 
 
-def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str, str, str, str]]) -> JunosView:
-    """Derive the :class:`JunosView` of ``intent``; ``blocks`` renders (or fetches from a
-    cache) the shared per-network text: irb units, VLANs, vni-options, RA interfaces."""
+class SharedText(Protocol):
+    """Renders (or fetches from a cache) the text of a device that is the same on many
+    leaves: the per-network blocks, a VRF's irb interfaces, the extended VNI list."""
+
+    def blocks(self, d: DeviceIntent) -> tuple[str, str, str, str]:
+        """Irb units, VLANs, vni-options, RA interfaces."""
+        ...
+
+    def vrf_interfaces(self, units: tuple[int, ...]) -> str:
+        """The ``interface irb.N;`` lines of a VRF with these irb units."""
+        ...
+
+    def vni_list(self, vnis: tuple[int, ...]) -> str:
+        """The ``extended-vni-list [ ... ];`` line of these VNIs."""
+        ...
+
+
+def build_view(intent: DeviceIntent, shared: SharedText) -> JunosView:
+    """Derive the :class:`JunosView` of ``intent``; ``shared`` makes the text that is the
+    same on many leaves (:class:`SharedText`)."""
     d = intent
     ports = [Port("routed", i, natural_key(i.name)) for i in d.interfaces]
     ports += [Port("access", a, natural_key(a.name)) for a in d.access_ports]
@@ -242,9 +260,10 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
     loopbacks4 = [p for p in d.underlay.advertise if isinstance(p, IPv4Network)]
     loopbacks6 = [p for p in d.underlay.advertise if isinstance(p, IPv6Network)]
 
-    vlan_names = {v.vlan: junos_word(v.name) for v in d.vnis}
+    # checked as Junos words where they are printed (the VLAN blocks, members())
+    vlan_names = {v.vlan: v.network.name for v in d.vnis}
     gw_vlan = {g.network: g.vlan for g in d.gateways}
-    vrf_irbs: dict[str, list[int]] = {}
+    vrf_interfaces: dict[str, str] = {}
     for vi in d.vrfs:
         units = []
         for net in vi.networks:
@@ -252,7 +271,7 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
             if unit is None:
                 raise RenderError(f"{d.name}: VRF {vi.name} lists network {net}, which has no gateway on this leaf")
             units.append(unit)
-        vrf_irbs[vi.name] = units
+        vrf_interfaces[vi.name] = shared.vrf_interfaces(tuple(units))
     k8s_by_vrf: dict[str, list[K8sPeering]] = {}
     for k in d.kubernetes:
         k8s_by_vrf.setdefault(k.vrf, []).append(k)
@@ -297,7 +316,7 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         if any(k.graceful_shutdown.community != gshut for k in d.kubernetes):
             raise RenderError(f"{d.name}: clusters disagree on the graceful-shutdown community")
 
-    irb_units, vlan_blocks, vni_options, ra = blocks(d)
+    irb_units, vlan_blocks, vni_options, ra = shared.blocks(d)
     return JunosView(
         intent=d,
         ports=ports,
@@ -308,7 +327,7 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         loopbacks4=loopbacks4,
         loopbacks6=loopbacks6,
         vlan_names=vlan_names,
-        vrf_irbs=vrf_irbs,
+        vrf_interfaces=vrf_interfaces,
         k8s_by_vrf=k8s_by_vrf,
         ext_by_vrf=ext_by_vrf,
         dci_vrfs=dci_vrfs,
@@ -324,6 +343,6 @@ def build_view(intent: DeviceIntent, blocks: Callable[[DeviceIntent], tuple[str,
         irb_units=irb_units,
         vlan_blocks=vlan_blocks,
         vni_options=vni_options,
-        vni_list=" ".join(str(v.vni) for v in d.vnis),
+        vni_list=shared.vni_list(tuple(v.vni for v in d.vnis)) if d.vnis else "",
         router_advertisement=ra,
     )

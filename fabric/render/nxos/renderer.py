@@ -65,7 +65,13 @@ BFD_MIN_MS = 50
 BFD_MAX_MS = 999
 
 #: Parameters of the shared block templates where a leaf does not override them.
-BLOCK_DEFAULTS: dict[str, Any] = {"multisite": False, "bfd": None}
+BLOCK_DEFAULTS: dict[str, Any] = {"multisite": False, "bfd": None, "suppress_arp": False}
+
+#: Models that render ``suppress-arp`` on their L2 VNIs. Cisco's VXLAN guide (9.3(x),
+#: "Guidelines and Limitations for VXLAN") needs the ARP-ETHER TCAM region carved on older
+#: Nexus 9300s but not on 9300-EX/FX/FX2/FX3/GX; the 93180YC-FX is a 9300-FX. Whether the
+#: 9332C needs the carving is not verified here, so it does not suppress ARP (docs/vendor-notes.md).
+ARP_SUPPRESSION_MODELS = frozenset({"n9k-93180yc-fx"})
 
 GSHUT_LIST = "GSHUT"
 DENY_ALL = "DENY-ALL"
@@ -159,6 +165,9 @@ def _features(intent: DeviceIntent) -> tuple[str, ...]:
         lines.append("feature bfd")
     if any(a.lag is not None for a in intent.servers):
         lines.append("feature lacp")
+    # LLDP is off until enabled (Cisco NX-OS System Management Configuration Guide,
+    # "Configuring LLDP"); Junos runs it on every port (protocols lldp)
+    lines.append("feature lldp")
     lines.append("nv overlay evpn")
     return tuple(lines)
 
@@ -245,7 +254,10 @@ class NxosRenderer:
             bfd_multihop=bfd_timers(intent.overlay.bfd),
             vlan_blocks=self._section(self._vlan, "n", l2),
             svi_blocks=self._section(self._svi, "g", intent.gateways, "bfd", k8s_bfd),
-            nve_blocks=self._section(self._nve, "n", l2, "multisite", multisite),
+            nve_blocks=self._section(
+                self._nve, "n", l2, "multisite", multisite,
+                common={"suppress_arp": dev.model in ARP_SUPPRESSION_MODELS},
+            ),
             evpn_blocks=self._evpn(intent, stitched_rts),
             external=external,
         )
@@ -257,19 +269,22 @@ class NxosRenderer:
         objs: tuple[Network, ...] | tuple[AnycastGateway, ...],
         param: str = "",
         values: dict[int, Any] | None = None,
+        common: dict[str, Any] | None = None,
     ) -> str:
         """The blocks of ``objs`` (each rendered once, then reused) joined. ``values``
         maps an object's VLAN (gateways) or VNI (networks) to the template parameter
-        ``param`` where it differs from the default."""
+        ``param`` where it differs from the default; ``common`` holds parameters the same
+        for every block of this device (part of the cache key)."""
         values = values or {}
-        extra = tuple(sorted(values.items()))
+        shared = tuple(sorted((common or {}).items()))
+        extra = (tuple(sorted(values.items())), shared)
 
         def one(o: Network | AnycastGateway) -> str:
             value = values.get(o.vni if isinstance(o, Network) else o.vlan) if values else None
-            params = {**BLOCK_DEFAULTS, name: o}
+            params = {**BLOCK_DEFAULTS, **(common or {}), name: o}
             if param:
                 params[param] = value
-            return self._cache.get((tpl, o), value, lambda: tpl.render(params))
+            return self._cache.get((tpl, o), (value, shared), lambda: tpl.render(params))
 
         return self._cache.get((tpl, *objs), extra, lambda: "".join(map(one, objs)))
 
