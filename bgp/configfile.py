@@ -344,7 +344,8 @@ def _found(data: Any, e: ValidationError) -> list[tuple[Loc, str, str]]:
     found: list[tuple[Loc, str, str]] = []
     for err in e.errors(include_url=False):
         loc = _document_loc(data, err["loc"], err["type"] == "missing")
-        msg = err["msg"].removeprefix("Value error, ")
+        # a message quoting a value with a newline (a union tag) must stay one line
+        msg = _CONTROL.sub(lambda m: repr(m.group())[1:-1], err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "union_tag_not_found":
