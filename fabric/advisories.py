@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from fabric.checks import site_rt_admins
 from fabric.errors import Problem
 from fabric.model import Inventory
 from fabric.yamlsrc import SourceMap
@@ -37,5 +38,34 @@ def advisories(inventory: Inventory, source: SourceMap) -> list[Problem]:
             ("fabric", "underlay_ipv6"),
             "no leaf has an IPv6 loopback (loopback6) for the IPv6 underlay to carry: its sessions are not "
             "rendered (the /127s are still numbered); give the leaves loopback6 or set underlay_ipv6: false",
+        ))
+    out.extend(_shared_site_admins(inventory, source))
+    return out
+
+
+def _shared_site_admins(inventory: Inventory, source: SourceMap) -> list[Problem]:
+    """Sites joined by DCI links should each have their own route-target admin: then a
+    route that reaches the other site with its site RTs still on (a border whose export
+    policy does not strip them) imports nowhere there. Both vendors' borders strip them
+    today, so sharing is not broken, only unguarded."""
+    site_of = {lf.name: lf.site for lf in inventory.leaves}
+    admins = site_rt_admins(inventory.fabric.sites, inventory.spines, inventory.pools)
+    index = {s.name: i for i, s in enumerate(inventory.fabric.sites)}
+    pairs = sorted({tuple(sorted((a, b))) for d in inventory.dci_links
+                    if (a := site_of.get(d.a)) is not None and (b := site_of.get(d.b)) is not None and a != b})
+    out: list[Problem] = []
+    for a, b in pairs:
+        admin = admins.get(a)
+        if admin is None or admin != admins.get(b) or b not in index:
+            continue
+        site = inventory.fabric.sites[index[b]]
+        path = (("fabric", "sites", index[b], "route_target_admin") if site.route_target_admin
+                else ("pools", "route_targets", "admin") if inventory.pools.route_targets.admin
+                else ("fabric", "sites", index[b]))
+        out.append(source.problem(
+            path,
+            f"sites {a} and {b} are joined by DCI links but share route-target admin {admin}: a route that crosses "
+            f"with its site route targets still on would be imported directly, bypassing the interconnect; give "
+            f"each site its own fabric.sites[].route_target_admin",
         ))
     return out

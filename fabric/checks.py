@@ -292,6 +292,53 @@ def _route_target_fits(ctx: Ctx) -> Iterator[Problem]:
                          f"2-byte ASN, or use VNIs up to 65535)")
 
 
+def site_rt_admins(sites: list[Any], spines: list[Spine], p: Pools) -> dict[str, int | None]:
+    """site name -> its route-target admin as the design will choose it (the site's own,
+    else ``pools.route_targets.admin``, else its first spine's ASN); None where that ASN is
+    allocated later (an unpinned spine with ``spines_share: false``)."""
+    out: dict[str, int | None] = {}
+    for site in sites:
+        if site.route_target_admin or p.route_targets.admin:
+            out[site.name] = site.route_target_admin or p.route_targets.admin
+            continue
+        first = next((s for s in spines if s.site == site.name), spines[0] if spines else None)
+        if first is not None and first.asn is not None:
+            out[site.name] = first.asn
+        else:
+            out[site.name] = p.asn.spine.first if p.asn.spines_share else None
+    return out
+
+
+@check("fabric", "pools", "spines")
+def _site_route_targets_fit(ctx: Ctx) -> Iterator[Problem]:
+    # a site's own 4-byte admin leaves 2 bytes for the VNI, as the fabric's does
+    p = ctx.pools
+    for i, site in enumerate(ctx.sections["fabric"].sites):
+        admin = site.route_target_admin
+        if admin <= 65535:
+            continue
+        for name, pool in (("l2vni", p.l2vni), ("l3vni", p.l3vni)):
+            if pool.last > 65535:
+                yield ctx.at(("fabric", "sites", i, "route_target_admin"),
+                             f"site {site.name}: route targets target:{admin}:<vni> need VNIs up to 65535 with a "
+                             f"4-byte admin, but pool {name} goes to {pool.last} (use a 2-byte admin, or VNIs up to "
+                             "65535)")
+
+
+@check("pools", "spines", "dci_links")
+def _interconnect_route_targets_fit(ctx: Ctx) -> Iterator[Problem]:
+    # the DCI interconnect RTs are <admin>:16777215 and <admin>:16777216+L3VNI: 4-byte numbers
+    if not ctx.sections["dci_links"] or not ctx.spines:
+        return
+    p = ctx.pools
+    admin = p.route_targets.admin or ctx.spines[0].asn or (p.asn.spine.first if p.asn.spines_share else 0)
+    if admin > 65535:
+        yield ctx.at(("pools", "route_targets", "admin") if p.route_targets.admin else ("spines", 0, "asn"),
+                     f"the DCI interconnect route targets ({admin}:16777215, {admin}:16777216 + L3 VNI) need a "
+                     f"4-byte number, so a 2-byte admin: {admin} is a 4-byte ASN (set pools.route_targets.admin "
+                     "to a 2-byte ASN)")
+
+
 # ---------------------------------------------------------------- cabling
 
 

@@ -9,6 +9,7 @@ from ipaddress import IPv4Network, IPv6Network
 from fabric.checks import Ctx, _pool_nets, _port_ok, check, leaf_ports_in_use, node_ports, server_ports
 from fabric.errors import Problem
 from fabric.model.external import ExternalRouter
+from fabric.platforms import max_tagged_ip_mtu
 from fabric.yamlsrc import PathT
 
 Net = IPv4Network | IPv6Network
@@ -193,3 +194,20 @@ def _external_vrfs(ctx: Ctx) -> Iterator[Problem]:
                         if own.version == p.version and own.overlaps(p) and p.prefixlen > 0:
                             yield ctx.at((*path, key, pi), f"import {p} overlaps network subnet {own} of VRF {x.vrf}")
                             break
+
+
+@check("external_routers", "leaves", "fabric")
+def _external_mtu(ctx: Ctx) -> Iterator[Problem]:
+    """The link's IP MTU fits the border's port, which carries the fabric MTU."""
+    media = ctx.sections["fabric"].mtu
+    platform = {lf.name: lf.platform for lf in ctx.leaves}
+    for ri, r in enumerate(_routers(ctx)):
+        for li, link in enumerate(r.links):
+            p = platform.get(link.leaf)
+            if p is None:
+                continue
+            limit = max_tagged_ip_mtu(p, media)
+            if link.ip_mtu > limit:
+                yield ctx.at(("external_routers", ri, "links", li, "ip_mtu"),
+                             f"IP MTU {link.ip_mtu} does not fit {link.leaf} ({p}): its port carries the fabric MTU "
+                             f"{media} (fabric.mtu), a tagged sub-interface IP packets of at most {limit}")

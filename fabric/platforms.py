@@ -124,6 +124,17 @@ def max_ip_mtu(platform: Platform, media_mtu: int) -> int:
     return media_mtu - L2_HEADER if MTU_INCLUDES_L2_HEADER[platform] else media_mtu
 
 
+VLAN_TAG = 4
+"""An 802.1Q tag: a platform whose media MTU counts the Ethernet header counts the tag too."""
+
+
+def max_tagged_ip_mtu(platform: Platform, media_mtu: int) -> int:
+    """The largest IP packet a tagged sub-interface (unit) of a ``platform`` port with MTU
+    setting ``media_mtu`` carries: Junos counts the tag in the media MTU, NX-OS and Linux
+    do not (an IP MTU there is the IP packet)."""
+    return max_ip_mtu(platform, media_mtu) - (VLAN_TAG if MTU_INCLUDES_L2_HEADER[platform] else 0)
+
+
 def supports(platform: Platform, feature: str) -> bool:
     """Whether ``platform`` can render ``feature``."""
     return feature in CAPABILITIES[platform]

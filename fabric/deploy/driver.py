@@ -120,6 +120,19 @@ class Route:
     next_hops: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class EthernetSegment:
+    """One EVPN Ethernet segment a VTEP knows (multihoming).
+
+    ``local``: a port of this device is attached to it; ``vteps``: the other VTEPs attached
+    to it, learned from their type-4 (Ethernet segment) routes."""
+
+    esi: str
+    local: bool
+    vteps: tuple[str, ...] = ()
+    port: str = ""
+
+
 @runtime_checkable
 class Driver(Protocol):
     """The candidate lifecycle of one device plus the getters the post-checks need.
@@ -176,3 +189,7 @@ class Driver(Protocol):
         """EVPN/VXLAN state; ``[]`` where the platform has none (a spine)."""
 
     def get_routes(self, vrf: str = "default") -> list[Route]: ...
+
+    def get_ethernet_segments(self) -> list[EthernetSegment]:
+        """The EVPN Ethernet segments; :class:`~fabric.deploy.errors.GetterUnsupported` where
+        the platform's reply is not verified."""

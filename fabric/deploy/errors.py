@@ -19,3 +19,8 @@ class LoadError(DeployError):
 
 class CommitError(DeployError):
     """The commit (or confirm, or rollback) failed or was cut off."""
+
+
+class GetterUnsupported(DeployError):
+    """The driver has no honest way to read this on this platform (the reply format is not
+    verified); validate reports the checks that need it as skipped, with this text."""

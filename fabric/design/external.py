@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import replace
 from ipaddress import IPv4Network, IPv6Network
 
-from fabric.design.intent import Device, DeviceIntent, ExternalPort, ExternalSession
+from fabric.design.intent import Bfd, Device, DeviceIntent, ExternalPort, ExternalSession
 from fabric.errors import DesignError
 from fabric.model import Inventory
 from fabric.sorting import natural_key
@@ -39,6 +39,7 @@ def external_ports(inv: Inventory, devs: dict[str, Device]) -> dict[str, tuple[E
     subnets = vrf_subnets(inv)
     out: dict[str, list[ExternalPort]] = defaultdict(list)
     for r in inv.external_routers:
+        bfd = Bfd(r.bfd.interval_ms, r.bfd.multiplier) if r.bfd is not None else None
         for link in r.links:
             dev = devs.get(link.leaf)
             if dev is None:
@@ -70,9 +71,10 @@ def external_ports(inv: Inventory, devs: dict[str, Device]) -> dict[str, tuple[E
                     accept=accept,
                     announce=tuple(dict.fromkeys(announce)),
                     aggregates=tuple(p for p in dict.fromkeys(announce) if p not in own),
+                    bfd=bfd,
                 ))
             desc = " ".join(f"external: {r.name} {link.description}".split())
-            out[link.leaf].append(ExternalPort(link.port, desc, r.name, tuple(sessions)))
+            out[link.leaf].append(ExternalPort(link.port, desc, r.name, tuple(sessions), link.ip_mtu))
     return {leaf: tuple(sorted(ports, key=lambda p: natural_key(p.name))) for leaf, ports in out.items()}
 
 

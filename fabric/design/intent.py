@@ -21,8 +21,11 @@ Rules every class here follows:
 Numbering conventions (decided here so every platform prints the same values):
 
 - route targets are explicit, ``target:<admin>:<vni>`` for L2 VNIs and L3 VNIs, the
-  admin field being ``pools.route_targets.admin`` or the first spine's ASN; so eBGP with
-  an ASN per leaf imports what every other leaf exports (no "auto" RT);
+  admin field being the site's (``fabric.sites[].route_target_admin``, else
+  ``pools.route_targets.admin``, else the site's first spine's ASN); so eBGP with an ASN
+  per leaf imports what every other leaf of the site exports (no "auto" RT), and sites
+  joined by DCI never import each other's routes except through the interconnect RTs
+  (``pools.route_targets.admin`` or the first spine's ASN, the same in every site);
 - route distinguishers are ``<loopback>:<n>``, unique per device: ``n`` is the VLAN of
   the network (L2 VNI) or of the VRF (L3 VNI), :data:`EVPN_INSTANCE_RD` for the
   device's MAC-VRF / default switch, :data:`INTERCONNECT_RD` for the DCI interconnect
@@ -126,6 +129,8 @@ class Site:
     site_id: int
     description: str
     pods: tuple[str, ...]
+    route_target_admin: int
+    """Admin field of this site's route targets (L2 VNIs, L3 VNIs, the EVPN instance)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +151,15 @@ class FabricInfo:
     gateway_mac: str
     """The anycast gateway MAC, lower-case colon form, same on every leaf."""
     route_target_admin: int
-    """Admin field of every route target."""
+    """Admin field of the DCI interconnect route targets, and of every route target of a
+    device without a site; a site's own RTs use :meth:`rt_admin`."""
+
+    def rt_admin(self, site: str | None) -> int:
+        """The admin field of the route targets of a device in ``site``."""
+        for s in self.sites:
+            if s.name == site:
+                return s.route_target_admin
+        return self.route_target_admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -628,6 +641,8 @@ class ExternalSession:
     aggregates: tuple[IPv4Network | IPv6Network, ...]
     """The prefixes of ``announce`` the border originates as aggregates (not a subnet of the
     VRF's networks: announced while a more specific route of the VRF exists)."""
+    bfd: Bfd | None = None
+    """BFD on this session (the router's ``bfd``), else none."""
 
     @property
     def accept4(self) -> tuple[IPv4Network, ...]:
@@ -656,6 +671,9 @@ class ExternalPort:
     router: str
     sessions: tuple[ExternalSession, ...]
     """One per VRF, in VLAN order."""
+    ip_mtu: int = 1500
+    """IP MTU of every sub-interface (the external router configures the same); the port
+    itself carries the fabric MTU."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,6 +740,7 @@ class DeviceIntent:
             self.underlay.bfd is not None
             or self.overlay.bfd is not None
             or any(k.bfd is not None for k in self.kubernetes)
+            or any(s.bfd is not None for s in self.external_sessions())
         ):
             f.add("bfd")
         if self.dci is not None:

@@ -71,6 +71,7 @@ from fabric.design.intent import (
 )
 from fabric.errors import DesignError
 from fabric.model import Inventory, Leaf, Spine
+from fabric.model.fabric import Site as InvSite
 from fabric.platforms import EVPN_NEXT_HOP, GENERIC_MODELS, MODELS, max_ip_mtu
 from fabric.resources.ledger import Allocations, link_keys
 from fabric.sorting import natural_key
@@ -152,7 +153,8 @@ def fabric_info(inv: Inventory, alloc: Allocations) -> FabricInfo:
     return FabricInfo(
         name=f.name,
         description=_text(f.description),
-        sites=tuple(Site(s.name, alloc.site_id(s.name), _text(s.description), tuple(s.pods)) for s in f.sites),
+        sites=tuple(Site(s.name, alloc.site_id(s.name), _text(s.description), tuple(s.pods), site_rt_admin(inv, alloc, s))
+                    for s in f.sites),
         mtu=f.mtu,
         underlay_ipv6=f.underlay_ipv6,
         bfd=f.bfd,
@@ -161,6 +163,17 @@ def fabric_info(inv: Inventory, alloc: Allocations) -> FabricInfo:
         gateway_mac=inv.pools.gateway_mac(),
         route_target_admin=admin,
     )
+
+
+def site_rt_admin(inv: Inventory, alloc: Allocations, site: InvSite) -> int:
+    """A site's route-target admin: its own, else ``pools.route_targets.admin``, else the
+    ASN of the site's first spine (the first spine of the fabric if the site has none)."""
+    if site.route_target_admin:
+        return site.route_target_admin
+    if inv.pools.route_targets.admin:
+        return inv.pools.route_targets.admin
+    first = next((s for s in inv.spines if s.site == site.name), inv.spines[0])
+    return alloc.asn(first.name)
 
 
 # --------------------------------------------------------------------------- 2. devices
@@ -472,6 +485,7 @@ def assemble(
     nodes_by_leaf = {leaf: [(p, n) for p in ps for n in p.nodes] for leaf, ps in peerings.items()}
     vrf_order = list(ten.vrfs)
     carry = _Carrier(ten)
+    retarget = _Retarget(info.route_target_admin)
 
     out: dict[str, DeviceIntent] = {}
     for d in devs.values():
@@ -506,7 +520,8 @@ def assemble(
         # networks on this leaf; a DCI border also carries every stretched network to stitch it
         dci = d.name in dci_borders
         lo = str(d.loopback)
-        carried = carry(d.name, dci)
+        site_admin = info.rt_admin(d.site)
+        carried = retarget.carried(carry(d.name, dci), site_admin)
         vnis = [L2Vni(n, f"{lo}:{n.vlan}", stitched) for n, stitched in carried.networks]
         gateways = carried.gateways
         vrf_nets = carried.vrf_networks
@@ -516,7 +531,7 @@ def assemble(
         k8s_vrfs = {p.vrf for p in k8s}
         wanted = set(vrf_order) if d.role == "border" else set(vrf_nets) | k8s_vrfs
         vrfs = tuple(
-            VrfInstance(vrf=ten.vrfs[v], rd=f"{lo}:{ten.vrfs[v].vlan}", networks=vrf_nets.get(v, ()),
+            VrfInstance(vrf=retarget.vrf(ten.vrfs[v], site_admin), rd=f"{lo}:{ten.vrfs[v].vlan}", networks=vrf_nets.get(v, ()),
                         ip_prefix_routes=True, export_kubernetes=v in k8s_vrfs, multipath_multiple_as=True)
             for v in vrf_order if v in wanted
         )
@@ -542,6 +557,46 @@ def assemble(
             overlay=overlay, evpn=evpn, vrfs=vrfs, gateways=gateways, kubernetes=k8s, dci=dci_intent,
         )
     return out
+
+
+class _Retarget:
+    """A site whose route-target admin is not the fabric's gets its own copy of each shared
+    network and VRF, with the site's RTs; made once per (admin, object), so the leaves of
+    a site still share them."""
+
+    def __init__(self, base: int) -> None:
+        self._base = base
+        self._nets: dict[tuple[int, int], Network] = {}
+        self._vrfs: dict[tuple[int, int], Vrf] = {}
+        self._carried: dict[tuple[int, int], _Carried] = {}
+
+    def network(self, n: Network, admin: int) -> Network:
+        if admin == self._base:
+            return n
+        key = (id(n), admin)
+        hit = self._nets.get(key)
+        if hit is None:
+            hit = self._nets[key] = replace(n, route_target=_rt(admin, n.vni, f"network {n.name}"))
+        return hit
+
+    def vrf(self, v: Vrf, admin: int) -> Vrf:
+        if admin == self._base:
+            return v
+        key = (id(v), admin)
+        hit = self._vrfs.get(key)
+        if hit is None:
+            hit = self._vrfs[key] = replace(v, route_target=_rt(admin, v.l3vni, f"VRF {v.name}"))
+        return hit
+
+    def carried(self, c: _Carried, admin: int) -> _Carried:
+        if admin == self._base:
+            return c
+        key = (id(c), admin)
+        hit = self._carried.get(key)
+        if hit is None:
+            hit = self._carried[key] = replace(
+                c, networks=tuple((self.network(n, admin), stitched) for n, stitched in c.networks))
+        return hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,7 +680,7 @@ def _dci(
             if p.loopback6 is not None:
                 site_prefixes.append(IPv6Network(p.loopback6))
     site_rts = [v.network.route_target for v in vnis] + [v.route_target for v in vrfs]
-    site_rts.append(RouteTarget(admin, EVPN_INSTANCE_RD))
+    site_rts.append(RouteTarget(info.rt_admin(d.site), EVPN_INSTANCE_RD))
     return Dci(
         site_prefixes=tuple(dict.fromkeys(site_prefixes)),
         site_route_targets=tuple(dict.fromkeys(site_rts)),

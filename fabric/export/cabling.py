@@ -19,9 +19,10 @@ def _cell(value: object) -> str:
 
 
 def cabling_csv(view: FabricView) -> str:
-    """The cabling plan as CSV text: header, then fabric links, DCI links and access ports
-    (the view's cable order). ``ipv4``/``ipv6`` are the routed link's /31 and /127; empty for
-    access ports. Lines end with ``\\n`` (not the csv module's default ``\\r\\n``)."""
+    """The cabling plan as CSV text: header, then fabric links, DCI links, access ports
+    (Kubernetes nodes) and server ports (kind ``server``: the leaf port and the server NIC,
+    see :class:`~fabric.export.view.ServerCable`). ``ipv4``/``ipv6`` are the routed link's
+    /31 and /127; empty for access and server ports. Lines end with ``\\n`` (not the csv module's default ``\\r\\n``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)
@@ -30,4 +31,6 @@ def cabling_csv(view: FabricView) -> str:
         w.writerow([_cell(x) for x in (k.a.device, k.a.port, k.b.device, k.b.port, k.kind, k.a.address.network, v6)])
     for n in view.access:
         w.writerow([_cell(x) for x in (n.leaf, n.port, n.name, NODE_PORT, "access", "", "")])
+    for c in view.server_cables:
+        w.writerow([_cell(x) for x in (c.leaf, c.port, c.server, c.nic, "server", "", "")])
     return buf.getvalue()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 
-from fabric.design.intent import Device
+from fabric.design.intent import Device, ServerAttachment
 from fabric.export.text import md, md_code
-from fabric.export.view import NODE_PORT, ExportError, FabricView, cluster_asn, link_end
+from fabric.export.view import LAG_NAME, NODE_PORT, ExportError, FabricView, cluster_asn, link_end
 
 INDEX = "index.md"
 
@@ -50,9 +50,11 @@ def index_md(view: FabricView) -> str:
     n_border = sum(1 for d in view.devices if d.role == "border")
     kinds = {k: sum(1 for c in view.links if c.kind == k) for k in ("fabric", "dci")}
     kinds["access"] = len(view.access)
+    servers = len({c.server for c in view.server_cables})
     lines += [
         f"- {len(view.spines)} spines, {len(view.leaves)} leaves ({n_border} border)",
-        f"- {kinds['fabric']} leaf-spine links, {kinds['dci']} DCI links, {kinds['access']} access ports"
+        f"- {kinds['fabric']} leaf-spine links, {kinds['dci']} DCI links, {kinds['access']} access ports, "
+        f"{len(view.server_cables)} server ports ({servers} servers)"
         " (see `cabling.csv`)",
         f"- {len(view.vrfs)} VRFs, {len(view.segments)} networks, {len(view.clusters)} Kubernetes clusters",
         f"- fabric MTU {view.mtu}, anycast gateway MAC {md_code(view.gateway_mac)}",
@@ -137,6 +139,17 @@ def _peering_rows(view: FabricView, d: Device) -> list[list[str]]:
     return rows
 
 
+def _server_row(d: Device, a: ServerAttachment) -> list[str]:
+    vlans = ", ".join(str(v) + (" (untagged)" if a.mode == "trunk" and v == a.vlan else "") for v in a.vlans)
+    seg = a.segment
+    es = (f"{md_code(seg.esi)} with {_link(seg.peer)} (LACP system id {md_code(seg.system_mac)})"
+          if seg is not None else "-")
+    lacp = "" if a.lag is None else (f", LACP {'active' if a.lacp_active else 'passive'}"
+                                     f" {'fast' if a.lacp_fast else 'slow'}")
+    return [md_code(a.server), ", ".join(md_code(p) for p in a.ports),
+            (md_code(LAG_NAME[d.platform].format(a.lag)) + lacp) if a.lag is not None else "-", a.mode, vlans, es]
+
+
 def device_md(view: FabricView, name: str, row_cache: dict[Hashable, str] | None = None) -> str:
     """The page of one device. ``row_cache`` shares formatted network rows (and whole
     network tables) between the pages of one build."""
@@ -173,7 +186,16 @@ def device_md(view: FabricView, name: str, row_cache: dict[Hashable, str] | None
                      k.kind, _opt(v4), _opt(v6)])
     for n in view.nodes_on(d.name):
         rows.append([md_code(n.port), md_code(n.name), md_code(NODE_PORT), f"access, VLAN {n.vlan}", "-", "-"])
+    cables = view.server_cables_on(d.name)
+    for c in cables:
+        kind = "server" + (f", {md_code(LAG_NAME[d.platform].format(c.attachment.lag))}"
+                           if c.attachment.lag is not None else "")
+        rows.append([md_code(c.port), md_code(c.server), md_code(c.nic), kind, "-", "-"])
     lines += _table(["port", "peer", "peer port", "kind", "IPv4", "IPv6"], rows)
+    if cables:
+        lines += ["## Servers", ""]
+        lines += _table(["server", "ports", "LAG", "mode", "VLANs", "Ethernet segment"],
+                        (_server_row(d, a) for a in dict.fromkeys(c.attachment for c in cables)))
     lines += ["## BGP peerings", ""]
     lines += _table(["session", "neighbor", "ASN", "peer", "via"], _peering_rows(view, d))
     if d.is_leaf:

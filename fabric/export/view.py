@@ -30,6 +30,22 @@ from fabric.sorting import natural_key
 NODE_PORT = "eth1"
 """The NIC of a Kubernetes node or host towards its leaf (single-homed)."""
 
+LAG_NAME = {"junos": "ae{}", "nxos": "port-channel{}", "frr": "bond{}"}
+"""A server LAG's interface name per platform (the renderers' ``ae<N>`` / ``port-channel<N>`` / ``bond<N>``)."""
+
+
+@dataclass(frozen=True)
+class ServerCable:
+    """One cable between a leaf port and a server NIC. The server's NICs are numbered
+    ``eth1``, ``eth2``, ... over its attachments (leaf order, then port order): the lab's
+    and containerlab's names for them."""
+
+    leaf: str
+    port: str
+    server: str
+    nic: str
+    attachment: ServerAttachment
+
 
 class ExportError(FabricError):
     """An export cannot be produced from this fabric (a fact it needs is missing)."""
@@ -185,6 +201,27 @@ class FabricView:
     def nodes_on(self, leaf: str) -> tuple[K8sNode, ...]:
         """Kubernetes nodes cabled to the leaf, in port order."""
         return self._access_by_leaf.get(leaf, ())
+
+    @cached_property
+    def server_cables(self) -> tuple[ServerCable, ...]:
+        """Every server cable, in leaf order then port order (the cabling plan's order)."""
+        nics: dict[str, int] = {}
+        by_server: dict[str, list[tuple[str, ServerAttachment]]] = {}
+        for leaf, atts in self.server_attachments.items():
+            for a in atts:
+                by_server.setdefault(a.server, []).append((leaf, a))
+        numbered: dict[tuple[str, str], ServerCable] = {}
+        for server in sorted(by_server):
+            for leaf, a in by_server[server]:
+                for p in a.ports:
+                    nics[server] = nics.get(server, 0) + 1
+                    numbered[(leaf, p)] = ServerCable(leaf, p, server, f"eth{nics[server]}", a)
+        order = {d.name: i for i, d in enumerate(self.leaves)}
+        return tuple(sorted(numbered.values(), key=lambda c: (order.get(c.leaf, len(order)), natural_key(c.port))))
+
+    def server_cables_on(self, leaf: str) -> tuple[ServerCable, ...]:
+        """Server cables of ``leaf``, in port order."""
+        return tuple(c for c in self.server_cables if c.leaf == leaf)
 
     def cluster_nodes(self, cluster: K8sCluster) -> tuple[K8sNode, ...]:
         """The nodes of ``cluster``, in its order."""

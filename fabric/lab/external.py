@@ -59,6 +59,8 @@ class ExternalSessionEnd:
     """What the border imports and this router originates (besides a default route)."""
     expect: tuple[IPv4Network | IPv6Network, ...]
     """What the border exports: the prefixes this router must learn."""
+    bfd: bool = False
+    """The border runs BFD on this session: so does this router (FRR's default timers)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ExternalLink:
     port: str
     """The external router's interface."""
     sessions: tuple[ExternalSessionEnd, ...]
+    mtu: int = 1500
+    """The link's IP MTU (both ends' sub-interfaces)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,12 @@ class TopoExternal:
         802.1Q devices (no ``8021q``), so the lab cables each sub-interface as a veth pair of
         its own that carries the sub-interface's name on both ends (``swp20.11``): the same
         addresses, sessions and routes as a tagged sub-interface, untagged on the wire."""
-        return tuple((lk.leaf, sub_interface(lk.leaf_port, s.vlan), sub_interface(lk.port, s.vlan))
+        return tuple(c[:3] for c in self.cables_with_mtu())
+
+    def cables_with_mtu(self) -> tuple[tuple[str, str, str, int], ...]:
+        """:meth:`cables` with each cable's MTU: the link's IP MTU, which both ends of the
+        real link configure on the sub-interface."""
+        return tuple((lk.leaf, sub_interface(lk.leaf_port, s.vlan), sub_interface(lk.port, s.vlan), lk.mtu)
                      for lk in self.links for s in lk.sessions)
 
     def frr_config(self) -> str:
@@ -133,6 +142,8 @@ class TopoExternal:
             for peer in (s.peer, s.peer6):
                 if peer is not None:
                     lines.append(f" neighbor {peer} remote-as {s.peer_asn}")
+                    if s.bfd:
+                        lines.append(f" neighbor {peer} bfd")
         for fam in (4, 6):
             peers = [(s, s.peer if fam == 4 else s.peer6) for s in sessions]
             peers = [(s, p) for s, p in peers if p is not None]
@@ -170,11 +181,12 @@ def lab_externals(intents: Mapping[str, DeviceIntent], port_name: Callable[[str,
                     default_route=s.import_default,
                     announce=tuple(p for p in s.accept if p.prefixlen > 0 and (p.version == 4 or addr6 is not None)),
                     expect=s.announce,
+                    bfd=s.bfd is not None,
                 ))
             router_links = links.setdefault(port.router, [])
             asns[port.router] = port.sessions[0].peer_asn
             router_links.append(ExternalLink(leaf, port_name(leaf, port.name),
-                                             external_port(len(router_links) + 1), tuple(ends)))
+                                             external_port(len(router_links) + 1), tuple(ends), port.ip_mtu))
     return tuple(TopoExternal(r, external_node(r), asns[r], tuple(lks)) for r, lks in sorted(links.items()))
 
 

@@ -208,9 +208,9 @@ class FabricLab:
             run([IP, "link", "add", "name", lk.a_if, "netns", self.netns(lk.a), "mtu", str(lk.mtu), "type", "veth",
                  "peer", "name", lk.b_if, "netns", self.netns(lk.b), "mtu", str(lk.mtu)])
         for x in topo.externals:
-            for leaf, leaf_if, x_if in x.cables():
-                run([IP, "link", "add", "name", leaf_if, "netns", self.netns(leaf), "type", "veth",
-                     "peer", "name", x_if, "netns", self.netns(x.name)])
+            for leaf, leaf_if, x_if, mtu in x.cables_with_mtu():
+                run([IP, "link", "add", "name", leaf_if, "netns", self.netns(leaf), "mtu", str(mtu), "type", "veth",
+                     "peer", "name", x_if, "netns", self.netns(x.name), "mtu", str(mtu)])
         batches: dict[str, list[str]] = {n: [] for n in names}
         for lk in topo.links:
             batches[lk.a].append(f"link set {lk.a_if} up")

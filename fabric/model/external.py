@@ -5,9 +5,11 @@ Internet edge). One eBGP session per VRF on a tagged sub-interface of a border p
 external_routers:
   - name: backbone1
     asn: 64700
+    bfd: {interval_ms: 300, multiplier: 3}   # optional: only if the router runs BFD too
     links:
       - leaf: border1
         port: et-0/0/10
+        ip_mtu: 1500                    # both ends configure this IP MTU (default 1500)
         vrfs:
           - vrf: noc
             vlan: 4001                  # sub-interface / 802.1Q tag
@@ -59,12 +61,29 @@ class ExternalVrf(StrictModel):
 
 class ExternalLink(StrictModel):
     """A cable from a border leaf's port to the external router, carrying one tagged
-    sub-interface per VRF."""
+    sub-interface per VRF. ``ip_mtu`` is the IP MTU of every sub-interface of the link:
+    the external router must configure the same (a mismatch drops the larger packets
+    one way, and stalls BGP updates that fill a packet)."""
 
     leaf: Name
     port: str
+    ip_mtu: int = Field(
+        default=1500, ge=1500, le=9216,
+        description="IP MTU of the link's sub-interfaces, the same on the external router; 1500 (the Ethernet "
+        "default every router takes) unless agreed otherwise; 1500-9216 (what NX-OS sub-interfaces take), and "
+        "fabric check refuses more than the border's port carries",
+    )
     vrfs: list[ExternalVrf] = Field(min_length=1)
     description: str = ""
+
+
+class ExternalBfd(StrictModel):
+    """BFD on the border leaves' eBGP sessions to one external router (single hop, both
+    address families)."""
+
+    interval_ms: int = Field(default=300, ge=50, le=999,
+                             description="transmit and receive interval, 50-999 ms (the range NX-OS takes)")
+    multiplier: int = Field(default=3, ge=2, le=50, description="detection multiplier, 2-50")
 
 
 class ExternalRouter(StrictModel):
@@ -72,5 +91,10 @@ class ExternalRouter(StrictModel):
 
     name: Name
     asn: Asn
+    bfd: ExternalBfd | None = Field(
+        default=None,
+        description="BFD on the sessions to this router, e.g. `{}` (300 ms x 3); default: none, since a "
+        "router that does not run BFD would leave the BFD session down (only its operator knows)",
+    )
     links: list[ExternalLink] = Field(min_length=1)
     description: str = ""

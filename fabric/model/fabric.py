@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from fabric.model.base import Asn, Name, StrictModel, WithPrefix
+from fabric.model.base import ASN_MAX, Asn, Name, StrictModel, WithPrefix
 from fabric.platforms import Platform
 
 
@@ -17,6 +17,13 @@ class Site(StrictModel):
     name: Name
     pods: list[Name] = Field(default_factory=list)
     description: str = ""
+    route_target_admin: int = Field(
+        default=0, ge=0, le=ASN_MAX,
+        description="admin field of this site's route targets (L2 VNIs, L3 VNIs, the EVPN instance); "
+        "0 = pools.route_targets.admin if set, else the ASN of the site's first spine. Sites joined by "
+        "DCI links should have different admins (fabric check warns); the DCI interconnect RTs use "
+        "pools.route_targets.admin (or the first spine's ASN) in every site",
+    )
 
 
 class Switch(StrictModel):

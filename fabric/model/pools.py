@@ -31,11 +31,16 @@ class AsnPools(StrictModel):
 
 
 class RouteTargets(StrictModel):
-    """Route-target scheme: ``target:<admin>:<vni>`` on every device, so that eBGP
-    (different ASNs per leaf) imports what the other leaves export.
-    Route distinguishers are ``<loopback>:<number>``, unique per device."""
+    """Route-target scheme: ``target:<admin>:<vni>`` on every device of a site, so that eBGP
+    (different ASNs per leaf) imports what the other leaves export. A site may set its own
+    admin (``fabric.sites[].route_target_admin``). Route distinguishers are
+    ``<loopback>:<number>``, unique per device."""
 
-    admin: int = Field(default=0, ge=0, le=ASN_MAX, description="RT admin field; 0 = the spine ASN")
+    admin: int = Field(
+        default=0, ge=0, le=ASN_MAX,
+        description="RT admin field of sites without their own route_target_admin, and of the DCI interconnect "
+        "route targets; 0 = the first spine's ASN (for a site: its first spine's ASN)",
+    )
 
 
 class Pools(StrictModel):

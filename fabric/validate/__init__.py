@@ -4,7 +4,8 @@
 reads what is (driver getters, pings, agents), :mod:`~fabric.validate.compare` compares the
 two (pure) into one :class:`Check` per expectation. :func:`validate_lab` does all three for
 a named lab, :func:`validate_devices` for the switches the inventory's ``deploy`` section
-reaches (sessions, VNIs with their remote VTEPs, L3 VNIs; no pings or agents there).
+reaches (sessions, VNIs with their remote VTEPs, L3 VNIs, the Ethernet segments of
+dual-homed servers where the driver can read them; no pings or agents there).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Report:
 def validate_lab(fab: Fabric, name: str | None = None) -> Report:
     """Validate the named lab of ``fab`` (default name: the fabric's)."""
     from fabric.lab.fabriclab import FabricLab
-    from fabric.lab.lab import vrf_supported
+    from fabric.lab.lab import NO_BOND_REASON, bond_supported, vrf_supported
     from fabric.lab.ops import lab_connections, topology
     from fabric.lab.system import LabError
     from fabric.lab.twins import NO_VRF_REASON
@@ -59,9 +60,14 @@ def validate_lab(fab: Fabric, name: str | None = None) -> Report:
     topo = topology(fab)
     expected = expected_state(intents, topo, tenant_vrfs)
     vrfs = ("default",) if not tenant_vrfs else ("default", *sorted({v.name for i in intents.values() for v in i.vrfs}))
-    live = collect(lab, lab_connections(lab), expected, vrfs)
-    checks = compare(intents, expected, live, tenant_vrfs=tenant_vrfs, vrf_skip_reason="skipped: no VRF support (see note)")
-    notes = () if tenant_vrfs else (NO_VRF_REASON,)
+    # without a bonding driver the lab cables a dual-homed server's NICs straight into the
+    # leaves' bridges: no LACP bond, so FRR never brings the Ethernet segment up
+    bonds = bond_supported()
+    live = collect(lab, lab_connections(lab), expected, vrfs, read_segments=bonds)
+    checks = compare(intents, expected, live, tenant_vrfs=tenant_vrfs, vrf_skip_reason="skipped: no VRF support (see note)",
+                     segment_skip_reason="" if bonds else "skipped: no bonding driver (see note)")
+    notes = (() if tenant_vrfs else (NO_VRF_REASON,)) + (
+        (NO_BOND_REASON,) if expected.segments and not bonds else ())
     return Report(fab.name, lab.name, tuple(checks), notes)
 
 
@@ -90,9 +96,10 @@ def validate_devices(
         sessions=tuple(s for s in every.sessions if s.device in scope),
         vnis=tuple(v for v in every.vnis if v.device in scope),
         l3vnis=tuple(v for v in every.l3vnis if v.device in scope),
+        segments=tuple(e for e in every.segments if e.device in scope),
     )
     vrfs = {n: ("default", *sorted(v.name for v in intents[n].vrfs)) for n in scope}
-    live = collect_devices(scope, vrfs, parallel)
+    live = collect_devices(scope, vrfs, parallel, frozenset(e.device for e in expected.segments))
     checks = compare({n: intents[n] for n in scope}, expected, live, tenant_vrfs=True)
     return Report(fab.name, "", tuple(checks), ())
 

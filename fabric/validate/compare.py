@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_network
 from typing import Any, Literal
 
-from fabric.deploy.driver import BgpNeighbor, Route, Vni
+from fabric.deploy.driver import BgpNeighbor, EthernetSegment, Route, Vni
 from fabric.design.intent import DeviceIntent
 from fabric.validate.expect import ExpectedState, expected_service_routes
 
@@ -22,7 +22,7 @@ class Check:
     """One line of the validation table."""
 
     area: str
-    """``session``, ``vni``, ``l3vni``, ``ping``, ``service``, ``agent``."""
+    """``session``, ``vni``, ``l3vni``, ``es``, ``ping``, ``service``, ``agent``."""
     device: str
     item: str
     expected: str
@@ -44,6 +44,9 @@ class LiveState:
     neighbors: dict[str, list[BgpNeighbor]] = field(default_factory=dict)
     vnis: dict[str, list[Vni]] = field(default_factory=dict)
     routes: dict[str, list[Route]] = field(default_factory=dict)
+    segments: dict[str, list[EthernetSegment]] = field(default_factory=dict)
+    segments_unsupported: dict[str, str] = field(default_factory=dict)
+    """Device -> why its driver cannot read Ethernet segments (those checks are skipped)."""
     errors: dict[str, str] = field(default_factory=dict)
     pings: dict[tuple[str, str], bool] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -65,9 +68,11 @@ def compare(
     *,
     tenant_vrfs: bool,
     vrf_skip_reason: str = "",
+    segment_skip_reason: str = "",
 ) -> list[Check]:
     """Every expectation checked against ``live``, in a fixed order: sessions, VNIs, L3 VNIs,
-    pings, service routes, agents."""
+    Ethernet segments, pings, service routes, agents. ``segment_skip_reason`` skips the
+    Ethernet-segment checks (a lab whose kernel cannot bond the server's NICs)."""
     checks: list[Check] = []
     # sessions
     up: set[tuple[str, str]] = set()
@@ -112,6 +117,26 @@ def compare(
         got = next((x for x in live.vnis.get(l3.device, []) if x.vni == l3.l3vni and x.kind == "l3"), None)
         checks.append(Check("l3vni", l3.device, item, "L3 VNI up", "present" if got else "missing",
                             "pass" if got else "fail"))
+    # Ethernet segments of dual-homed servers
+    for e in expected.segments:
+        item = f"es {e.esi} ({e.server})"
+        want = f"local, with {e.peer} ({e.peer_vtep})"
+        if segment_skip_reason:
+            checks.append(Check("es", e.device, item, want, segment_skip_reason, "skipped", e.peer))
+        elif e.device in live.errors:
+            checks.append(Check("es", e.device, item, want, "unreadable", "fail", e.peer))
+        elif e.device in live.segments_unsupported:
+            checks.append(Check("es", e.device, item, want, f"skipped: {live.segments_unsupported[e.device]}",
+                                "skipped", e.peer))
+        else:
+            es = next((x for x in live.segments.get(e.device, []) if x.esi.lower() == e.esi), None)
+            if es is None:
+                seen, ok = "ESI unknown", False
+            else:
+                vteps = ", ".join(es.vteps) or "no other VTEP"
+                seen = f"{'local' if es.local else 'not local'}, with {vteps}"
+                ok = es.local and e.peer_vtep in es.vteps
+            checks.append(Check("es", e.device, item, want, seen, "pass" if ok else "fail", e.peer))
     # pings
     for p in expected.pings:
         answered = live.pings.get((p.host, p.target))

@@ -1,7 +1,8 @@
 """What a running fabric should look like, computed from the intent alone (pure).
 
 :func:`expected_state` lists every BGP session, every L2 VNI with the remote VTEPs it
-should have, every L3 VNI, every host ping of a lab and every agent session.
+should have, every L3 VNI, every dual-homed server's Ethernet segment on each leaf of its
+pair, every host ping of a lab and every agent session.
 :func:`expected_service_routes` is the one part that depends on what is healthy right now:
 given which nodes announce which service addresses and which sessions are up, it says
 which next hops each router should use for each address, by BGP's own rules in this
@@ -67,6 +68,18 @@ class ExpectedAgent:
     peers: tuple[str, ...]
 
 
+@dataclass(frozen=True, order=True)
+class ExpectedSegment:
+    """A dual-homed server's Ethernet segment on one leaf of its pair: the leaf knows the
+    ESI as local, and sees the other leaf's VTEP on it (its type-4 route)."""
+
+    device: str
+    server: str
+    esi: str
+    peer: str
+    peer_vtep: str
+
+
 @dataclass(frozen=True)
 class ExpectedState:
     sessions: tuple[ExpectedSession, ...]
@@ -74,6 +87,7 @@ class ExpectedState:
     l3vnis: tuple[ExpectedL3Vni, ...]
     pings: tuple[ExpectedPing, ...]
     agents: tuple[ExpectedAgent, ...]
+    segments: tuple[ExpectedSegment, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
@@ -91,6 +105,7 @@ def expected_state(intents: Mapping[str, DeviceIntent], topo: LabTopology | None
     sessions: list[ExpectedSession] = []
     vnis: list[ExpectedVni] = []
     l3: list[ExpectedL3Vni] = []
+    segments: list[ExpectedSegment] = []
     vteps_of_network: dict[str, list[tuple[str, str]]] = {}
     for name, i in intents.items():
         if i.device.vtep is not None:
@@ -131,6 +146,12 @@ def expected_state(intents: Mapping[str, DeviceIntent], topo: LabTopology | None
             vnis.append(ExpectedVni(name, v.vni, v.name, tuple(remotes)))
         for vi in i.vrfs:
             l3.append(ExpectedL3Vni(name, vi.name, vi.l3vni))
+        for a in i.servers:
+            seg = a.segment
+            if seg is not None:
+                peer = intents.get(seg.peer)
+                vtep = str(peer.device.vtep) if peer is not None and peer.device.vtep is not None else ""
+                segments.append(ExpectedSegment(name, a.server, seg.esi.lower(), seg.peer, vtep))
     pings: list[ExpectedPing] = []
     agents: list[ExpectedAgent] = []
     if topo is not None:
@@ -158,7 +179,7 @@ def expected_state(intents: Mapping[str, DeviceIntent], topo: LabTopology | None
                         if kp.local_address6 is not None and kn.address6 is not None:
                             addrs.append(str(kp.local_address6))
             agents.append(ExpectedAgent(kn.name, tuple(addrs)))
-    return ExpectedState(tuple(sessions), tuple(vnis), tuple(l3), tuple(pings), tuple(agents))
+    return ExpectedState(tuple(sessions), tuple(vnis), tuple(l3), tuple(pings), tuple(agents), tuple(segments))
 
 
 def expected_service_routes(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from fabric.deploy.driver import Connection
+from fabric.deploy.errors import GetterUnsupported
 from fabric.deploy.registry import driver_for
 from fabric.deploy.targets import Target
 from fabric.errors import DeployError
@@ -22,8 +23,10 @@ from fabric.validate.expect import ExpectedState
 PARALLEL = 8
 
 
-def read_device(live: LiveState, name: str, driver: str, connection: Connection, vrfs: tuple[str, ...]) -> None:
-    """One device's sessions, VNIs and routes (of ``vrfs``) into ``live``, or why not."""
+def read_device(live: LiveState, name: str, driver: str, connection: Connection, vrfs: tuple[str, ...],
+                segments: bool = False) -> None:
+    """One device's sessions, VNIs, routes (of ``vrfs``) and, with ``segments``, its EVPN
+    Ethernet segments into ``live``, or why not."""
     drv = driver_for(driver, connection)
     try:
         drv.open()
@@ -33,6 +36,11 @@ def read_device(live: LiveState, name: str, driver: str, connection: Connection,
         for vrf in vrfs:
             routes += drv.get_routes(vrf)
         live.routes[name] = routes
+        if segments:
+            try:
+                live.segments[name] = drv.get_ethernet_segments()
+            except GetterUnsupported as e:
+                live.segments_unsupported[name] = str(e).removeprefix(f"{connection.host}: ")
     except DeployError as e:
         live.errors[name] = str(e).removeprefix(f"{connection.host}: ").removeprefix(f"{name}: ")
     finally:
@@ -40,12 +48,13 @@ def read_device(live: LiveState, name: str, driver: str, connection: Connection,
 
 
 def collect_devices(targets: Mapping[str, Target], vrfs: Mapping[str, tuple[str, ...]],
-                    parallel: int = PARALLEL) -> LiveState:
+                    parallel: int = PARALLEL, segments: frozenset[str] = frozenset()) -> LiveState:
     """Every target's state through its deploy driver (``napalm``, ``netconf``, ``frr``);
-    the routes of the VRFs ``vrfs`` names for it (the default table if none)."""
+    the routes of the VRFs ``vrfs`` names for it (the default table if none); the Ethernet
+    segments of the devices in ``segments``."""
     live = LiveState()
     with ThreadPoolExecutor(max(1, parallel)) as pool:
-        futures = [pool.submit(read_device, live, n, t.driver, t.connection, vrfs.get(n, ("default",)))
+        futures = [pool.submit(read_device, live, n, t.driver, t.connection, vrfs.get(n, ("default",)), n in segments)
                    for n, t in targets.items()]
         for f in futures:
             f.result()
@@ -53,11 +62,12 @@ def collect_devices(targets: Mapping[str, Target], vrfs: Mapping[str, tuple[str,
 
 
 def collect(lab: FabricLab, connections: Mapping[str, Connection], expected: ExpectedState,
-            vrfs: tuple[str, ...] = ("default",)) -> LiveState:
+            vrfs: tuple[str, ...] = ("default",), read_segments: bool = True) -> LiveState:
     live = LiveState()
+    with_segments = {e.device for e in expected.segments} if read_segments else set()
 
     def device(name: str) -> None:
-        read_device(live, name, "frr", connections[name], vrfs)
+        read_device(live, name, "frr", connections[name], vrfs, name in with_segments)
 
     def ping(host: str, target: str) -> None:
         args = [IP, "netns", "exec", lab.netns(host), "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-w", "3",

@@ -62,7 +62,11 @@ def test_validate_a_deployed_fabric_of_test_devices(deployed: Testbed) -> None:
     report = validate_devices(fab, parallel=10)
     assert report.ok, _failed(report)
     areas = {c.area for c in report.checks}
-    assert areas == {"session", "vni", "l3vni"}
+    assert areas == {"session", "vni", "l3vni", "es"}
+    # dual-homed servers' segments: neither napalm nor netconf has a verified getter yet
+    segments = [c for c in report.checks if c.area == "es"]
+    assert {c.device for c in segments} == {n for n, i in intents.items() if any(a.segment for a in i.servers)}
+    assert all(c.status == "skipped" and "no getter on" in c.seen for c in segments), segments
     assert {c.device for c in report.checks if c.area == "vni"} == {n for n, i in intents.items() if i.vnis}
     kinds = {c.item.split()[0] for c in report.checks if c.area == "session"}
     assert {"underlay", "underlay6", "overlay", "kubernetes", "external"} <= kinds

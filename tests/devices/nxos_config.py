@@ -44,7 +44,8 @@ TOP_MODES: tuple[str, ...] = (
 TOP_LEAVES: tuple[str, ...] = (
     "hostname ", "feature ", "nv overlay ", "ip route ", "ipv6 route ", "ntp ", "ip name-server ",
     "ip domain", "username ", "snmp-server ", "logging ", "ip prefix-list ", "ipv6 prefix-list ",
-    "ip community-list ", "fabric forwarding ", "bfd ", "no feature ", "no ip ", "no ipv6 ", "version ",
+    "ip community-list ", "ip extcommunity-list ", "fabric forwarding ", "bfd ", "no feature ", "no ip ",
+    "no ipv6 ", "version ",
     "boot ", "copp ", "rmon ", "license ", "system ", "vdc ", "spanning-tree ", "cfs ", "callhome",
     "clock ", "banner ", "ssh ", "aaa ", "radius-server ", "tacacs-server ", "power ", "hardware ",
 )

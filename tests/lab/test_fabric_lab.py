@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,18 @@ def test_external_router_learns_the_vrf_and_hosts_reach_behind_it(env: Env) -> N
     for host, target in (("h-servers-leaf1", "203.0.113.1"), ("h-k8s-nodes-leaf2", "2001:db8:ffff::1")):
         out = env.lab.exec(host, "ping", "-c", "2", "-W", "2", target, check=False, timeout=15)
         assert out.returncode == 0, out.stdout + out.stderr
+    # the inventory asks for BFD toward the backbone (`bfd: {}`): both sessions' BFD is up
+    # on the border, with the intent's 300 ms timers
+
+    def bfd_up() -> dict[str, str]:
+        peers = env.lab.router("leaf4").vtysh_json("show bfd peers json")
+        return {str(p.get("peer")): str(p.get("status")) for p in peers if isinstance(p, dict)} \
+            if isinstance(peers, list) else {}
+
+    deadline = time.monotonic() + 30
+    while not {"192.0.2.1", "2001:db8:ff::1"} <= {a for a, st in bfd_up().items() if st == "up"}:
+        assert time.monotonic() < deadline, bfd_up()
+        time.sleep(1)
 
 
 def test_dns_through_the_anycast_address_from_every_leaf(env: Env) -> None:

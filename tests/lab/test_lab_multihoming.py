@@ -164,3 +164,29 @@ def test_frr_accepts_the_segment_config(env: Env) -> None:
     assert "evpn mh es-id 1" in text and "evpn mh es-sys-mac 02:4c:53:00:00:01" in text
     assert "evpn mh uplink" in text
     assert shutil.which("ip") is not None
+
+
+def test_validate_reads_the_segment_and_skips_its_check_without_a_bond(env: Env) -> None:
+    """The frr driver's getter reads the real FRR's segment (local, the ESI the intent
+    says); without a bond FRR never sends its type-4 route, so validate skips the check
+    with the reason instead of failing it."""
+    from fabric.deploy.registry import driver_for
+    from fabric.lab.ops import lab_connections
+    from fabric.validate import validate_lab
+
+    esi = next(a.segment.esi for a in env.fab.design()["leaf1"].servers if a.segment is not None)
+    drv = driver_for("frr", lab_connections(env.lab)["leaf1"])
+    drv.open()
+    try:
+        segments = drv.get_ethernet_segments()
+    finally:
+        drv.close()
+    assert [(s.esi, s.local) for s in segments] == [(esi, True)]
+    report = validate_lab(env.fab, env.lab.name)
+    checks = [c for c in report.checks if c.area == "es"]
+    assert {c.device for c in checks} == {"leaf1", "leaf2"}
+    if bond_supported():  # pragma: no cover - needs a bonding kernel
+        assert all(c.status == "pass" for c in checks), checks
+    else:
+        assert all(c.status == "skipped" and "no bonding driver" in c.seen for c in checks)
+        assert NO_BOND_REASON in report.notes

@@ -134,16 +134,46 @@ def test_cabling_has_a_row_per_cable_and_no_port_twice(fab: Fabric, view: Fabric
     inv = fab.inventory
     n_links = len(inv.cabling) if inv.cabling is not None else len(inv.spines) * len(inv.leaves)
     n_nodes = sum(len(c.nodes) for c in inv.kubernetes.clusters)
-    assert len(rows) == n_links + len(inv.dci_links) + n_nodes
-    expected = Counter({"fabric": n_links, "dci": len(inv.dci_links), "access": n_nodes})
+    n_server_ports = sum(len(s.links) for s in inv.servers)
+    assert len(rows) == n_links + len(inv.dci_links) + n_nodes + n_server_ports
+    expected = Counter({"fabric": n_links, "dci": len(inv.dci_links), "access": n_nodes, "server": n_server_ports})
     assert Counter(r["kind"] for r in rows) == +expected
     ends = [(r["a_device"], r["a_port"]) for r in rows] + [(r["b_device"], r["b_port"]) for r in rows]
     assert len(ends) == len(set(ends)), [e for e, n in Counter(ends).items() if n > 1]
 
 
+def test_cabling_lists_every_server_port_with_the_nic_the_lab_gives_it() -> None:
+    view = _view("shownet2024")
+    rows = [r for r in _rows(view) if r["kind"] == "server"]
+    fab = load(ROOT / "inventories" / "shownet2024")
+    assert sorted((r["a_device"], r["a_port"], r["b_device"]) for r in rows) == sorted(
+        (lk.leaf, lk.port, s.name) for s in fab.inventory.servers for lk in s.links)
+    # a server's NICs are eth1, eth2, ... over its links: the names the lab cables them to
+    nics = {(r["b_device"], r["b_port"]) for r in rows}
+    assert ("noc-hv1", "eth4") in nics and ("noc-db1", "eth2") in nics
+    from fabric.lab.topology import lab_topology
+    topo = lab_topology(view, bonds=False, vlan_devices=False)
+    lab = {(lk.b.removeprefix("s-"), lk.b_if) for lk in topo.links if lk.kind == "server"}
+    assert nics == lab
+    assert all(r["ipv4"] == r["ipv6"] == "" for r in rows)
+
+
+def test_device_pages_list_their_servers() -> None:
+    view = _view("shownet2024")
+    pages = docs_pages(view)
+    leaf1 = pages["leaf1.md"]
+    assert "| `xe-0/0/11` | `noc-hv1` | `eth1` | server, `ae11` | - | - |" in leaf1
+    assert "## Servers" in leaf1
+    assert ("| `noc-db1` | `xe-0/0/10` | `ae10`, LACP active fast | access | 100 | `00:02:4c:53:00:00:01:00:00:01` "
+            "with [leaf2](leaf2.md) (LACP system id `02:4c:53:00:00:01`) |") in leaf1
+    assert "`port-channel10`" in pages["leaf3.md"]  # NX-OS names its LAG port-channel<N>
+    assert "## Servers" not in pages["spine1.md"]
+    assert "11 server ports (5 servers)" in pages["index.md"]
+
+
 def test_cabling_addresses_are_the_links_31_and_127(view: FabricView) -> None:
     for r in _rows(view):
-        if r["kind"] == "access":
+        if r["kind"] in ("access", "server"):
             assert r["ipv4"] == r["ipv6"] == ""
             continue
         assert IPv4Network(r["ipv4"]).prefixlen == 31

@@ -136,14 +136,14 @@ def test_server_leaf_unchanged() -> None:
 def test_nxos_sub_interface_and_session() -> None:
     text = nxos("dc2-border1")
     assert block(text, "interface Ethernet1/48") == ["description external: backbone-dc2", "no switchport",
-                                                     "no shutdown"]
+                                                     "mtu 9216", "no shutdown"]
     sub = block(text, "interface Ethernet1/48.11")
-    assert sub[1:] == ["encapsulation dot1q 11", "vrf member noc", "no ip redirects", "ip address 192.0.2.8/31",
-                       "no shutdown"]
+    assert sub[1:] == ["encapsulation dot1q 11", "mtu 1500", "vrf member noc", "no ip redirects",
+                       "ip address 192.0.2.8/31", "bfd interval 500 min_rx 500 multiplier 3", "no shutdown"]
     assert text.index("vrf context noc") < text.index("interface Ethernet1/48.11")
     vrf = block(text, "  vrf noc")
     i = vrf.index("neighbor 192.0.2.9")
-    assert vrf[i + 1:i + 6] == ["remote-as 64910", "description external backbone-dc2 remote site upstream",
+    assert vrf[i + 1:i + 7] == ["remote-as 64910", "description external backbone-dc2 remote site upstream", "bfd",
                                 "address-family ipv4 unicast", "route-map EXT-BACKBONE-DC2-NOC-IN4 in",
                                 "route-map EXT-BACKBONE-DC2-NOC-OUT4 out"]
     assert "advertise l2vpn evpn" in vrf  # learned routes go to every leaf as type-5

@@ -48,7 +48,7 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
 
-from fabric.deploy.driver import BgpNeighbor, Connection, Facts, Interface, Route, Vni
+from fabric.deploy.driver import BgpNeighbor, Connection, EthernetSegment, Facts, Interface, Route, Vni
 from fabric.deploy.errors import CommitError, ConnectError, LoadError
 from fabric.files import atomic_write
 
@@ -370,6 +370,9 @@ class FrrDriver:
     def get_vnis(self) -> list[Vni]:
         return parse_vnis(self._json("show evpn vni detail json"))
 
+    def get_ethernet_segments(self) -> list[EthernetSegment]:
+        return parse_segments(self._json("show evpn es detail json"))
+
     def get_routes(self, vrf: str = "default") -> list[Route]:
         routes: list[Route] = []
         for cmd in ("ip", "ipv6"):
@@ -451,6 +454,21 @@ def parse_vnis(data: Any) -> list[Vni]:
             remote_vteps=tuple(sorted(remote_list, key=_addr_key)),
         ))
     return sorted(out, key=lambda v: v.vni)
+
+
+def parse_segments(data: Any) -> list[EthernetSegment]:
+    """``show evpn es detail json`` (FRR 8.4: a list of ``{"esi", "accessPort", "flags":
+    ["local", ...], "vteps": [{"vtep": ...}]}``; ``vteps`` only once type-4 routes arrived)."""
+    out = []
+    for e in data if isinstance(data, list) else []:
+        if not isinstance(e, dict) or "esi" not in e:
+            continue
+        raw = e.get("flags")
+        flags: list[Any] = raw if isinstance(raw, list) else []
+        vteps = [str(v.get("vtep")) for v in e.get("vteps", []) if isinstance(v, dict) and v.get("vtep")]
+        out.append(EthernetSegment(esi=str(e["esi"]).lower(), local="local" in flags,
+                                   vteps=tuple(sorted(vteps, key=_addr_key)), port=str(e.get("accessPort", ""))))
+    return sorted(out, key=lambda x: x.esi)
 
 
 def _addr_key(a: str) -> tuple[int, int]:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from fabric.deploy.driver import BgpNeighbor, Connection, Facts, Interface, Route, Vni
+from fabric.deploy.driver import BgpNeighbor, Connection, EthernetSegment, Facts, Interface, Route, Vni
 from fabric.deploy.drivers._common import check_host_key, scrub
 from fabric.deploy.drivers.replies import (
     JUNOS_VNI_CONFIG,
@@ -44,7 +44,7 @@ from fabric.deploy.drivers.replies import (
     nxos_routes,
     nxos_vnis,
 )
-from fabric.deploy.errors import CommitError, ConnectError, LoadError, LockError
+from fabric.deploy.errors import CommitError, ConnectError, GetterUnsupported, LoadError, LockError
 from fabric.errors import DeployError
 
 T = TypeVar("T")
@@ -302,6 +302,10 @@ class NapalmDriver:
         ingress = self._call(ConnectError, "show nve vni ingress-replication",
                              lambda: self._dev._send_command("show nve vni ingress-replication"))
         return nxos_vnis(vnis, ingress)
+
+    def get_ethernet_segments(self) -> list[EthernetSegment]:
+        raise GetterUnsupported(f"{self.label}: Ethernet segments: no getter on {self.platform} yet (the reply of "
+                                "its Ethernet-segment command is not verified)")
 
     def get_routes(self, vrf: str = "default") -> list[Route]:
         routes: list[Route] = []

@@ -25,10 +25,10 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fabric.deploy.driver import BgpNeighbor, Connection, Facts, Interface, Route, Vni
+from fabric.deploy.driver import BgpNeighbor, Connection, EthernetSegment, Facts, Interface, Route, Vni
 from fabric.deploy.drivers._common import check_host_key, scrub
 from fabric.deploy.drivers.replies import JUNOS_VNI_CONFIG, junos_routes, junos_tables, junos_vnis
-from fabric.deploy.errors import CommitError, ConnectError, LoadError, LockError
+from fabric.deploy.errors import CommitError, ConnectError, GetterUnsupported, LoadError, LockError
 from fabric.errors import DeployError, RenderError
 from fabric.render.junos.tree import parse, to_curly
 from fabric.render.junos.xml import MODULES, to_xml
@@ -284,6 +284,10 @@ class NetconfDriver:
         config = _root(self._rpc("EVPN/VNI configuration", JUNOS_VNI_CONFIG))
         rvtep = _root(self._rpc("remote VTEPs", "<get-ethernet-switching-vxlan-rvtep-info/>"))
         return junos_vnis(config, rvtep)
+
+    def get_ethernet_segments(self) -> list[EthernetSegment]:
+        raise GetterUnsupported(f"{self.label}: Ethernet segments: no getter on junos (netconf) yet (the reply of "
+                                "its Ethernet-segment command is not verified)")
 
     def get_routes(self, vrf: str = "default") -> list[Route]:
         routes: list[Route] = []

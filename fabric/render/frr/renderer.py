@@ -138,6 +138,11 @@ class FrrView:
 
     hostname: str
     tenant_vrfs: bool
+    external_bfd: dict[Bfd, str]
+    """BFD timers of external sessions -> their profile."""
+    other_site_admins: tuple[int, ...]
+    """Route-target admins of the fabric's other sites: FRR has no DCI stitching (its
+    borders pass EVPN routes between sites unchanged), so it also imports their RTs."""
     bfd_profiles: tuple[BfdProfile, ...]
     underlay_profile: str | None
     overlay_profile: str | None
@@ -261,9 +266,14 @@ class FrrRenderer:
             default_external = external_bgp(external, connected)
         net4 = [n for n in intent.underlay.advertise if isinstance(n, IPv4Network)]
         net6 = [n for n in intent.underlay.advertise if isinstance(n, IPv6Network)]
+        external_bfd = {s.bfd: name for s in intent.external_sessions() if s.bfd is not None
+                        for name in [profiles.name(s.bfd, "EXTERNAL")] if name is not None}
         return FrrView(
             hostname=cli_word(intent.device.name, "device name"),
+            external_bfd=external_bfd,
             tenant_vrfs=self.tenant_vrfs,
+            other_site_admins=tuple(sorted(
+                {s.route_target_admin for s in intent.fabric.sites} - {intent.fabric.rt_admin(intent.device.site)})),
             bfd_profiles=tuple(profiles.by_timers.values()),
             underlay_profile=underlay_profile,
             overlay_profile=overlay_profile,

@@ -309,7 +309,7 @@ def build_view(intent: DeviceIntent, shared: SharedText) -> JunosView:
         site6 = [p for p in d.dci.site_prefixes if isinstance(p, IPv6Network)]
 
     # The default switch's own RT (type-1/type-4 routes); per-VNI RTs come from vni-options.
-    evpn_rt = route_target(RouteTarget(d.fabric.route_target_admin, EVPN_INSTANCE_RD))
+    evpn_rt = route_target(RouteTarget(d.fabric.rt_admin(d.device.site), EVPN_INSTANCE_RD))
     gshut = GRACEFUL_SHUTDOWN_COMMUNITY
     if d.kubernetes:
         gshut = junos_word(d.kubernetes[0].graceful_shutdown.community)

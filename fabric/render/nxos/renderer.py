@@ -76,6 +76,11 @@ ARP_SUPPRESSION_MODELS = frozenset({"n9k-93180yc-fx"})
 GSHUT_LIST = "GSHUT"
 DENY_ALL = "DENY-ALL"
 NH_UNCHANGED = "NH-UNCHANGED"
+DCI_SITE_TARGETS = "DCI-SITE-TARGETS"
+"""Extended-community list of a border's own site route targets."""
+DCI_EVPN_OUT = "DCI-EVPN-OUT"
+"""Route-map on the Multi-Site (DCI) sessions: deletes the site's RTs, so only the
+interconnect RTs cross to the other sites."""
 CONNECTED = "CONNECTED-SUBNETS"
 
 
@@ -180,10 +185,12 @@ class NxosRenderer:
         self._env.filters["desc"] = _desc_filter
         self._env.filters["ndesc"] = _neighbor_desc_filter
         self._env.filters["nxmac"] = nxos_mac
+        self._env.filters["bfdtimers"] = bfd_timers
         self._env.globals.update(
             LOOPBACK=LOOPBACK, VTEP_LOOPBACK=VTEP_LOOPBACK, MULTISITE_LOOPBACK=MULTISITE_LOOPBACK,
             MULTISITE_DELAY_RESTORE=MULTISITE_DELAY_RESTORE, GSHUT=GSHUT_LIST, DENY_ALL=DENY_ALL,
             NH_UNCHANGED=NH_UNCHANGED, CONNECTED=CONNECTED, VLAN_NAME_MAX=VLAN_NAME_MAX,
+            DCI_SITE_TARGETS=DCI_SITE_TARGETS, DCI_EVPN_OUT=DCI_EVPN_OUT,
         )
         self._main = self._env.get_template("main.j2")
         self._vlan = self._env.get_template("blocks/vlan.j2")
