@@ -436,6 +436,7 @@ def _servers(
     for leaf, atts in view.server_attachments.items():
         for a in atts:
             by_server.setdefault(a.server, []).append((leaf, a))
+    nic_of = {(c.leaf, c.port): c.nic for c in view.server_cables}
     cmds: dict[str, list[str]] = {}
     members: dict[tuple[str, int], list[str]] = {}
     taken4: set[IPv4Address] = {h.address4.ip for h in hosts if h.address4 is not None}
@@ -448,8 +449,8 @@ def _servers(
         nics: list[str] = []
         for leaf, a in parts:
             leaf_ifs = [port(leaf, p) for p in a.ports]
-            for lif in leaf_ifs:
-                nic = f"eth{len(nics) + 1}"
+            for p, lif in zip(a.ports, leaf_ifs, strict=True):
+                nic = nic_of[(leaf, p)]  # the cabling plan's name for it
                 nics.append(nic)
                 links.append(TopoLink(leaf, lif, name, nic, a.mtu, "server"))
             access = leaf_ifs
