@@ -896,45 +896,77 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+# What _encode does with a value, by its type (decided once per type, in the order of the
+# checks a value would go through): a type-keyed table instead of a chain of isinstance
+# tests per value (the intent JSON of the benchmark fabric: 0.8 -> 0.5 s)
+_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT = range(10)
+_KINDS: dict[type, int] = {type(None): _NULL, bool: _BOOL}
+
+
+def _kind(t: type) -> int:
+    kind = _KINDS.get(t)
+    if kind is None:
+        if issubclass(t, int):
+            kind = _INT
+        elif issubclass(t, str):
+            kind = _STR
+        elif issubclass(t, _ADDR_TYPES):
+            kind = _ADDR
+        elif issubclass(t, tuple | list):
+            kind = _SEQ
+        elif issubclass(t, frozenset):
+            kind = _SET
+        elif is_dataclass(t):
+            if getattr(t, "__json__", None) is not None:
+                kind = _HOOK
+            elif issubclass(t, JsonCache.SHARED):
+                kind = _SHARED
+            else:
+                kind = _OBJECT
+        else:
+            raise TypeError(f"cannot encode {t.__name__} as intent JSON")
+        _KINDS[t] = kind
+    return kind
+
+
 def _encode(value: Any, level: int, cache: JsonCache) -> str:
     """JSON text of ``value`` whose first line is already at indent ``level``."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
+    t = type(value)
+    kind = _KINDS.get(t)
+    if kind is None:
+        kind = _kind(t)
+    if kind == _STR:
         return _dumps_str(value)
-    if isinstance(value, _ADDR_TYPES):
-        return f'"{value}"'
-    if isinstance(value, tuple | list | frozenset):
-        items = sorted(value) if isinstance(value, frozenset) else value
-        if not items:
-            return "[]"
-        pad = "  " * (level + 1)
-
-        def encode_items() -> str:
-            inner = f",\n{pad}".join(_encode(v, level + 1, cache) for v in items)
-            return f"[\n{pad}{inner}\n{'  ' * level}]"
-
-        first = items[0]
-        if type(value) is tuple and (isinstance(first, JsonCache.SHARED) or type(first) is str):
-            # a leaf's gateways, a VRF's network names: the same objects on many leaves
-            return cache.get_all(value, level, encode_items)
-        if type(first) is L2Vni and type(value) is tuple:
-            return _encode_vnis(value, level, cache)
-        return encode_items()
-    if is_dataclass(value):
-        json_hook = getattr(value, "__json__", None)
-        if json_hook is not None:
-            return _encode(json_hook(), level, cache)
-        if isinstance(value, JsonCache.SHARED):
-            return cache.get(value, level, lambda: _encode_fields(value, level, cache))
+    if kind == _OBJECT:
         return _encode_fields(value, level, cache)
-    raise TypeError(f"cannot encode {type(value).__name__} as intent JSON")
+    if kind == _SHARED:
+        return cache.get(value, level, lambda: _encode_fields(value, level, cache))
+    if kind == _INT:
+        return str(value)
+    if kind == _ADDR:
+        return f'"{value}"'
+    if kind == _NULL:
+        return "null"
+    if kind == _BOOL:
+        return "true" if value else "false"
+    if kind == _HOOK:
+        return _encode(value.__json__(), level, cache)
+    items = sorted(value) if kind == _SET else value
+    if not items:
+        return "[]"
+    pad = "  " * (level + 1)
+
+    def encode_items() -> str:
+        inner = f",\n{pad}".join([_encode(v, level + 1, cache) for v in items])
+        return f"[\n{pad}{inner}\n{'  ' * level}]"
+
+    first = items[0]
+    if t is tuple and (isinstance(first, JsonCache.SHARED) or type(first) is str):
+        # a leaf's gateways, a VRF's network names: the same objects on many leaves
+        return cache.get_all(value, level, encode_items)
+    if type(first) is L2Vni and t is tuple:
+        return _encode_vnis(value, level, cache)
+    return encode_items()
 
 
 def _encode_vnis(vnis: tuple[L2Vni, ...], level: int, cache: JsonCache) -> str:
@@ -961,11 +993,12 @@ def _encode_vnis(vnis: tuple[L2Vni, ...], level: int, cache: JsonCache) -> str:
 def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None) -> str:
     pad = "  " * (level + 1)
     names: tuple[str, ...] = _field_names(type(obj))
-    values: dict[str, Any] = {n: getattr(obj, n) for n in names}
     if extra:
+        values: dict[str, Any] = {n: getattr(obj, n) for n in names}
         values.update(extra)
-        names = tuple(sorted(values))
-    parts = [f'{pad}"{n}": {_encode(values[n], level + 1, cache)}' for n in names]
+        parts = [f'{pad}"{n}": {_encode(values[n], level + 1, cache)}' for n in sorted(values)]
+    else:
+        parts = [f'{pad}"{n}": {_encode(getattr(obj, n), level + 1, cache)}' for n in names]
     if not parts:
         return "{}"
     return "{\n" + ",\n".join(parts) + "\n" + "  " * level + "}"

@@ -8,7 +8,7 @@ inline code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from fabric.design.intent import Device, ServerAttachment
 from fabric.export.text import md, md_code
@@ -150,9 +150,9 @@ def _server_row(d: Device, a: ServerAttachment) -> list[str]:
             (md_code(LAG_NAME[d.platform].format(a.lag)) + lacp) if a.lag is not None else "-", a.mode, vlans, es]
 
 
-def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], str] | None = None) -> str:
-    """The page of one device. ``row_cache`` shares formatted network rows between the
-    pages of one build."""
+def device_md(view: FabricView, name: str, row_cache: dict[Hashable, str] | None = None) -> str:
+    """The page of one device. ``row_cache`` shares formatted network rows (and whole
+    network tables) between the pages of one build."""
     d = view.device(name)
     lines = [f"# {md(d.name)}", ""]
     if d.description:
@@ -208,18 +208,23 @@ def device_md(view: FabricView, name: str, row_cache: dict[tuple[str, bool], str
         lines += ["## Networks (VLAN / VNI / anycast gateway)", ""]
         # every leaf prints the same row for a network: format each one once per build
         cache = row_cache if row_cache is not None else {}
-        net_rows: list[str] = []
-        for key in view.device_vnis.get(d.name, ()):
-            row = cache.get(key)
-            if row is None:
-                s, stitched = seg_by_name[key[0]], key[1]
-                row = cache[key] = _row([
-                    md_code(s.name) + (" (stitched for DCI)" if stitched else ""), md_code(s.vrf), str(s.vlan),
-                    str(s.vni), _opt(s.gateway4) if not stitched else "-", _opt(s.gateway6) if not stitched else "-",
-                    str(s.mtu),
-                ])
-            net_rows.append(row)
-        lines += _table_of_lines(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"], net_rows)
+        keys = view.device_vnis.get(d.name, ())
+        table = cache.get(keys)  # leaves with the same networks: one table text
+        if table is None:
+            net_rows: list[str] = []
+            for key in keys:
+                row = cache.get(key)
+                if row is None:
+                    s, stitched = seg_by_name[key[0]], key[1]
+                    row = cache[key] = _row([
+                        md_code(s.name) + (" (stitched for DCI)" if stitched else ""), md_code(s.vrf), str(s.vlan),
+                        str(s.vni), _opt(s.gateway4) if not stitched else "-", _opt(s.gateway6) if not stitched else "-",
+                        str(s.mtu),
+                    ])
+                net_rows.append(row)
+            table = cache[keys] = "\n".join(
+                _table_of_lines(["network", "VRF", "VLAN", "VNI", "gateway IPv4", "gateway IPv6", "MTU"], net_rows))
+        lines.append(table)
     return "\n".join(lines)
 
 
@@ -228,6 +233,6 @@ def docs_pages(view: FabricView) -> dict[str, str]:
     if any(f"{d.name}.md" == INDEX for d in view.devices):
         raise ExportError(f"a device named {INDEX[:-3]!r} would overwrite the docs overview; rename it")
     pages = {INDEX: index_md(view)}
-    cache: dict[tuple[str, bool], str] = {}
+    cache: dict[Hashable, str] = {}
     pages.update({f"{d.name}.md": device_md(view, d.name, cache) for d in view.devices})
     return pages

@@ -60,7 +60,10 @@ def address_pool(name: str, net: IPv4Network | IPv6Network, skip_network: bool =
     cls = IPv4Address if net.version == 4 else IPv6Address
 
     def parse(v: object) -> int:
-        return int(ip_address(str(v)))
+        a = ip_address(str(v))
+        if a.version != net.version:  # an IPv6 value in an IPv4 pool would not even print
+            raise ValueError(f"expected an IPv{net.version} address, got {v!r}")
+        return int(a)
 
     return IntPool(name, first, last, 1, lambda i: str(cls(i)), parse)
 
@@ -77,6 +80,8 @@ def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> In
 
     def parse(v: object) -> int:
         n = ip_network(str(v))
+        if n.version != net.version:
+            raise ValueError(f"expected an IPv{net.version} subnet, got {v!r}")
         if n.prefixlen != prefixlen:
             raise ValueError(f"expected a /{prefixlen}, got {v}")
         return int(n.network_address)

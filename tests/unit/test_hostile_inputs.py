@@ -157,3 +157,21 @@ def test_line_numbers_are_printed_as_written(tmp_path: Path) -> None:
     code, stderr, _ = _run(["check", "inv"], tmp_path)
     assert code == 2
     assert stderr.splitlines()[0].startswith("inv/extra.yaml:100: colour: unknown top-level key 'colour'")
+
+
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_ledger_value_of_the_other_address_family_is_a_clean_error(command: str, tmp_path: Path) -> None:
+    # found by the property test above: an IPv6 value where the ledger holds IPv4 addresses
+    # (and the other way round) crashed while saying it lies outside its pool
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "lab", inv)
+    ledger = inv / "allocations.yaml"
+    text = ledger.read_text(encoding="utf-8")
+    v4, v6 = '  "leaf1": "10.0.0.3"', '  "blue--leaf1": "fd00:0:0:3::1"'
+    assert v4 in text and v6 in text
+    text = text.replace(v4, '  "leaf1": "fd00:0:0:3::1"').replace(v6, '  "blue--leaf1": "10.0.0.3"')
+    ledger.write_text(text, encoding="utf-8")
+    before = snapshot(inv)
+    code, stderr, exc = _run([command, "inv"], tmp_path)
+    _assert_contract(code, stderr, exc, before, inv)
+    assert code == 2 and "expected an IPv4 address" in stderr and "expected an IPv6 address" in stderr
