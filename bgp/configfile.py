@@ -33,7 +33,24 @@ LineMap = Mapping[Loc, int]
 
 M = TypeVar("M")
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, with one shortcut: a plain scalar holding a ``/`` is a string. No
+    implicit resolver of YAML 1.1 (bool, int, float, null, timestamp, merge, value) matches a
+    ``/`` (tests/bgp/unit/test_bgp_configfile_speed.py checks each), so the answer is the one
+    the resolvers would give, without trying their regular expressions on every prefix of a
+    services file: that was half the time of reading 10,000 prefixes."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and "/" in value:
+            return _STR
+        return super().resolve(kind, value, implicit)
+
+
+_LOADER: type[yaml.SafeLoader] = _Loader
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEXAGESIMAL = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
@@ -138,6 +155,22 @@ def _check_shape(root: yaml.Node) -> None:
         raise _Refused(root.start_mark.line + 1, f"YAML aliases expand to more than {MAX_ALIAS_NODES} extra nodes")
 
 
+def _check_depth(node: yaml.Node, depth: int = 0) -> None:
+    """:func:`_check_shape` for a document without anchors (hence without aliases): only the
+    depth can be wrong; the same node is reported (the first too deep, in document order)."""
+    if depth > MAX_DEPTH:
+        raise _Refused(node.start_mark.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(node, yaml.SequenceNode):
+        children: list[yaml.Node] = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [c for kv in node.value for c in kv]
+    else:
+        return
+    for child in children:
+        if depth + 1 > MAX_DEPTH or not isinstance(child, yaml.ScalarNode):
+            _check_depth(child, depth + 1)
+
+
 def _build(loader: yaml.SafeLoader, root: yaml.Node, lines: dict[Loc, int]) -> Any:
     """Python data from the composed nodes, recording the line of every path; refuses
     duplicate keys and merge keys (``<<``). Aliased nodes are built once and shared."""
@@ -189,7 +222,10 @@ def parse_yaml(text: str, display: str) -> tuple[Any, dict[Loc, int]]:
         root = loader.get_single_node()
         if root is None:
             return None, lines
-        _check_shape(root)
+        if "&" in text:  # anchors, hence possibly aliases: the full check
+            _check_shape(root)
+        else:
+            _check_depth(root)
         return _build(loader, root, lines), lines
     except _Refused as e:
         raise ConfigError([Problem(display, e.line, "", e.message)]) from None
@@ -308,7 +344,8 @@ def _found(data: Any, e: ValidationError) -> list[tuple[Loc, str, str]]:
     found: list[tuple[Loc, str, str]] = []
     for err in e.errors(include_url=False):
         loc = _document_loc(data, err["loc"], err["type"] == "missing")
-        msg = err["msg"].removeprefix("Value error, ")
+        # a message quoting a value with a newline (a union tag) must stay one line
+        msg = _CONTROL.sub(lambda m: repr(m.group())[1:-1], err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif err["type"] == "union_tag_not_found":

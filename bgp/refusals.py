@@ -72,6 +72,8 @@ class Refusals:
 
     def done(self, prefixes: Iterable[IPNet]) -> None:
         """ExaBGP took a change of these prefixes: forget them."""
+        if not self._by_prefix:
+            return
         for p in prefixes:
             self._by_prefix.pop(p, None)
 

@@ -78,13 +78,13 @@ class RibOut:
                 )
                 continue
             self.refusals.done(step.prefixes)
-            for p in step.prefixes:
-                if step.attrs is not None:
-                    self.current[p] = step.attrs
-                    announced += 1
-                else:
+            if step.attrs is not None:
+                self.current.update(dict.fromkeys(step.prefixes, step.attrs))
+                announced += len(step.prefixes)
+            else:
+                for p in step.prefixes:
                     self.current.pop(p, None)
-                    withdrawn += 1
+                withdrawn += len(step.prefixes)
         self._metrics.announced.set(len(self.current))
         self._metrics.failed.set(len(self.refusals.failed()))
         ms = round((time.monotonic() - t0) * 1000, 1)

@@ -11,13 +11,12 @@ from bgp.guard import Plan
 from bgp.peers import PeerInfo
 from bgp.refusals import Refusal, Refusals
 from bgp.sources.base import SourceStatus
-from bgp.speaker.commands import RouteAttributes
+from bgp.speaker.commands import RouteAttributes, sort_key
 
 IPNet = IPv4Network | IPv6Network
 
 
-def _order(p: IPNet) -> tuple[int, IPNet]:
-    return (p.version, p)
+_order = sort_key
 
 
 def prefix_rows(

@@ -13,7 +13,7 @@ A caller may rely on:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -42,14 +42,36 @@ class Diff:
     dropped: list[IPNet] = field(default_factory=list)
 
 
-def _chunked(items: Sequence[IPNet], batch: int) -> list[tuple[IPNet, ...]]:
-    # Same order and size as commands.announce/withdraw build their lines.
-    ordered = sorted(items, key=lambda p: (p.version, p))
-    return [tuple(ordered[i : i + batch]) for i in range(0, len(ordered), batch)]
-
-
 def _attrs_order(a: RouteAttributes) -> tuple[tuple[str, ...], tuple[str, ...], int, str]:
     return (a.communities, a.large_communities, -1 if a.med is None else a.med, str(a.next_hop or ""))
+
+
+def _by_version(prefixes: Iterable[IPNet]) -> dict[int, list[IPNet]]:
+    out: dict[int, list[IPNet]] = {4: [], 6: []}
+    for p in prefixes:
+        out[p.version].append(p)
+    return out
+
+
+def _changed(
+    current: Mapping[IPNet, RouteAttributes], target: Mapping[IPNet, RouteAttributes]
+) -> dict[int, dict[int, tuple[RouteAttributes, list[IPNet]]]]:
+    """Per IP version, the prefixes whose attributes change, grouped by attribute object
+    (keyed by ``id``: the guard rails share one object per attribute set, and hashing a
+    :class:`RouteAttributes` per prefix cost more than the grouping itself)."""
+    out: dict[int, dict[int, tuple[RouteAttributes, list[IPNet]]]] = {4: {}, 6: {}}
+    get = current.get
+    for p, a in target.items():
+        if current:
+            old = get(p)
+            if old is a or old == a:
+                continue
+        groups = out[p.version]
+        group = groups.get(id(a))
+        if group is None:
+            group = groups[id(a)] = (a, [])
+        group[1].append(p)
+    return out
 
 
 def diff(
@@ -61,24 +83,33 @@ def diff(
     """``peers[4]``/``peers[6]``: the peers to address for that IP version, ``[]`` for
     every peer (no selector), None when no peer carries the family."""
     out = Diff()
+    # set(dict).difference(dict) reuses the hashes both dicts hold: no ipaddress hashing
+    gone_by_version = _by_version(set(current).difference(target) if current else ())
+    changed_by_version = _changed(current, target)
+    announce_steps: list[Step] = []
     for version in (4, 6):
         selector = peers.get(version)
-        gone = [p for p in current if p.version == version and p not in target]
-        changed = {p: a for p, a in target.items() if p.version == version and current.get(p) != a}
+        gone = gone_by_version[version]
+        changed = changed_by_version[version]
         if selector is None:
-            out.dropped += sorted(set(gone) | set(changed))
+            dropped = set(gone)
+            for _, group in changed.values():
+                dropped.update(group)
+            out.dropped += sorted(dropped, key=commands.sort_key)
             continue
         if gone:
-            out.withdrawn[version] = sorted(gone)
-            for chunk, line in zip(_chunked(gone, batch), commands.withdraw(gone, selector, batch), strict=True):
-                out.steps.append(Step(line, chunk, None))
+            chunks = commands.chunks(gone, batch)
+            out.withdrawn[version] = [p for chunk in chunks for p in chunk]
+            for chunk in chunks:
+                [line] = commands.withdraw(chunk, selector, batch)
+                out.steps.append(Step(line, tuple(chunk), None))
         by_attrs: dict[RouteAttributes, list[IPNet]] = {}
-        for p, a in changed.items():
-            by_attrs.setdefault(a, []).append(p)
+        for attrs, group in changed.values():  # equal attribute sets held in different objects
+            by_attrs.setdefault(attrs, []).extend(group)
         for attrs in sorted(by_attrs, key=_attrs_order):
-            group = by_attrs[attrs]
-            for chunk, line in zip(_chunked(group, batch), commands.announce(group, attrs, selector, batch), strict=True):
-                out.steps.append(Step(line, chunk, attrs))
+            for chunk in commands.chunks(by_attrs[attrs], batch):
+                [line] = commands.announce(chunk, attrs, selector, batch)
+                announce_steps.append(Step(line, tuple(chunk), attrs))
     # withdrawals of both families first
-    out.steps.sort(key=lambda s: s.attrs is not None)
+    out.steps += announce_steps
     return out

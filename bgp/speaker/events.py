@@ -33,10 +33,13 @@ class PeerState:
 
 @dataclass(frozen=True)
 class SentUpdate:
-    """An UPDATE (or end-of-RIB, ``eor`` = family) that ExaBGP has written to ``peer``."""
+    """An UPDATE (or end-of-RIB, ``eor`` = family) that ExaBGP has written to ``peer``:
+    how many prefixes it announced, and which it withdrew. The announced prefixes are only
+    counted, not parsed: nothing needs them, and parsing every one cost the agent about
+    10 % of its work for a bulk announcement."""
 
     peer: str
-    announced: frozenset[IPNet] = frozenset()
+    announced: int = 0
     withdrawn: frozenset[IPNet] = frozenset()
     eor: str | None = None
 
@@ -58,23 +61,29 @@ class Notice:
 Event = Ack | PeerState | SentUpdate | Neighbors | Notice
 
 
+def _groups(by_family: Any) -> list[list[Any]]:
+    """The prefix lists of ``{"ipv4 unicast": {nexthop: [p, ...]}}`` or ``{"ipv4 unicast": [p, ...]}``."""
+    if not isinstance(by_family, dict):
+        return []
+    out = []
+    for value in by_family.values():
+        for group in value.values() if isinstance(value, dict) else [value]:
+            if isinstance(group, list):
+                out.append(group)
+    return out
+
+
 def _prefixes(by_family: Any) -> frozenset[IPNet]:
     """Prefixes out of ``{"ipv4 unicast": {nexthop: [p, ...]}}`` or ``{"ipv4 unicast": [p, ...]}``."""
     out: set[IPNet] = set()
-    if not isinstance(by_family, dict):
-        return frozenset()
-    for value in by_family.values():
-        groups = value.values() if isinstance(value, dict) else [value]
-        for group in groups:
-            if not isinstance(group, list):
-                continue
-            for item in group:
-                text = item.get("nlri") if isinstance(item, dict) else item
-                if isinstance(text, str):
-                    try:
-                        out.add(ip_network(text, strict=False))
-                    except ValueError:
-                        continue
+    for group in _groups(by_family):
+        for item in group:
+            text = item.get("nlri") if isinstance(item, dict) else item
+            if isinstance(text, str):
+                try:
+                    out.add(ip_network(text, strict=False))
+                except ValueError:
+                    continue
     return frozenset(out)
 
 
@@ -119,7 +128,8 @@ def parse_line(line: str) -> Event:
             return SentUpdate(peer, eor=f"{eor.get('afi', '')} {eor.get('safi', '')}")
         update = message.get("update")
         if isinstance(update, dict):
-            return SentUpdate(peer, announced=_prefixes(update.get("announce")), withdrawn=_prefixes(update.get("withdraw")))
+            announced = sum(len(group) for group in _groups(update.get("announce")))
+            return SentUpdate(peer, announced=announced, withdrawn=_prefixes(update.get("withdraw")))
     return Notice(text)
 
 

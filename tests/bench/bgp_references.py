@@ -187,9 +187,9 @@ class GoBGP:
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             self._cli_cpu += after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
-    def cpu(self) -> float:
-        """CPU seconds of gobgpd so far plus those of every ``gobgp`` CLI run."""
-        return process_tree_cpu(self.proc.pid) + self._cli_cpu
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of gobgpd and of every ``gobgp`` CLI run."""
+        return {"gobgpd": process_tree_cpu(self.proc.pid), "gobgp_cli": self._cli_cpu}
 
     def announce(self) -> None:
         """Every prefix, through one streaming API call (``gobgp mrt inject global``)."""
@@ -252,6 +252,22 @@ def process_tree_cpu(pid: int, tree: bool = True) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / CLOCK_TICKS
+
+
+def process_tree_cpu_by_role(pid: int, roles: dict[str, str], default: str) -> dict[str, float]:
+    """CPU seconds so far of ``pid``'s living process tree, summed per role: a process
+    whose command line contains a key of ``roles`` counts under its value (first match),
+    any other under ``default``. E.g. ``{"bgp.speaker.relay": "relay", "exabgp": "exabgp"}``."""
+    out: dict[str, float] = {}
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except FileNotFoundError:
+            continue
+        role = next((r for key, r in roles.items() if key in cmdline), default)
+        out[role] = out.get(role, 0.0) + process_tree_cpu(p, tree=False)
+    return out
 
 
 def process_tree_rss(pid: int) -> int:

@@ -1,17 +1,29 @@
 """Bulk announcement speed, side by side in one run on one machine: the agent, raw ExaBGP
 5.0.15 driven by a minimal API script, and GoBGP, each alone on the same node, into the same
 real FRR leaf. Timed: from the request (services file written / command to the API script /
-``gobgp mrt inject`` started) until every route is in the leaf's kernel FIB.
+``gobgp mrt inject`` started) until every route is in the leaf's kernel FIB. 10,000 prefixes
+(3 rounds, medians) and 100,000 (1 round; time and RSS).
 
 Two times per speaker: wall (what pytest-benchmark reports) and the CPU time of the
 speaker's process tree (agent + ExaBGP + relay; ExaBGP + API script; gobgpd + the gobgp CLI)
-over the same interval. The wall time also measures how busy the shared machine and the leaf
-are; the CPU time is what the speaker itself costs. Ratios agent/reference are given for
-both. Asserted (on the agent): the 10,000-prefix CPU target of 4 s.
+over the same interval, also per process (``extra_info["cpu_s_by_process"]``, printed).
+
+Asserted: the agent's CPU time is within :data:`TARGET_RATIO` (1.2x) of raw ExaBGP's at
+10,000 prefixes, both measured in this run. CPU, not wall, because CPU is what the agent
+adds and the only one of the two this machine measures honestly: its two cores are shared
+with other jobs, so a wall time also measures the neighbours (the same run has given wall
+ratios of 1.07 and 1.27 in two runs), while the CPU seconds of a process tree barely move with load;
+and a wall time would let the agent hide its own work on an otherwise idle second core,
+which a busy node does not have. The wall ratio is printed beside it. The agent's CPU
+includes what its default configuration costs ExaBGP: ``track_sent`` (how a stop proves its
+withdrawals went out) has ExaBGP decode and report every UPDATE it sends, which shows as
+ExaBGP's CPU in the agent's tree exceeding raw ExaBGP's; the variant ``untracked``
+(``track_sent: false``) measures the agent without it (reported, not asserted). Absolute
+times are reported only: they differ threefold between machines.
 
 Run: ``.venv/bin/pytest tests/bench/test_bgp_speed.py --benchmark-only -s`` (root + FRR +
-gobgpd). ``-s`` prints the ratios; ``--benchmark-json=FILE`` also records them, the CPU
-times and the RSS (``extra_info``). The references are described in bgp_references.py.
+gobgpd). ``-s`` prints every figure with the load average; ``--benchmark-json=FILE`` also
+records them (``extra_info``). The references are described in bgp_references.py.
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ import pytest
 import yaml
 
 from fabric.lab import cleanup_stale, missing_requirements, wait_until
-from tests.bench.bgp_references import GoBGP, RawExaBGP, assert_median_within, process_tree_cpu, process_tree_rss
+from tests.bench.bgp_references import GoBGP, RawExaBGP, process_tree_cpu_by_role, process_tree_rss
 from tests.bgp.e2e.ecmp_lab import BGP_AGENT, BULK_RANGE, EcmpLab
 
 _reason = (
@@ -37,9 +49,12 @@ _reason = (
 )
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(_reason is not None, reason=_reason or "")]
 
-SIZES = [pytest.param(10_000, id="10k"), pytest.param(100_000, id="100k")]
 ROUNDS = {10_000: 3, 100_000: 1}
 BATCH = 1000
+TARGET_RATIO = 1.2
+"""The agent's CPU time at most this multiple of raw ExaBGP's (issue 12)."""
+AGENT_ROLES = {"bgp.speaker.relay": "relay", "exabgp": "exabgp"}  # the rest: the agent
+RAW_ROLES = {"raw_api.py": "api_script"}  # the rest: ExaBGP
 MEDIANS: dict[tuple[str, int], tuple[float, float]] = {}  # (speaker, count): (wall, cpu)
 
 
@@ -71,12 +86,14 @@ def run_rounds(
     count: int,
     announce: Callable[[], None],
     withdraw: Callable[[], None],
-    cpu_now: Callable[[], float],
+    cpu_now: Callable[[], dict[str, float]],
 ) -> list[float]:
     """Time ``announce`` until ``count`` routes are in the leaf's FIB; returns the CPU
-    seconds ``cpu_now`` grew by in each round."""
+    seconds the speaker's processes (``cpu_now``: CPU so far per process role) grew by in
+    each round. The per-role growth goes into ``extra_info["cpu_s_by_process"]``."""
     timeout = 60 + count / 250  # generous: the leaf installs every route in its kernel
     cpu: list[float] = []
+    by_role: list[dict[str, float]] = []
 
     def setup() -> tuple[tuple[()], dict[str, Any]]:
         withdraw()
@@ -87,12 +104,16 @@ def run_rounds(
         before = cpu_now()
         announce()
         wait_until(lambda: fib_count(topo) >= count, timeout, f"{count} routes in the leaf FIB", interval=0.05)
-        cpu.append(cpu_now() - before)
+        after = cpu_now()
+        grown = {role: round(after[role] - before.get(role, 0.0), 3) for role in sorted(after)}
+        by_role.append(grown)
+        cpu.append(sum(grown.values()))
 
     benchmark.pedantic(announce_and_wait, setup=setup, rounds=ROUNDS[count], iterations=1)
     withdraw()
     wait_until(lambda: fib_count(topo) == 0, timeout, "bulk routes withdrawn", interval=0.1)
     benchmark.extra_info["cpu_s"] = [round(c, 3) for c in cpu]
+    benchmark.extra_info["cpu_s_by_process"] = by_role
     return cpu
 
 
@@ -105,20 +126,50 @@ def report(benchmark: Any, name: str, count: int, cpu: list[float]) -> None:
     benchmark.extra_info["wall_median_s"] = round(wall, 3)
     benchmark.extra_info["cpu_median_s"] = round(cpu_median, 3)
     MEDIANS[(name, count)] = (wall, cpu_median)
-    agent = MEDIANS.get(("agent", count))
-    if agent is not None and name != "agent":
-        ratios = (round(agent[0] / wall, 2), round(agent[1] / cpu_median, 2))
-        benchmark.extra_info[f"agent_to_{name}_wall_ratio"], benchmark.extra_info[f"agent_to_{name}_cpu_ratio"] = ratios
-        print(
-            f"\n{count} prefixes: agent {agent[0]:.2f} s wall / {agent[1]:.2f} s CPU, {name} {wall:.2f} s wall /"
-            f" {cpu_median:.2f} s CPU: agent/{name} = {ratios[0]} (wall), {ratios[1]} (CPU)"
-        )
+    by_role = benchmark.extra_info["cpu_s_by_process"][cpu.index(cpu_median)]
+    parts = ", ".join(f"{role} {s:.2f}" for role, s in by_role.items())
+    rss = benchmark.extra_info.get("rss_mib_announced")
+    print(
+        f"\n{count} prefixes, {name}: {wall:.2f} s wall / {cpu_median:.2f} s CPU ({parts})"
+        + (f", RSS announced {max(rss):.0f} MiB" if rss else "")
+        + f", load average {os.getloadavg()[0]:.2f}"
+    )
+    if name.startswith("agent"):
+        return
+    for variant in AGENT_VARIANTS:
+        agent = MEDIANS.get((variant, count))
+        if agent is not None:
+            ratios = (round(agent[0] / wall, 2), round(agent[1] / cpu_median, 2))
+            benchmark.extra_info[f"{variant}_to_{name}_wall_ratio"] = ratios[0]
+            benchmark.extra_info[f"{variant}_to_{name}_cpu_ratio"] = ratios[1]
+            print(f"{count} prefixes: {variant}/{name} = {ratios[0]} (wall), {ratios[1]} (CPU)")
 
 
-@pytest.mark.parametrize("count", SIZES)
-def test_bgp_bulk_agent(benchmark: Any, lab: EcmpLab, count: int) -> None:
+AGENT_VARIANTS = ("agent", "agent_untracked")
+
+
+@pytest.fixture(scope="module", params=[pytest.param(10_000, id="10k"), pytest.param(100_000, id="100k")])
+def count(request: pytest.FixtureRequest) -> int:
+    """The number of prefixes. Module-scoped so that pytest runs every speaker at one size
+    before the next size: the figures compared are minutes apart, not a quarter of an hour
+    (the load of this shared machine changes in between)."""
+    return int(request.param)
+
+
+@pytest.mark.parametrize(
+    "track_sent",
+    # untracked: what the stop guarantee costs (ExaBGP no longer decodes and reports what it sends)
+    [pytest.param(True, id="tracked"), pytest.param(False, id="untracked")],
+)
+def test_bgp_bulk_agent(benchmark: Any, lab: EcmpLab, count: int, track_sent: bool) -> None:
+    if not track_sent and count != 10_000:
+        pytest.skip("the agent without track_sent is measured at 10,000 prefixes only")
     node = lab.nodes[0]
     cfg = node.base_config(services=[], ipv6=False, directory=True, max_prefixes=count + 100, batch=BATCH)
+    # the bulk service has no health check, so the agent runs none (the lab's exec check
+    # would fork /usr/bin/test five times a second: CPU that is not the announcement's)
+    cfg["checks"] = {}
+    cfg["exabgp"]["track_sent"] = track_sent
     node.write_config(cfg)
     node.start()
     try:
@@ -140,18 +191,15 @@ def test_bgp_bulk_agent(benchmark: Any, lab: EcmpLab, count: int) -> None:
             (node.services_dir / "bulk.yaml").unlink(missing_ok=True)
 
         pid = node.proc.pid
-        cpu = run_rounds(benchmark, lab, count, announce, withdraw, lambda: process_tree_cpu(pid))
+        cpu = run_rounds(benchmark, lab, count, announce, withdraw, lambda: process_tree_cpu_by_role(pid, AGENT_ROLES, "agent"))
         benchmark.extra_info["rss_mib_announced"] = [round(r / 2**20, 1) for r in peak]
-        benchmark.extra_info["what"] = "agent + ExaBGP + relay, directory source polled every 50 ms"
-        report(benchmark, "agent", count, cpu)
-        if count == 10_000:
-            assert_median_within(benchmark, 4.0, cpu, what="cpu")
+        benchmark.extra_info["what"] = f"agent + ExaBGP + relay, directory source polled every 50 ms, track_sent {track_sent}"
+        report(benchmark, AGENT_VARIANTS[0 if track_sent else 1], count, cpu)
     finally:
         node.stop()
         wait_until(lambda: not lab.established(node), 30, "agent session down")
 
 
-@pytest.mark.parametrize("count", SIZES)
 def test_bgp_bulk_raw_exabgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any) -> None:
     node = lab.nodes[0]
     raw = RawExaBGP(node, tmp_path / "raw", prefixes(count), BATCH)
@@ -163,16 +211,22 @@ def test_bgp_bulk_raw_exabgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path:
             peak.append(process_tree_rss(raw.proc.pid))
             raw.withdraw()
 
-        cpu = run_rounds(benchmark, lab, count, raw.announce, withdraw, lambda: process_tree_cpu(raw.proc.pid))
+        def cpu_now() -> dict[str, float]:
+            return process_tree_cpu_by_role(raw.proc.pid, RAW_ROLES, "exabgp")
+
+        cpu = run_rounds(benchmark, lab, count, raw.announce, withdraw, cpu_now)
         benchmark.extra_info["rss_mib_announced"] = [round(r / 2**20, 1) for r in peak[1:]]
         benchmark.extra_info["what"] = f"ExaBGP 5.0.15 + minimal API script, batches of {BATCH}, reactor.speed 0.1"
         report(benchmark, "raw_exabgp", count, cpu)
+        agent = MEDIANS.get(("agent", count))
+        if count == 10_000 and agent is not None:
+            ratio = agent[1] / MEDIANS[("raw_exabgp", count)][1]
+            assert ratio <= TARGET_RATIO, f"agent/raw ExaBGP CPU {ratio:.2f} over the target {TARGET_RATIO}"
     finally:
         raw.stop()
         wait_until(lambda: not lab.established(node), 30, "raw ExaBGP session down")
 
 
-@pytest.mark.parametrize("count", SIZES)
 def test_bgp_bulk_gobgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any) -> None:
     node = lab.nodes[0]
     gobgp = GoBGP(node, tmp_path / "gobgp", prefixes(count))
@@ -184,7 +238,7 @@ def test_bgp_bulk_gobgp(benchmark: Any, lab: EcmpLab, count: int, tmp_path: Any)
             peak.append(process_tree_rss(gobgp.proc.pid))
             gobgp.withdraw()
 
-        cpu = run_rounds(benchmark, lab, count, gobgp.announce, withdraw, lambda: gobgp.cpu())
+        cpu = run_rounds(benchmark, lab, count, gobgp.announce, withdraw, gobgp.cpu)
         benchmark.extra_info["rss_mib_announced"] = [round(r / 2**20, 1) for r in peak[1:]]
         benchmark.extra_info["what"] = "gobgpd, routes injected by `gobgp mrt inject global` (one gRPC stream)"
         report(benchmark, "gobgp", count, cpu)

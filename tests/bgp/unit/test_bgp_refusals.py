@@ -69,7 +69,7 @@ def old_withdraw(prefixes: Any, peers: Any = (), batch: int = 500) -> list[str]:
     """The builder's withdrawal before the fix: ``next-hop self``, refused by ExaBGP for an
     IPv6 prefix over an IPv4 session."""
     head = commands.target_prefix(peers) + "withdraw attributes next-hop self nlri "
-    return [head + " ".join(commands.prefix_token(p) for p in chunk) for chunk in commands._chunks(prefixes, batch)]
+    return [head + " ".join(commands.prefix_token(p) for p in chunk) for chunk in commands.chunks(prefixes, batch)]
 
 
 @pytest.mark.slow
