@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -95,6 +97,17 @@ def fresh_process(*args: str) -> dict[str, Any]:
     return result
 
 
+def whole_command(inventory: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fabric build INVENTORY -o OUT`` as a user runs it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "fabric"), "build", str(inventory), "-o", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 @pytest.fixture(scope="module")
 def shape(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The benchmark inventory with its ledger planned (plan into the temp dir)."""
@@ -124,19 +137,28 @@ def test_build_main_text(benchmark: Any, shape: Path, capsys: pytest.CaptureFixt
 
 def test_full_build(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    info = benchmark.pedantic(full_build_round, args=(shape, out), rounds=3, iterations=1)
+
+    def empty_out() -> tuple[tuple[Path, Path], dict[str, Any]]:
+        shutil.rmtree(out, ignore_errors=True)  # removing the last round's 290 MB is not timed
+        return (shape, out), {}
+
+    info = benchmark.pedantic(full_build_round, setup=empty_out, rounds=3, iterations=1)
     assert info["skipped"] == 0 and info["exports"] == "written"
     assert info["written"] == info["files"] + SHAPE["spines"] + SHAPE["leaves"]  # configs + intent JSON
     runs = [fresh_process("full", str(shape), str(tmp_path / f"child{i}")) for i in range(CHILD_ROUNDS)]
     secs = median(r["seconds"] for r in runs)
     cpu = median(r["cpu_seconds"] for r in runs)
     peak = max(r["maxrss_mb"] for r in runs)
+    command = whole_command(shape, tmp_path / "cli")
     benchmark.extra_info.update({**info, "fresh_median_s": round(secs, 3), "fresh_cpu_s": round(cpu, 3),
-                                 "peak_rss_mb": round(peak, 1)})
+                                 "peak_rss_mb": round(peak, 1), "command_s": round(command[0], 3),
+                                 "command_cpu_s": round(command[1], 3)})
     with capsys.disabled():
         print(f"\nfull fabric build 4x256x500: median {benchmark.stats.stats.median:.2f} s in process, "
               f"{secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, peak RSS {peak:.0f} MB, {info['files']} config files, "
-              f"{info['lines']} lines, stages {runs[0]['stages']}, {load_average()}")
+              f"{info['lines']} lines, stages {runs[0]['stages']}, {load_average()}; the whole `fabric build` "
+              f"command (interpreter start-up and imports included, not gated): {command[0]:.2f} s "
+              f"({command[1]:.2f} s CPU)")
     assert cpu < TARGET_SECONDS, f"{cpu:.2f} s CPU, target {TARGET_SECONDS} s"
     assert peak < TARGET_MB, f"{peak:.0f} MB, target {TARGET_MB} MB"
 
