@@ -75,7 +75,7 @@ from fabric.model.fabric import Site as InvSite
 from fabric.platforms import EVPN_NEXT_HOP, GENERIC_MODELS, MODELS, max_ip_mtu
 from fabric.resources.ledger import Allocations, link_keys
 from fabric.sorting import natural_key
-from fabric.speed import gc_paused
+from fabric.speed import IdentityCache, gc_paused
 
 PathT = tuple[str | int, ...]
 
@@ -566,37 +566,27 @@ class _Retarget:
 
     def __init__(self, base: int) -> None:
         self._base = base
-        self._nets: dict[tuple[int, int], Network] = {}
-        self._vrfs: dict[tuple[int, int], Vrf] = {}
-        self._carried: dict[tuple[int, int], _Carried] = {}
+        # one identity cache per kind (fabric.speed.IdentityCache: keyed by the object's
+        # identity plus the admin, and holding the object, so an id is never reused)
+        self._nets: IdentityCache[Network] = IdentityCache()
+        self._vrfs: IdentityCache[Vrf] = IdentityCache()
+        self._carried: IdentityCache[_Carried] = IdentityCache()
 
     def network(self, n: Network, admin: int) -> Network:
         if admin == self._base:
             return n
-        key = (id(n), admin)
-        hit = self._nets.get(key)
-        if hit is None:
-            hit = self._nets[key] = replace(n, route_target=_rt(admin, n.vni, f"network {n.name}"))
-        return hit
+        return self._nets.get_one(n, admin, lambda: replace(n, route_target=_rt(admin, n.vni, f"network {n.name}")))
 
     def vrf(self, v: Vrf, admin: int) -> Vrf:
         if admin == self._base:
             return v
-        key = (id(v), admin)
-        hit = self._vrfs.get(key)
-        if hit is None:
-            hit = self._vrfs[key] = replace(v, route_target=_rt(admin, v.l3vni, f"VRF {v.name}"))
-        return hit
+        return self._vrfs.get_one(v, admin, lambda: replace(v, route_target=_rt(admin, v.l3vni, f"VRF {v.name}")))
 
     def carried(self, c: _Carried, admin: int) -> _Carried:
         if admin == self._base:
             return c
-        key = (id(c), admin)
-        hit = self._carried.get(key)
-        if hit is None:
-            hit = self._carried[key] = replace(
-                c, networks=tuple((self.network(n, admin), stitched) for n, stitched in c.networks))
-        return hit
+        return self._carried.get_one(c, admin, lambda: replace(
+            c, networks=tuple((self.network(n, admin), stitched) for n, stitched in c.networks)))
 
 
 @dataclass(frozen=True, slots=True)
