@@ -15,6 +15,9 @@ splices text into sentinels.
 - :func:`fill_slots` and :func:`fill_numbered`: text rendered once with placeholders,
   the per-device values put in afterwards (NX-OS ``evpn`` RDs and intent JSON RDs; the
   Junos shared texts).
+- :func:`direct_init`: a frozen dataclass whose instances the design makes by the hundred
+  thousand (a leaf's L2 VNIs) sets its slots directly in ``__init__`` instead of through
+  ``object.__setattr__`` (1.5x on making them, about 0.08 s of the benchmark's design).
 - :func:`template_bytecode_cache`: the compiled Jinja2 templates kept on disk between
   processes, so a fresh ``fabric build`` does not compile some 60 templates again
   (``tests/bench/test_build.py``: about 0.4 s of a fresh full build's CPU time).
@@ -36,7 +39,7 @@ from functools import cache
 from itertools import chain
 from operator import is_
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     import jinja2
@@ -101,6 +104,39 @@ class IdentityCache(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items) + len(self._one)
+
+
+C = TypeVar("C", bound=type)
+
+
+def direct_init(cls: C) -> C:
+    """Give the frozen, slotted dataclass ``cls`` an ``__init__`` that stores each field
+    through its slot's descriptor. Same signature and result as the dataclass's own, which
+    goes through ``object.__setattr__`` for each field to get past the frozen check;
+    everything else (equality, hash, repr, the frozen ``__setattr__``, ``replace``) stays
+    the dataclass's. Only for classes whose fields all have no default and no
+    ``__post_init__`` (refused otherwise)."""
+    import dataclasses
+
+    params = dataclasses.fields(cls)
+    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen or "__slots__" not in cls.__dict__:  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__}: direct_init is for frozen dataclasses with slots")
+    if hasattr(cls, "__post_init__") or any(
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING or not f.init
+            for f in params):
+        raise TypeError(f"{cls.__name__}: direct_init takes no defaults and no __post_init__")
+    names = [f.name for f in params]
+    setters = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    body = "; ".join(f"_set_{n}(self, {n})" for n in names) or "pass"
+    code = f"def __init__(self, {', '.join(names)}):\n    {body}\n"
+    namespace: dict[str, Any] = {}
+    exec(code, setters, namespace)  # the text is made of the class's field names only
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 
 SLOT = "\x00slot\x00"
@@ -194,6 +230,6 @@ def _quiet_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
 
 
 __all__ = [
-    "CACHE_ENV", "SLOT", "IdentityCache", "cache_dir", "fill_numbered", "fill_slots", "gc_paused", "split_slots",
+    "CACHE_ENV", "SLOT", "IdentityCache", "cache_dir", "direct_init", "fill_numbered", "fill_slots", "gc_paused", "split_slots",
     "template_bytecode_cache",
 ]

@@ -41,7 +41,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6
 from typing import Any, ClassVar, Literal
 
 from fabric.platforms import Platform
-from fabric.speed import SLOT, IdentityCache, fill_slots, split_slots
+from fabric.speed import SLOT, IdentityCache, direct_init, fill_slots, split_slots
 
 INTENT_VERSION = 1
 """Bumped when a field is removed or changes meaning (additions keep it)."""
@@ -400,6 +400,7 @@ class Overlay:
     bfd: Bfd | None
 
 
+@direct_init  # leaves x networks of them: fabric.speed
 @dataclass(frozen=True, slots=True)
 class L2Vni:
     """One network on this device: the shared :class:`Network` and this device's RD."""

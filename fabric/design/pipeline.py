@@ -521,7 +521,8 @@ def assemble(
         lo = str(d.loopback)
         site_admin = info.rt_admin(d.site)
         carried = retarget.carried(carry(d.name, dci), site_admin)
-        vnis = [L2Vni(n, f"{lo}:{n.vlan}", stitched) for n, stitched in carried.networks]
+        vnis = [L2Vni(n, lo + number, stitched)
+                for (n, stitched), number in zip(carried.networks, carried.rd_numbers, strict=True)]
         gateways = carried.gateways
         vrf_nets = carried.vrf_networks
         k8s = tuple(peerings.get(d.name, ()))
@@ -597,6 +598,8 @@ class _Carried:
     gateways: tuple[AnycastGateway, ...]
     vrf_networks: dict[str, tuple[str, ...]]
     """VRF -> networks with a gateway here."""
+    rd_numbers: tuple[str, ...]
+    """``:<vlan>`` of each network: the end of its RD on every leaf (the leaf's loopback first)."""
 
 
 class _Carrier:
@@ -635,7 +638,8 @@ class _Carrier:
                     vrf_nets[gw.vrf].append(gw.network)
             elif dci and n.stretched:
                 nets.append((n, True))
-        return _Carried(tuple(nets), tuple(gws), {v: tuple(ns) for v, ns in vrf_nets.items()})
+        return _Carried(tuple(nets), tuple(gws), {v: tuple(ns) for v, ns in vrf_nets.items()},
+                        tuple(f":{n.vlan}" for n, _ in nets))
 
 
 def _dci(

@@ -111,18 +111,23 @@ def address_pool(name: str, net: IPv4Network | IPv6Network, skip_network: bool =
         first += 1
         last -= 1 if net.version == 4 else 0
     text, fast = (ipv4_text, ipv4_int) if net.version == 4 else (ipv6_text, ipv6_int)
+    known: dict[int, str] = {}  # value -> its text, for the values parsed from their own text
+
+    def show(i: int) -> str:
+        return known.get(i) or text(i)
 
     def parse(v: object) -> int:
         if type(v) is str:
             i = fast(v)
             if i is not None:
+                known[i] = v
                 return i
         a = ip_address(str(v))
         if a.version != net.version:  # an IPv6 value in an IPv4 pool would not even print
             raise ValueError(f"expected an IPv{net.version} address, got {v!r}")
         return int(a)
 
-    return IntPool(name, first, last, 1, text, parse)
+    return IntPool(name, first, last, 1, show, parse)
 
 
 def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> IntPool:
@@ -133,14 +138,16 @@ def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> In
     text, fast = (ipv4_text, ipv4_int) if net.version == 4 else (ipv6_text, ipv6_int)
     suffix = f"/{prefixlen}"
     host_bits = step - 1
+    known: dict[int, str] = {}  # value -> its text, for the values parsed from their own text
 
     def show(i: int) -> str:
-        return text(i) + suffix
+        return known.get(i) or text(i) + suffix
 
     def parse(v: object) -> int:
         if type(v) is str and v.endswith(suffix):
             i = fast(v[:-len(suffix)])
             if i is not None and not i & host_bits:
+                known[i] = v
                 return i
         n = ip_network(str(v))
         if n.version != net.version:
