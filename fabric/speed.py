@@ -111,30 +111,37 @@ C = TypeVar("C", bound=type)
 
 def direct_init(cls: C) -> C:
     """Give the frozen, slotted dataclass ``cls`` an ``__init__`` that stores each field
-    through its slot's descriptor. Same signature and result as the dataclass's own, which
-    goes through ``object.__setattr__`` for each field to get past the frozen check;
-    everything else (equality, hash, repr, the frozen ``__setattr__``, ``replace``) stays
-    the dataclass's. Only for classes whose fields all have no default and no
-    ``__post_init__`` (refused otherwise)."""
+    through its slot's descriptor. Same signature (defaults and keyword-only fields
+    included) and result as the dataclass's own, which goes through
+    ``object.__setattr__`` for each field to get past the frozen check; everything else
+    (equality, hash, repr, the frozen ``__setattr__``, ``replace``) stays the
+    dataclass's. Refused for a field with a default factory or ``init=False`` and for a
+    class with ``__post_init__``."""
     import dataclasses
 
-    params = dataclasses.fields(cls)
     if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen or "__slots__" not in cls.__dict__:  # type: ignore[attr-defined]
         raise TypeError(f"{cls.__name__}: direct_init is for frozen dataclasses with slots")
-    if hasattr(cls, "__post_init__") or any(
-            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING or not f.init
-            for f in params):
-        raise TypeError(f"{cls.__name__}: direct_init takes no defaults and no __post_init__")
+    params = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or any(f.default_factory is not dataclasses.MISSING or not f.init for f in params):
+        raise TypeError(f"{cls.__name__}: direct_init takes no default factory, init=False or __post_init__")
     names = [f.name for f in params]
-    setters = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    scope: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    positional, keyword = [], []
+    for f in params:
+        text = f.name
+        if f.default is not dataclasses.MISSING:
+            scope[f"_default_{f.name}"] = f.default
+            text += f"=_default_{f.name}"
+        (keyword if f.kw_only else positional).append(text)
+    signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     body = "; ".join(f"_set_{n}(self, {n})" for n in names) or "pass"
-    code = f"def __init__(self, {', '.join(names)}):\n    {body}\n"
     namespace: dict[str, Any] = {}
-    exec(code, setters, namespace)  # the text is made of the class's field names only
+    exec(f"def __init__({signature}):\n    {body}\n", scope, namespace)  # made of the field names only
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
+    init.__annotations__ = {**{f.name: f.type for f in params}, "return": None}
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
 
