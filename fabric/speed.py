@@ -18,6 +18,9 @@ splices text into sentinels.
 - :func:`template_bytecode_cache`: the compiled Jinja2 templates kept on disk between
   processes, so a fresh ``fabric build`` does not compile some 60 templates again
   (``tests/bench/test_build.py``: about 0.4 s of a fresh full build's CPU time).
+- :func:`sync_filesystem`: one ``syncfs(2)`` makes a build's ~1,170 staged files durable
+  at once, in place of one ``fsync`` per file from a pool of threads
+  (:meth:`fabric.files.Staging.commit`; the file-by-file way stays as its fallback).
 
 The hand-written intent JSON encoder is the fourth; it lives with the intent model
 (:func:`fabric.design.intent.encode_json`) because it must follow its types exactly.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import platform
 import re
 import sys
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -193,7 +197,57 @@ def _quiet_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
     return QuietBytecodeCache
 
 
+SYNCFS_SINCE = (5, 8)
+"""The first Linux release whose ``syncfs(2)`` reports write-back errors (before it, the
+call returned 0 even when data could not be written, so it cannot stand in for ``fsync``)."""
+
+
+def _kernel_release(release: str) -> tuple[int, int]:
+    """``(major, minor)`` of a Linux release string such as ``6.1.0-18-amd64``."""
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+@cache
+def _libc_syncfs() -> Callable[[int], int] | None:
+    """The C library's ``syncfs``, where it can be trusted (Linux >= 5.8), else None."""
+    if sys.platform != "linux" or _kernel_release(platform.release()) < SYNCFS_SINCE:
+        return None
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    syncfs: Callable[[int], int] = fn
+    return syncfs
+
+
+def sync_filesystem(fd: int) -> bool:
+    """Write every dirty page and inode of the file system holding the open file (or
+    folder) ``fd`` to stable storage: ``syncfs(2)``. True when done; False when the call
+    is not available (not Linux, Linux before :data:`SYNCFS_SINCE`, no such C function) or
+    failed (an I/O error since ``fd`` was opened among them): the caller then syncs its
+    files one by one, which reports the error of the file that has one.
+
+    Why (issue 10): :class:`fabric.files.Staging` must have every temp file durable before
+    it renames the first one. One ``fsync`` per file, even 16 at a time, spends about
+    0.25 s of the build's CPU time and 0.9 s of wall time on ~1,170 files (290 MB); one
+    ``syncfs`` gives the same guarantee for all of them in about 0.6 s of wall time, the
+    write-back done by the kernel's flusher threads (``tests/bench/test_speed.py``). It
+    also writes out other programs' dirty data on the same file system, which a busy
+    disk pays for in wall time. Open ``fd`` before writing the files: Linux reports to
+    ``syncfs`` the write-back errors since ``fd`` was opened (and older ones nobody was
+    told of), not one already reported to someone else before.
+    (Prior art: git's ``core.fsyncMethod=batch``, which starts write-back per file and
+    issues one flush at the end.)"""
+    fn = _libc_syncfs()
+    return fn is not None and fn(fd) == 0
+
+
 __all__ = [
-    "CACHE_ENV", "SLOT", "IdentityCache", "cache_dir", "fill_numbered", "fill_slots", "gc_paused", "split_slots",
-    "template_bytecode_cache",
+    "CACHE_ENV", "SLOT", "SYNCFS_SINCE", "IdentityCache", "cache_dir", "fill_numbered", "fill_slots", "gc_paused",
+    "split_slots", "sync_filesystem", "template_bytecode_cache",
 ]
