@@ -19,7 +19,11 @@ text, the test first checks they give the same text.
 6. :func:`fabric.speed.sync_filesystem`: :meth:`fabric.files.Staging.commit` of a whole
    build's files (~1,170, 290 MB) with one ``syncfs`` against one ``fsync`` per file (its
    fallback). The CPU time compared is the committing process's; the write-back itself
-   runs in the kernel's flusher threads with ``syncfs``, so the wall time is printed too.
+   runs in the kernel's flusher threads with ``syncfs``, so the wall time is printed too;
+7. :func:`fabric.speed.address_text` against ``str()`` on every address value of the
+   benchmark fabric's intent (each value once per place it is printed);
+8. :func:`fabric.speed.environment_class`: the NX-OS leaves rendered with template globals
+   in a plain dict against Jinja2's ``ChainMap``.
 """
 
 from __future__ import annotations
@@ -229,3 +233,50 @@ def test_syncfs_commit(benchmark: Any, fab: fabric.Fabric, tmp_path: Path, monke
     with capsys.disabled():
         print(f"\ncommit of {len(data)} files: {trick_wall:.2f} s wall with syncfs, {plain_wall:.2f} s file by file")
     report(capsys, benchmark, f"syncfs, commit of {len(data)} staged files", max(trick, 1e-3), plain)
+
+
+def _addresses(value: Any, out: list[Any]) -> None:
+    """Every address value inside ``value`` (an intent), once per place it appears."""
+    if isinstance(value, IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | IPv4Network | IPv6Network):
+        out.append(value)
+    elif isinstance(value, tuple | list | frozenset):
+        for v in value:
+            _addresses(v, out)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _addresses(getattr(value, f.name), out)
+
+
+def test_address_text(benchmark: Any, designed: Design, capsys: pytest.CaptureFixture[str]) -> None:
+    from fabric.speed import address_text
+
+    values: list[Any] = []
+    for i in designed.devices.values():
+        _addresses(i, values)
+    assert [address_text(v) for v in values] == [str(v) for v in values]
+    trick = benchmark.pedantic(lambda: cpu(lambda: [address_text(v) for v in values]), rounds=1, iterations=1)
+    plain = cpu(lambda: [str(v) for v in values])
+    report(capsys, benchmark, f"address_text, {len(values)} intent addresses", trick, plain)
+
+
+def test_flat_template_globals(benchmark: Any, designed: Design, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    import jinja2
+
+    import fabric.render.shared as shared
+
+    devices = [i for i in designed.devices.values() if i.device.platform == "nxos"]
+
+    def build() -> list[str]:
+        r = NxosRenderer()  # a new renderer, as each build has: its shared blocks are rendered again
+        return [r.render_main(i) for i in devices]
+
+    flat_text = build()
+    with monkeypatch.context() as m:
+        m.setattr(shared, "environment_class", lambda: jinja2.Environment)
+        assert type(NxosRenderer()._env) is jinja2.Environment
+        assert build() == flat_text
+        plain = cpu(build)
+    assert type(NxosRenderer()._env) is not jinja2.Environment
+    trick = benchmark.pedantic(lambda: cpu(build), rounds=1, iterations=1)
+    report(capsys, benchmark, "flat template globals, NX-OS leaves", trick, plain)
