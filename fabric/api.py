@@ -23,7 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabric.build import BuildResult, write_build
+from fabric.build import BuildResult, BuildWriter
+from fabric.buildcache import BuildCache
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
 from fabric.errors import (
@@ -36,7 +37,7 @@ from fabric.errors import (
     Problem,
     RenderError,
 )
-from fabric.export import LAB_CONFIG_FORMATS, lab_config_devices
+from fabric.export import LAB_CONFIG_FORMATS, lab_config_devices, remove_stale_exports
 from fabric.export import write_all as write_exports
 from fabric.export.agents import agent_files
 from fabric.export.view import build_view
@@ -185,11 +186,17 @@ class Fabric:
             raise RenderError("; ".join(f"{d}: {why}" for d, why in skipped.items()))
         return rendered
 
-    def build(self, out_dir: str | Path) -> BuildResult:
+    def build(self, out_dir: str | Path, *, cache: bool = True) -> BuildResult:
         """Check the ledger is up to date, design, render and write ``out_dir``:
         ``configs/<device>.<ext>``, ``intent/<device>.json``, the bgp-agent configs
         ``agents/<cluster>/`` and the exports. Rewrites
         only files whose content changed; removes files of devices no longer here.
+
+        With ``cache`` (the default) a device whose render input and files are what the
+        last build into ``out_dir`` recorded is not rendered, compared nor written, and
+        the exports are skipped when their input and files are unchanged
+        (:mod:`fabric.buildcache`); ``cache=False`` renders and compares everything. The
+        files written are the same either way.
 
         Raises :class:`~fabric.errors.LedgerStaleError` when ``allocations.yaml`` is not up to
         date, :class:`~fabric.errors.DesignInputError` (located in the inventory) when the
@@ -201,29 +208,51 @@ class Fabric:
         This is the one place the stages meet: design -> render -> build writer and
         exports, each called with what the one before produced."""
         t0 = time.perf_counter()
+        out = Path(out_dir)
         plan = self.require_up_to_date()
         with self._located():
             designed = design_fabric(self.inventory, plan.allocations())
             self._design = designed
-            renderers, skipped = select_renderers(designed.devices)  # every capability problem first
-            # every problem of the agent configs (user sections included) before anything is written
-            agents = agent_files(designed.devices, designed.summary, Path(out_dir))
-        view = build_view(designed)
-        wanted = lab_config_devices(view)
+        build_cache = BuildCache(out, use=cache)
+        writer = BuildWriter(designed, out, cache=build_cache)
         kept: dict[str, RenderedDevice] = {}
-
-        def rendered() -> Iterator[RenderedDevice]:
-            # one device at a time into the writer; keep only what the exports still need
-            for r in render_each(designed.devices, renderers):
-                if r.device in wanted:
-                    kept[r.device] = r.only(LAB_CONFIG_FORMATS)
-                yield r
-
         t1 = time.perf_counter()
-        result = write_build(designed, rendered(), Path(out_dir), skipped, agents)
+        try:
+            todo = writer.stage_intents()  # every device's key; what must be rendered
+            exports_key = build_cache.exports_key(designed.summary.to_json())
+            export_files = build_cache.clean_exports(exports_key)
+            view = build_view(designed) if export_files is None else None
+            wanted = lab_config_devices(view) if view is not None else frozenset()
+            with self._located():
+                renderers, skipped = select_renderers(todo)  # every capability problem first
+                # every problem of the agent configs (user sections included) before anything is written
+                writer.agents = agent_files(designed.devices, designed.summary, out)
+            writer.skip(skipped)
+
+            def rendered() -> Iterator[RenderedDevice]:
+                # one device at a time into the writer; keep only what the exports still need
+                for r in render_each(todo, renderers):
+                    if r.device in wanted:
+                        kept[r.device] = r.only(LAB_CONFIG_FORMATS)
+                    yield r
+
+            writer.stage_rendered(rendered())
+        except BaseException:
+            writer.discard()
+            raise
+        result = writer.commit()
         t2 = time.perf_counter()
-        write_exports(view, kept, Path(out_dir))
-        result.exports = "written"
+        if view is None:
+            assert export_files is not None
+            remove_stale_exports(out, {out / s.path for s in export_files})
+            result.exports = "unchanged"
+        else:
+            for name in sorted(wanted - kept.keys()):
+                if name in build_cache.held:  # not rendered: its files are what the renderer gave
+                    kept[name] = build_cache.rendered_device(name, LAB_CONFIG_FORMATS)
+            build_cache.record_exports(write_exports(view, kept, out))
+            result.exports = "written"
+        build_cache.save()
         result.seconds = {"plan+design": t1 - t0, **result.seconds, "exports": time.perf_counter() - t2}
         return result
 

@@ -166,30 +166,35 @@ def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: boo
 @inventory_arg
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="build directory (configs/, intent/, agents/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="render and compare every device and run the exports, whatever the last build recorded")
 @json_opt
 @_fail_on_input
-def build(inventory: Path, out_dir: Path, as_json: bool) -> None:
+def build(inventory: Path, out_dir: Path, no_cache: bool, as_json: bool) -> None:
     """Check INVENTORY, design and render every device, write the build directory.
 
     The ledger must be up to date (run `fabric plan` first); nothing is written when
     the inventory is invalid or a device cannot be rendered. Only changed files are
-    rewritten; files of devices no longer in the fabric are removed."""
+    rewritten; files of devices no longer in the fabric are removed. A device whose
+    render input and files are what the last build recorded (OUT_DIR/.fabric-build.json)
+    is not rendered again, nor are the exports when nothing they read changed."""
     fab = load(inventory)
     _warn(fab)
-    result = fab.build(out_dir)
+    result = fab.build(out_dir, cache=not no_cache)
     if as_json:
         doc = {
             "ok": True, "fabric": fab.name, "out_dir": str(out_dir), "devices": result.devices,
             "platforms": result.platforms, "files": result.files, "lines": result.lines,
             "written": [str(w) for w in result.written], "unchanged": result.unchanged,
-            "removed": [str(r) for r in result.removed], "skipped": result.skipped, "exports": result.exports,
+            "cached": result.cached, "removed": [str(r) for r in result.removed], "skipped": result.skipped,
+            "exports": result.exports,
             "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         }
         click.echo(json.dumps(doc, indent=2))
         return
     for device, why in result.skipped.items():
         err.print(f"warning: {device}: not rendered ({why})", markup=False)
-    if result.exports != "written":
+    if result.exports not in ("written", "unchanged"):
         err.print(f"warning: exports {result.exports}", markup=False)
     for path in result.kept:
         err.print(f"warning: {path}: node no longer in the fabric; kept for its user section (delete it when done)",
@@ -199,7 +204,7 @@ def build(inventory: Path, out_dir: Path, as_json: bool) -> None:
     out.print(
         f"{fab.name}: {result.devices} devices ({per_platform}), {result.files} config files, "
         f"{result.lines} lines -> {out_dir}: {len(result.written)} written, {result.unchanged} unchanged, "
-        f"{len(result.removed)} removed ({secs:.2f} s)",
+        f"{len(result.removed)} removed, {result.cached} devices not rendered again ({secs:.2f} s)",
         markup=False,
     )
 

@@ -53,6 +53,20 @@ def lab_config_devices(view: FabricView) -> frozenset[str]:
     return frozenset(renumbered_devices(view))
 
 
+def remove_stale_exports(out_dir: Path, keep: set[Path]) -> list[Path]:
+    """Remove the device pages in ``out_dir/docs`` and the files in ``out_dir/clab-configs``
+    that are not in ``keep`` (what :func:`write_all` writes); the paths removed. The build
+    cache calls it when it skips the exports."""
+    removed: list[Path] = []
+    for folder, pattern in ((out_dir / DOCS_DIR, "*.md"), (out_dir / LAB_CONFIG_DIR, "*")):
+        if folder.is_dir():
+            for old in sorted(folder.glob(pattern)):
+                if old not in keep and old.is_file():
+                    old.unlink()
+                    removed.append(old)
+    return removed
+
+
 def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir: Path) -> list[Path]:
     """Write every export under ``out_dir`` and return their paths (all at once through
     :class:`fabric.files.Staging`; a file already holding the same text is left alone). ``rendered`` holds at least the devices of
@@ -71,12 +85,7 @@ def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir:
         for ext in LAB_CONFIG_FORMATS:
             if ext in r.files:
                 files[f"{LAB_CONFIG_DIR}/{name}.{ext}"] = lab_config(r.files[ext], pm.renumbered)
-    keep = {out_dir / rel for rel in files}
-    for folder, pattern in ((out_dir / DOCS_DIR, "*.md"), (out_dir / LAB_CONFIG_DIR, "*")):
-        if folder.is_dir():
-            for old in sorted(folder.glob(pattern)):
-                if old not in keep and old.is_file():
-                    old.unlink()
+    remove_stale_exports(out_dir, {out_dir / rel for rel in files})
     staging = Staging()
     try:
         for rel, text in files.items():
@@ -90,5 +99,5 @@ def write_all(view: FabricView, rendered: Mapping[str, RenderedDevice], out_dir:
 
 __all__ = [
     "ExportError", "FabricView", "build_view", "cabling_csv", "clab_yaml", "docs_pages", "lab_config",
-    "lab_config_devices", "render_exports", "topology_svg", "write_all",
+    "lab_config_devices", "remove_stale_exports", "render_exports", "topology_svg", "write_all",
 ]

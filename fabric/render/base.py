@@ -167,6 +167,16 @@ class RendererRegistry:
             return False
         return True
 
+    def builtin_in_use(self, platform: str) -> bool:
+        """Whether :meth:`get` gives (or, once loaded, will give) the renderer of the
+        built-in module of :data:`BUILTIN` for ``platform``: what the build cache's code
+        fingerprint covers (:mod:`fabric.buildcache`). Loads nothing."""
+        module = BUILTIN.get(platform)
+        if module is None or self._builtin.get(platform) != module or platform in self._missing:
+            return False
+        r = self._renderers.get(platform)
+        return r is None or type(r).__module__ == module or type(r).__module__.startswith(module + ".")
+
     def platforms(self) -> list[str]:
         """Every platform that has a renderer (built-ins that exist, entry points)."""
         for p in self._builtin:

@@ -14,8 +14,15 @@ SVI on every leaf, about 2.8 million lines of main config text.
    .frr.conf), intent JSON and every export - into an empty directory. Target (issue 10):
    under 5 s CPU and 400 MB as a fresh process.
 3. ``test_incremental_rebuild``: the same build again into the built directory after one
-   network changed (its description, on every leaf); only changed files are written.
-   Target: under 1 s.
+   network changed (its description, on every leaf: every leaf renders again, the build
+   cache holds only the spines). Target (issue 10): under 1 s; not met (see docs/build.md).
+4. ``test_rebuild_one_leaf``: the same after an edit that touches one leaf (a server moved
+   to another port of ``leaf1``): the build cache renders that leaf only; the exports run.
+5. ``test_rebuild_nothing_changed``: the same with nothing changed: nothing rendered,
+   compared or written, the exports skipped.
+
+4 and 5 are gated on what the build cache meets today (their docstrings say how much);
+what is left is loading, planning, designing and the intent JSON, which every rebuild does.
 
 Each test prints one summary line (median, peak RSS, lines or files).
 """
@@ -74,7 +81,8 @@ if sys.argv[1] == "main":
 elif sys.argv[1] == "again":
     import fabric
     r = fabric.load(Path(sys.argv[2])).build(Path(sys.argv[3]))
-    info = {"written": len(r.written), "files": r.files}
+    info = {"written": len(r.written), "files": r.files, "cached": r.cached, "exports": r.exports,
+            "stages": {k: round(v, 3) for k, v in r.seconds.items()}}
 else:
     info = full_build_round(Path(sys.argv[2]), Path(sys.argv[3]))
 info["seconds"] = time.perf_counter() - t
@@ -177,28 +185,93 @@ def _describe(inventory: Path, network: str, text: str) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def test_incremental_rebuild(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _rebuild_bench(benchmark: Any, shape: Path, tmp_path: Path, edit: Any,
+                   first: Any = None) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """Copy the inventory (``first(copy, 1)`` changes it first), build once, then time
+    rebuilds after ``edit(inventory, n)``: in process (pytest-benchmark, 3 rounds) and in
+    fresh processes; (files written in process, the last in-process result's counts, the
+    fresh runs)."""
     inv = tmp_path / "inv"
     shutil.copytree(shape, inv)
+    if first is not None:
+        first(inv, 1)
     out = tmp_path / "out"
     fabric.load(inv).build(out)
     edits = iter(range(1_000_000))
+    last: dict[str, Any] = {}
 
     def again() -> int:
-        _describe(inv, "net5", f"edit {next(edits)}")
+        edit(inv, next(edits))
         r = fabric.load(inv).build(out)
+        last.update(cached=r.cached, exports=r.exports, written=len(r.written))
         return len(r.written)
 
     written = benchmark.pedantic(again, rounds=3, iterations=1)
-    assert written > 0  # the leaves' configs, intent and pages that print the description; nothing else
     runs = []
     for _ in range(CHILD_ROUNDS):
-        _describe(inv, "net5", f"edit {next(edits)}")
+        edit(inv, next(edits))
         runs.append(fresh_process("again", str(inv), str(out)))
+    return written, last, runs
+
+
+def _report(benchmark: Any, what: str, written: int, runs: list[dict[str, Any]],
+            capsys: pytest.CaptureFixture[str]) -> float:
     secs = median(r["seconds"] for r in runs)
     cpu = median(r["cpu_seconds"] for r in runs)
-    benchmark.extra_info.update({"written": written, "fresh_median_s": round(secs, 3), "fresh_cpu_s": round(cpu, 3)})
+    benchmark.extra_info.update({"written": written, "fresh_median_s": round(secs, 3), "fresh_cpu_s": round(cpu, 3),
+                                 "cached": runs[0]["cached"], "stages": runs[0]["stages"]})
     with capsys.disabled():
-        print(f"\nincremental rebuild 4x256x500, one network changed: median {benchmark.stats.stats.median:.2f} s "
-              f"in process, {secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, {written} files written, {load_average()}")
+        print(f"\n{what}: median {benchmark.stats.stats.median:.2f} s in process, {secs:.2f} s ({cpu:.2f} s CPU) "
+              f"in a fresh process, {written} files written, {runs[0]['cached']} devices from the cache, "
+              f"exports {runs[0]['exports']}, stages {runs[0]['stages']}, {load_average()}")
+    return float(cpu)
+
+
+def test_incremental_rebuild(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One network's description changed: it is printed on every leaf (irb unit, VLAN), so
+    every leaf renders again and only the 4 spines come from the cache. Gated on the
+    issue's 1 s target, which this does not meet (docs/build.md says why)."""
+    written, last, runs = _rebuild_bench(
+        benchmark, shape, tmp_path, lambda inv, n: _describe(inv, "net5", f"edit {n}"))
+    assert written > 0 and last["cached"] == SHAPE["spines"]
+    cpu = _report(benchmark, "incremental rebuild 4x256x500, one network changed", written, runs, capsys)
     assert cpu < INCREMENTAL_TARGET_SECONDS, f"{cpu:.2f} s CPU, target {INCREMENTAL_TARGET_SECONDS} s"
+
+
+def _move_server(inv: Path, n: int) -> None:
+    """A single-homed server on ``leaf1`` (a Junos leaf), on one of two free ports by turn."""
+    port = ("xe-0/0/20", "xe-0/0/21")[n % 2]
+    (inv / "servers.yaml").write_text(
+        f"servers:\n  - name: srv1\n    links:\n      - {{leaf: leaf1, port: {port}}}\n    networks: [net2]\n",
+        encoding="utf-8")
+
+
+REBUILD_ONE_LEAF_CPU = 3.0
+REBUILD_NOTHING_CPU = 2.5
+
+
+def test_rebuild_one_leaf(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A server moved to another port of one leaf: the cache renders that leaf only, and the
+    exports run (the cabling plan and the leaf's page name the port). Gated at 3.0 s CPU in
+    a fresh process (measured about 2.4 s: loading, planning and designing 0.9 s, the intent
+    JSON of every device, which is the cache's key, 0.7 s, the exports 0.7 s); the issue's
+    1 s is for this kind of edit too, and is not met."""
+    # the server is there from the first build on (it takes no ledger value: a plain port)
+    written, last, runs = _rebuild_bench(benchmark, shape, tmp_path, _move_server, first=_move_server)
+    assert last["cached"] == SHAPE["spines"] + SHAPE["leaves"] - 1 and last["exports"] == "written"
+    assert all(r["cached"] == last["cached"] for r in runs)
+    cpu = _report(benchmark, "rebuild 4x256x500, one leaf changed", written, runs, capsys)
+    assert cpu < REBUILD_ONE_LEAF_CPU, f"{cpu:.2f} s CPU, gate {REBUILD_ONE_LEAF_CPU} s"
+
+
+def test_rebuild_nothing_changed(benchmark: Any, shape: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing changed: nothing rendered, compared or written, the exports skipped. Gated at
+    2.5 s CPU in a fresh process (measured about 1.8 s: what is left is loading, planning
+    and designing, 0.9 s, and the intent JSON of every device plus the summary JSON, the
+    keys, 0.8 s)."""
+    written, last, runs = _rebuild_bench(benchmark, shape, tmp_path, lambda inv, n: None)
+    assert written == 0 and last["cached"] == SHAPE["spines"] + SHAPE["leaves"] and last["exports"] == "unchanged"
+    assert all(r["written"] == 0 for r in runs)
+    cpu = _report(benchmark, "rebuild 4x256x500, nothing changed", written, runs, capsys)
+    assert cpu < REBUILD_NOTHING_CPU, f"{cpu:.2f} s CPU, gate {REBUILD_NOTHING_CPU} s"

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import fabric
 from fabric.build import CONFIG_DIR, INTENT_DIR
+from fabric.buildcache import MANIFEST
 from fabric.cli import main
 from fabric.errors import LedgerError
 from fabric.files import write_if_changed
@@ -25,11 +26,12 @@ INVENTORIES = ROOT / "inventories"
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """relative path -> sha256 of every file under ``folder``."""
+    """relative path -> sha256 of every file under ``folder``, but the build cache's
+    manifest (it records this folder's file stamps, so no two folders share it)."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != MANIFEST
     }
 
 
