@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 from fabric.errors import Problem
@@ -690,7 +690,7 @@ def _nodes_on_ports(ctx: Ctx) -> Iterator[Problem]:
 @check("kubernetes", "tenants")
 def _nodes_on_network(ctx: Ctx) -> Iterator[Problem]:
     nets = {n.name: (path, n) for path, n in ctx.networks()}
-    addrs: dict[str, PathT] = {}
+    addrs: dict[IPv4Address | IPv6Address, PathT] = {}
     for ci, c in enumerate(ctx.clusters):
         base: PathT = ("kubernetes", "clusters", ci)
         hit = nets.get(c.network)
@@ -723,10 +723,10 @@ def _nodes_on_network(ctx: Ctx) -> Iterator[Problem]:
                 v = getattr(node, attr)
                 if v is None:
                     continue
-                if str(v) in addrs:
-                    fname, line = ctx.smap.locate(addrs[str(v)])
+                if v in addrs:  # equal addresses are those with the same text (an IPv6 scope too)
+                    fname, line = ctx.smap.locate(addrs[v])
                     yield ctx.at((*npath, attr), f"address {v} is used twice (also at {fname}:{line})")
-                addrs.setdefault(str(v), (*npath, attr))
+                addrs.setdefault(v, (*npath, attr))
         if net.leaves != "all":
             on = set(net.leaves) | {lf.name for lf in ctx.leaves if lf.rack and lf.rack in net.racks}
             known = {lf.name for lf in ctx.leaves}
@@ -760,15 +760,24 @@ def _service_ranges_vs_pools(ctx: Ctx) -> Iterator[Problem]:
                                  f"service range {r} overlaps fabric pool {pname} ({pnet})")
 
 
+def _span(net: Net) -> tuple[int, int, int]:
+    """(version, first, last) of ``net`` as integers: two spans overlap iff each starts
+    before the other ends (``overlaps`` builds address objects on every call)."""
+    first = int(net.network_address)
+    return net.version, first, first | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)
+
+
 @check("kubernetes", "tenants")
 def _service_ranges_vs_networks(ctx: Ctx) -> Iterator[Problem]:
+    subnets = [(n.name, gw.network, _span(gw.network)) for _path, n in ctx.networks()
+               for gw in (n.gateway4, n.gateway6) if gw is not None]
     for ci, c in enumerate(ctx.clusters):
         for ri, r in enumerate(c.service_ranges):
-            for _path, n in ctx.networks():
-                for gw in (n.gateway4, n.gateway6):
-                    if gw is not None and gw.network.version == r.version and gw.network.overlaps(r):
-                        yield ctx.at(("kubernetes", "clusters", ci, "service_ranges", ri),
-                                     f"service range {r} overlaps network {n.name} ({gw.network})")
+            version, first, last = _span(r)
+            for name, net, (v, f, la) in subnets:
+                if v == version and f <= last and first <= la:
+                    yield ctx.at(("kubernetes", "clusters", ci, "service_ranges", ri),
+                                 f"service range {r} overlaps network {name} ({net})")
 
 
 

@@ -253,6 +253,7 @@ class Device:
         return self.role != "spine"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FabricInterface:
     """A routed point-to-point port: leaf-spine (``kind="fabric"``) or border-border
@@ -341,6 +342,7 @@ class ServerAttachment:
     segment: EthernetSegment | None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class BgpNeighbor:
     """One BGP session as this device sees it."""
@@ -446,6 +448,7 @@ class Evpn:
     """BUM traffic by ingress replication from EVPN type-3 routes."""
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class VrfInstance:
     """A VRF on this device: the shared :class:`Vrf` and what is local to the device."""
@@ -762,6 +765,7 @@ class DeviceIntent:
 # --------------------------------------------------------------------------- fabric summary
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class LinkEnd:
     """One end of a cable."""
@@ -772,6 +776,7 @@ class LinkEnd:
     address6: IPv6Interface | None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Link:
     """A cable with both ends: ``a`` is the leaf (or the first DCI end), ``b`` the spine."""

@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 
 from fabric.design.external import external_ports, with_external
 from fabric.design.intent import (
@@ -125,6 +125,26 @@ def design_fabric(inventory: Inventory, allocations: Allocations) -> Design:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+# ipaddress makes a network or interface of an address object by printing the address and
+# parsing the text again; from its int it does not (the same value: an IPv6 address with a
+# scope id, which the int would lose, still goes the long way)
+
+
+def _host4(a: IPv4Address) -> IPv4Network:
+    """``IPv4Network(a)``: the /32 of ``a``."""
+    return IPv4Network(int(a))
+
+
+def _host6(a: IPv6Address) -> IPv6Network:
+    """``IPv6Network(a)``: the /128 of ``a``."""
+    return IPv6Network(int(a)) if a.scope_id is None else IPv6Network(a)
+
+
+def _interface6(a: IPv6Address, prefixlen: int) -> IPv6Interface:
+    """``IPv6Interface((a, prefixlen))``."""
+    return IPv6Interface((int(a) if a.scope_id is None else a, prefixlen))
 
 
 def _text(s: str) -> str:
@@ -383,8 +403,8 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
                 nodes=tuple(nodes),
                 shared_asn=c.shared_asn,
                 peer_asns=tuple(sorted({p.asn for p in nodes})),
-                allow4=tuple(IPv4Network(p.address) for p in nodes),
-                allow6=tuple(IPv6Network(p.address6) for p in nodes if p.address6 is not None),
+                allow4=tuple(_host4(p.address) for p in nodes),
+                allow6=tuple(_host6(p.address6) for p in nodes if p.address6 is not None),
                 accept=accept,
                 max_prefixes=c.max_prefixes,
                 bfd=NODE_BFD if c.bfd_enabled else None,
@@ -401,7 +421,9 @@ def clusters(inv: Inventory, alloc: Allocations, devs: dict[str, Device], ten: T
 # --------------------------------------------------------------------------- 6. assemble
 
 
-def _interfaces(name: str, cables: Iterable[Link]) -> list[FabricInterface]:
+def _interfaces(name: str, cables: Iterable[Link], port_key: dict[str, tuple[object, ...]]) -> list[FabricInterface]:
+    """The device's fabric ports, in natural order of their names (``port_key``: each
+    name's sort key, computed once for every device that has the port)."""
     out = []
     for c in cables:
         me, peer = (c.a, c.b) if c.a.device == name else (c.b, c.a)
@@ -419,7 +441,10 @@ def _interfaces(name: str, cables: Iterable[Link]) -> list[FabricInterface]:
             mtu=c.mtu,
             ip_mtu=c.ip_mtu,
         ))
-    out.sort(key=lambda i: natural_key(i.name))
+    for i in out:
+        if i.name not in port_key:
+            port_key[i.name] = natural_key(i.name)
+    out.sort(key=lambda i: port_key[i.name])
     return out
 
 
@@ -485,17 +510,18 @@ def assemble(
     vrf_order = list(ten.vrfs)
     carry = _Carrier(ten)
     retarget = _Retarget(info.route_target_admin)
+    port_key: dict[str, tuple[object, ...]] = {}
 
     out: dict[str, DeviceIntent] = {}
     for d in devs.values():
-        ifaces = _interfaces(d.name, by_device.get(d.name, ()))
+        ifaces = _interfaces(d.name, by_device.get(d.name, ()), port_key)
         fabric_ifaces = [i for i in ifaces if i.kind == "fabric"]
         v4, v6 = _sessions(fabric_ifaces, devs, ubfd, "underlay", carry6)
-        advertise: list[IPv4Network | IPv6Network] = [IPv4Network(d.loopback)]
+        advertise: list[IPv4Network | IPv6Network] = [_host4(d.loopback)]
         if d.vtep is not None:
-            advertise.append(IPv4Network(d.vtep))
+            advertise.append(_host4(d.vtep))
         if d.loopback6 is not None:
-            advertise.append(IPv6Network(d.loopback6))
+            advertise.append(_host6(d.loopback6))
         underlay = Underlay(
             asn=d.asn, router_id=d.loopback, neighbors=v4, neighbors6=v6, advertise=tuple(advertise),
             multipath=True, multipath_multiple_as=True, maximum_paths=MAXIMUM_PATHS, bfd=ubfd,
@@ -669,9 +695,9 @@ def _dci(
     site_prefixes: list[IPv4Network | IPv6Network] = []
     for p in devs.values():
         if p.site == d.site:
-            site_prefixes += [IPv4Network(a) for a in (p.loopback, p.vtep) if a is not None]
+            site_prefixes += [_host4(a) for a in (p.loopback, p.vtep) if a is not None]
             if p.loopback6 is not None:
-                site_prefixes.append(IPv6Network(p.loopback6))
+                site_prefixes.append(_host6(p.loopback6))
     site_rts = [v.network.route_target for v in vnis] + [v.route_target for v in vrfs]
     site_rts.append(RouteTarget(info.rt_admin(d.site), EVPN_INSTANCE_RD))
     return Dci(
@@ -788,11 +814,11 @@ def summary(
             gw = gw_of[p.network]
             assert gw.address4 is not None
             for n in p.nodes:
-                a6 = (IPv6Interface((n.address6, gw.address6.network.prefixlen))
+                a6 = (_interface6(n.address6, gw.address6.network.prefixlen)
                       if n.address6 is not None and gw.address6 is not None else None)
                 nodes.append(K8sNode(
                     n.name, p.cluster, leaf, n.port, p.network, p.vlan, p.vrf,
-                    IPv4Interface((n.address, gw.address4.network.prefixlen)), a6,
+                    IPv4Interface((int(n.address), gw.address4.network.prefixlen)), a6,
                     gw.address4.ip, gw.address6.ip if gw.address6 is not None and a6 is not None else None,
                     n.asn, p.local_asn, tuple(f.prefix for f in p.accept), p.max_prefixes,
                 ))

@@ -29,6 +29,7 @@ from fabric.files import atomic_write
 from fabric.model import Inventory
 from fabric.resources.pools import FreeList, IntPool, address_pool, int_pool, mac_pool, subnet_pool
 from fabric.sorting import natural_key
+from fabric.speed import direct_init
 from fabric.yamlsrc import SourceError, SourceMap, format_path, load_yaml_with_lines, read_source
 
 LEDGER_VERSION = 1
@@ -79,7 +80,8 @@ Action = Literal["added", "kept", "changed", "stale", "freed"]
 Value = int | str
 
 
-@dataclass(frozen=True)
+@direct_init
+@dataclass(frozen=True, slots=True)
 class Request:
     """One object asking for a value in ``section``; ``shared`` values (a spine ASN all
     spines use) may be held by several keys."""
@@ -91,7 +93,8 @@ class Request:
     shared: bool = False
 
 
-@dataclass(frozen=True)
+@direct_init
+@dataclass(frozen=True, slots=True)
 class Change:
     """What planning does to one ledger entry."""
 

@@ -107,3 +107,52 @@ def test_address_text_of_other_values_is_str() -> None:
             return "mine"
 
     assert address_text(Mine("fd00::1")) == "mine"  # a subclass keeps its own text
+
+
+def test_direct_init_makes_what_the_dataclass_makes() -> None:
+    import dataclasses
+    import inspect
+
+    from fabric.speed import direct_init
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Plain:
+        a: int
+        b: str = "x"
+        c: tuple[int, ...] | None = None
+        d: int = dataclasses.field(default=3, kw_only=True)
+
+    @direct_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Direct:
+        a: int
+        b: str = "x"
+        c: tuple[int, ...] | None = None
+        d: int = dataclasses.field(default=3, kw_only=True)
+
+    assert str(inspect.signature(Direct.__init__)) == str(inspect.signature(Plain.__init__))
+    for args, kwargs in (((1,), {}), ((1, "y", (2,)), {"d": 5}), ((), {"a": 2, "c": None})):
+        p, d = Plain(*args, **kwargs), Direct(*args, **kwargs)  # type: ignore[arg-type]
+        assert dataclasses.astuple(p) == dataclasses.astuple(d)
+        assert repr(d) == repr(p).replace("Plain", "Direct") and d == Direct(*args, **kwargs)  # type: ignore[arg-type]
+        assert hash(d) == hash(Direct(*args, **kwargs))  # type: ignore[arg-type]
+    d = Direct(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.a = 2  # type: ignore[misc]
+    assert dataclasses.replace(d, b="z") == Direct(1, "z")
+    with pytest.raises(TypeError):
+        Direct(1, 2, 3, 4)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Direct()  # type: ignore[call-arg]
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Factory:
+        a: list[int] = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    for cls in (Factory, Mutable):
+        with pytest.raises(TypeError):
+            direct_init(cls)
