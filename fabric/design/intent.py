@@ -870,23 +870,10 @@ class JsonCache:
     (the intent shares one object among every leaf that has it)."""
 
     SHARED: ClassVar[tuple[type, ...]] = (Network, AnycastGateway, Vrf, FabricInfo, Site, RouteTarget)
-    BY_VALUE: ClassVar[tuple[type, ...]] = (Bfd,)
-    """Small frozen objects made anew for each session but equal on many (the BFD timers
-    of every underlay session): their text is kept by value."""
 
     def __init__(self) -> None:
         self._text: IdentityCache[str] = IdentityCache(limit=1_000_000)
         self._parts: IdentityCache[tuple[str, ...]] = IdentityCache(limit=10_000)
-        self._by_value: dict[tuple[Hashable, int], str] = {}
-
-    def by_value(self, obj: Hashable, level: int, make: Callable[[], str]) -> str:
-        key = (obj, level)
-        hit = self._by_value.get(key)
-        if hit is None:
-            if len(self._by_value) >= 10_000:
-                self._by_value.clear()
-            hit = self._by_value[key] = make()
-        return hit
 
     def get(self, obj: object, level: int, make: Callable[[], str]) -> str:
         return self._text.get_one(obj, level, make)
@@ -900,7 +887,7 @@ class JsonCache:
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _ADDR_TYPES = (IPv4Address, IPv6Address, IPv4Interface, IPv6Interface, IPv4Network, IPv6Network)
-_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+_dumps_str = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False).encode does with a str
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
@@ -913,7 +900,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 # What _encode does with a value, by its type (decided once per type, in the order of the
 # checks a value would go through): a type-keyed table instead of a chain of isinstance
 # tests per value (the intent JSON of the benchmark fabric: 0.8 -> 0.5 s)
-_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT, _VALUE = range(11)
+_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT = range(10)
 _KINDS: dict[type, int] = {type(None): _NULL, bool: _BOOL}
 
 
@@ -935,8 +922,6 @@ def _kind(t: type) -> int:
                 kind = _HOOK
             elif issubclass(t, JsonCache.SHARED):
                 kind = _SHARED
-            elif issubclass(t, JsonCache.BY_VALUE):
-                kind = _VALUE
             else:
                 kind = _OBJECT
         else:
@@ -959,8 +944,6 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
         return cache.get(value, level, lambda: _encode_fields(value, level, cache))
     if kind == _INT:
         return str(value)
-    if kind == _VALUE:
-        return cache.by_value(value, level, lambda: _encode_fields(value, level, cache))
     if kind == _ADDR:
         return f'"{address_text(value)}"'
     if kind == _NULL:
@@ -1004,7 +987,7 @@ def _encode_vnis(vnis: tuple[L2Vni, ...], level: int, cache: JsonCache) -> str:
         outer = "  " * (level + 1)
         return split_slots(f"[\n{outer}" + f",\n{outer}".join(items) + f"\n{'  ' * level}]", len(vnis))
 
-    parts = cache.slotted(tuple(v.network for v in vnis), (level, tuple(v.stitched for v in vnis)), make)
+    parts = cache.slotted(tuple([v.network for v in vnis]), (level, tuple([v.stitched for v in vnis])), make)
     return fill_slots(parts, [v.rd for v in vnis])
 
 
