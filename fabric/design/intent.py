@@ -755,7 +755,7 @@ class DeviceIntent:
     def to_json(self, cache: JsonCache | None = None) -> str:
         """Sorted, stable JSON (2-space indent, trailing newline). Pass one
         :class:`JsonCache` for a whole fabric to encode each shared object once."""
-        return _encode_fields(self, 0, cache if cache is not None else JsonCache(), {"intent_version": INTENT_VERSION}) + "\n"
+        return _encode_fields(self, 0, cache if cache is not None else JsonCache(), {"intent_version": INTENT_VERSION}, "\n")
 
 
 # --------------------------------------------------------------------------- fabric summary
@@ -958,8 +958,12 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
     pad = "  " * (level + 1)
 
     def encode_items() -> str:
-        inner = f",\n{pad}".join([_encode(v, level + 1, cache) for v in items])
-        return f"[\n{pad}{inner}\n{'  ' * level}]"
+        sep = f",\n{pad}"
+        pieces = [f"[\n{pad}"]
+        for v in items:
+            pieces += (_encode(v, level + 1, cache), sep)
+        pieces[-1] = f"\n{'  ' * level}]"
+        return "".join(pieces)  # one copy of each item's text (see _encode_fields)
 
     first = items[0]
     if t is tuple and (isinstance(first, JsonCache.SHARED) or type(first) is str):
@@ -1014,27 +1018,39 @@ def _layout(cls: type, level: int) -> tuple[Callable[[Any], tuple[Any, ...]], tu
     return hit
 
 
-def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None) -> str:
+def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None, end: str = "") -> str:
+    """JSON text of a dataclass (keys sorted), ``extra`` keys added, ``end`` after it.
+
+    The pieces are joined once: the text of a big field (a leaf's VNI list, some 250 kB)
+    is copied once per level, not again for each ``+`` (about 0.1 s of the benchmark's
+    intent JSON)."""
     if extra:
         pad = "  " * (level + 1)
         values: dict[str, Any] = {n: getattr(obj, n) for n in _field_names(type(obj))}
         values.update(extra)
-        parts = [f'{pad}"{n}": {_encode(values[n], level + 1, cache)}' for n in sorted(values)]
-        return "{\n" + ",\n".join(parts) + "\n" + "  " * level + "}"
+        pieces = ["{\n"]
+        for n in sorted(values):
+            pieces += (f'{pad}"{n}": ', _encode(values[n], level + 1, cache), ",\n")
+        pieces[-1] = "\n" + "  " * level + "}" + end
+        return "".join(pieces)
     get, heads, close = _layout(type(obj), level)
     if not heads:
-        return "{}"
+        return "{}" + end
     inner = level + 1
-    parts = []
+    pieces = ["{\n"]
+    append = pieces.append
     for h, v in zip(heads, get(obj), strict=True):
+        append(h)
         # the common scalars inline (the same text as _encode gives them)
         t = type(v)
         if t is str:
-            parts.append(h + _dumps_str(v))
+            append(_dumps_str(v))
         elif t is int:
-            parts.append(h + str(v))
+            append(str(v))
         elif v is None:
-            parts.append(h + "null")
+            append("null")
         else:
-            parts.append(h + _encode(v, inner, cache))
-    return "{\n" + ",\n".join(parts) + close
+            append(_encode(v, inner, cache))
+        append(",\n")
+    pieces[-1] = close + end if end else close
+    return "".join(pieces)
