@@ -42,7 +42,7 @@ from operator import attrgetter
 from typing import Any, ClassVar, Literal
 
 from fabric.platforms import Platform
-from fabric.speed import SLOT, IdentityCache, address_text, fill_slots, split_slots
+from fabric.speed import SLOT, IdentityCache, address_text, direct_init, fill_slots, split_slots
 
 INTENT_VERSION = 1
 """Bumped when a field is removed or changes meaning (additions keep it)."""
@@ -401,6 +401,7 @@ class Overlay:
     bfd: Bfd | None
 
 
+@direct_init  # leaves x networks of them: fabric.speed
 @dataclass(frozen=True, slots=True)
 class L2Vni:
     """One network on this device: the shared :class:`Network` and this device's RD."""
