@@ -272,7 +272,10 @@ class Fabric:
         on disk are what this Fabric was loaded from; else None."""
         if self._loaded_at_ns is None:
             return None
-        files: list[tuple[Path, int | None]] = [(p, self._loaded_at_ns) for p in inventory_files(self.path)]
+        try:
+            files: list[tuple[Path, int | None]] = [(p, self._loaded_at_ns) for p in inventory_files(self.path)]
+        except OSError:
+            return None
         files.append((self.ledger_path, self._ledger_read_ns if "ledger" in self.__dict__ else None))
         return input_key(files)
 
