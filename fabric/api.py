@@ -16,6 +16,7 @@ The CLI is a thin shell over these calls; scripts use them directly::
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabric.build import CONFIG_DIR, INTENT_DIR, BuildResult, BuildWriter, remove_stale
-from fabric.buildcache import BuildCache, input_key, unchanged_build
+from fabric.buildcache import BuildCache, input_key, older_than, unchanged_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
 from fabric.errors import (
@@ -272,7 +273,9 @@ class Fabric:
         on disk are what this Fabric was loaded from; else None."""
         if self._loaded_at_ns is None:
             return None
-        try:
+        try:  # a file added or removed since loading changed the folder
+            if not older_than(os.stat(self.path), self._loaded_at_ns):
+                return None
             files: list[tuple[Path, int | None]] = [(p, self._loaded_at_ns) for p in inventory_files(self.path)]
         except OSError:
             return None

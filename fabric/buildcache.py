@@ -370,6 +370,11 @@ what was loaded: file times come from a clock that may lag the one read before l
 a tick (at most 10 ms)."""
 
 
+def older_than(st: os.stat_result, read_ns: int) -> bool:
+    """Whether a file (or folder) last changed before ``read_ns``, by :data:`INPUT_MARGIN_NS`."""
+    return max(st.st_mtime_ns, st.st_ctime_ns) < read_ns - INPUT_MARGIN_NS
+
+
 def input_key(files: Iterable[tuple[Path, int | None]]) -> str | None:
     """Key of the whole build's input: the code of the whole project
     (:data:`ALL_ROOTS`), and the name and bytes of each of ``files`` (the inventory's
@@ -385,11 +390,13 @@ def input_key(files: Iterable[tuple[Path, int | None]]) -> str | None:
                 data = f.read()
                 st = os.fstat(f.fileno())
         except FileNotFoundError:
+            if read_ns is not None:  # it may have been there when it was read
+                return None
             h.update(f"\0{path.name}\0missing".encode())
             continue
         except OSError:
             return None
-        if read_ns is not None and max(st.st_mtime_ns, st.st_ctime_ns) >= read_ns - INPUT_MARGIN_NS:
+        if read_ns is not None and not older_than(st, read_ns):
             return None
         h.update(f"\0{path.name}\0{len(data)}\0".encode())
         h.update(data)
@@ -554,6 +561,6 @@ class BuildCache:
 
 __all__ = [
     "ALL_ROOTS", "EXPORT_ROOTS", "FORMAT", "MANIFEST", "RENDER_ROOTS", "BuildCache", "CodeFiles", "DeviceEntry",
-    "Manifest", "Stamp", "UnchangedBuild", "code_files", "code_fingerprint", "input_key", "read_manifest",
+    "Manifest", "Stamp", "UnchangedBuild", "code_files", "code_fingerprint", "input_key", "older_than", "read_manifest",
     "remove_manifest", "unchanged_build",
 ]

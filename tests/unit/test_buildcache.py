@@ -464,3 +464,16 @@ def test_the_whole_build_key_covers_all_the_code(tmp_path: Path) -> None:
     for top in ("fabric", "bgp"):
         assert {p.relative_to(root).as_posix() for p in (root / top).rglob("*.py")
                 if "__pycache__" not in p.parts} <= set(covered)
+
+
+def test_a_file_removed_after_loading_is_not_trusted(gen: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    settle()
+    fabric.load(gen).build(out)  # recorded: the inventory without servers.yaml
+    server_port(gen, 0)
+    settle()
+    fab = fabric.load(gen)  # with the server
+    (gen / "servers.yaml").unlink()  # the files now say what the manifest's key says
+    r = fab.build(out)
+    assert "unchanged" not in r.seconds
+    assert "srv" in (out / "cabling.csv").read_text()
