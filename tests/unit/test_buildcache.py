@@ -67,6 +67,9 @@ def remove_network(inv: Path) -> None:
 def add_network(inv: Path, n: int) -> None:
     """Add network ``extra<n>`` to the first tenant's first VRF."""
     def change(lines: list[str]) -> list[str]:
+        nonlocal n
+        while f"      - name: extra{n}" in lines:  # a name not taken yet
+            n += 1
         at = lines.index("    networks:") + 1
         vrf = lines[lines.index("    vrfs:") + 1].split("name: ")[1]
         return [*lines[:at], f"      - name: extra{n}", f"        vrf: {vrf}",
