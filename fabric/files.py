@@ -6,7 +6,9 @@ fsync'ed, renamed over the target, and the folder is fsync'ed, so a crash or a p
 loss leaves either the old or the new file, never a truncated one.
 
 :class:`Staging` does the same for many files at once: everything is written and synced
-first, renamed only by :meth:`Staging.commit`, so a failure half-way changes nothing.
+first, renamed only by :meth:`Staging.commit`, so a failure half-way changes nothing. It
+syncs them with one ``syncfs(2)`` per file system (:func:`fabric.speed.sync_filesystem`)
+where it can, else file by file (:func:`sync_files`).
 """
 
 from __future__ import annotations
@@ -18,22 +20,26 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from fabric.speed import sync_filesystem
+
 FILE_MODE = 0o644
 """Mode of written files (``mkstemp`` alone gives 0600)."""
 
 
-def _stage(path: Path, data: bytes, mode: int = FILE_MODE, sync: bool = True) -> Path:
+def _stage(path: Path, data: bytes, mode: int = FILE_MODE, sync: bool = True, make_folder: bool = True) -> Path:
     """``data`` in a temp file beside ``path`` (synced unless ``sync=False``: then the
-    caller syncs it before the rename), ready to be renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    caller syncs it before the rename), ready to be renamed over it. ``make_folder=False``:
+    the caller made the folder."""
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             if sync:
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, mode)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -118,27 +124,76 @@ def write_if_changed(path: Path, text: str | bytes) -> bool:
 
 class Staging:
     """Files staged as temp files and renamed into place together by :meth:`commit`
-    (which first fsyncs them all, see :func:`sync_files`); :meth:`discard` drops them (a
-    build that fails changes nothing). Files whose content is already there are not
-    staged (counted in ``unchanged``)."""
+    (which first makes them all durable); :meth:`discard` drops them (a build that fails
+    changes nothing). Files whose content is already there are not staged (counted in
+    ``unchanged``).
+
+    Durable: each folder a file is staged in is opened once, before its first temp file is
+    written, and :meth:`commit` calls :func:`fabric.speed.sync_filesystem` once per file
+    system on those; if that is not available or fails, every staged file is synced on
+    its own (:func:`sync_files`). Either way every temp file is on stable storage before
+    the first rename."""
 
     def __init__(self) -> None:
         self.staged: list[tuple[Path, Path]] = []
         self.unchanged = 0
+        self._folders: set[Path] = set()
+        self._filesystems: dict[int, int] = {}
+        """st_dev -> an open descriptor of a folder on that file system."""
+        self._unwatched = False
+        """A folder could not be opened: :meth:`commit` syncs file by file."""
+
+    def _watch(self, folder: Path) -> None:
+        """Create ``folder`` and keep a descriptor on its file system (once per folder)."""
+        if folder in self._folders:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        self._folders.add(folder)
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            self._unwatched = True
+            return
+        dev = os.fstat(fd).st_dev
+        if dev in self._filesystems:
+            os.close(fd)
+        else:
+            self._filesystems[dev] = fd
 
     def add(self, path: Path, text: str | bytes) -> None:
         data = _encode(text)
         if differs(path, data):
-            self.staged.append((_stage(path, data, sync=False), path))
+            self._watch(path.parent)
+            self.staged.append((_stage(path, data, sync=False, make_folder=False), path))
         else:
             self.unchanged += 1
 
+    def _sync(self) -> None:
+        """Every staged file on stable storage: one ``syncfs`` per file system, else file
+        by file."""
+        if self._unwatched or not all(sync_filesystem(fd) for fd in self._filesystems.values()):
+            sync_files(tmp for tmp, _ in self.staged)
+
+    def _close(self) -> None:
+        for fd in self._filesystems.values():
+            os.close(fd)
+        self._filesystems = {}
+        self._folders = set()
+
     def commit(self) -> list[Path]:
-        """Sync every staged file, then rename each into place and sync the folders;
-        the paths written."""
-        sync_files(tmp for tmp, _ in self.staged)
-        for tmp, path in self.staged:
-            os.replace(tmp, path)
+        """Make every staged file durable, then rename each into place and sync the
+        folders; the paths written."""
+        try:
+            if self.staged:
+                self._sync()
+        except BaseException:
+            self.discard()
+            raise
+        try:
+            for tmp, path in self.staged:
+                os.replace(tmp, path)
+        finally:
+            self._close()
         sync_dirs(path.parent for _, path in self.staged)
         done = [path for _, path in self.staged]
         self.staged = []
@@ -149,6 +204,7 @@ class Staging:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         self.staged = []
+        self._close()
 
 
 __all__ = [

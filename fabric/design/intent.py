@@ -38,10 +38,11 @@ import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields, is_dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
+from operator import attrgetter
 from typing import Any, ClassVar, Literal
 
 from fabric.platforms import Platform
-from fabric.speed import SLOT, IdentityCache, fill_slots, split_slots
+from fabric.speed import SLOT, IdentityCache, address_text, fill_slots, split_slots
 
 INTENT_VERSION = 1
 """Bumped when a field is removed or changes meaning (additions keep it)."""
@@ -869,10 +870,23 @@ class JsonCache:
     (the intent shares one object among every leaf that has it)."""
 
     SHARED: ClassVar[tuple[type, ...]] = (Network, AnycastGateway, Vrf, FabricInfo, Site, RouteTarget)
+    BY_VALUE: ClassVar[tuple[type, ...]] = (Bfd,)
+    """Small frozen objects made anew for each session but equal on many (the BFD timers
+    of every underlay session): their text is kept by value."""
 
     def __init__(self) -> None:
         self._text: IdentityCache[str] = IdentityCache(limit=1_000_000)
         self._parts: IdentityCache[tuple[str, ...]] = IdentityCache(limit=10_000)
+        self._by_value: dict[tuple[Hashable, int], str] = {}
+
+    def by_value(self, obj: Hashable, level: int, make: Callable[[], str]) -> str:
+        key = (obj, level)
+        hit = self._by_value.get(key)
+        if hit is None:
+            if len(self._by_value) >= 10_000:
+                self._by_value.clear()
+            hit = self._by_value[key] = make()
+        return hit
 
     def get(self, obj: object, level: int, make: Callable[[], str]) -> str:
         return self._text.get_one(obj, level, make)
@@ -899,7 +913,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 # What _encode does with a value, by its type (decided once per type, in the order of the
 # checks a value would go through): a type-keyed table instead of a chain of isinstance
 # tests per value (the intent JSON of the benchmark fabric: 0.8 -> 0.5 s)
-_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT = range(10)
+_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT, _VALUE = range(11)
 _KINDS: dict[type, int] = {type(None): _NULL, bool: _BOOL}
 
 
@@ -921,6 +935,8 @@ def _kind(t: type) -> int:
                 kind = _HOOK
             elif issubclass(t, JsonCache.SHARED):
                 kind = _SHARED
+            elif issubclass(t, JsonCache.BY_VALUE):
+                kind = _VALUE
             else:
                 kind = _OBJECT
         else:
@@ -943,8 +959,10 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
         return cache.get(value, level, lambda: _encode_fields(value, level, cache))
     if kind == _INT:
         return str(value)
+    if kind == _VALUE:
+        return cache.by_value(value, level, lambda: _encode_fields(value, level, cache))
     if kind == _ADDR:
-        return f'"{value}"'
+        return f'"{address_text(value)}"'
     if kind == _NULL:
         return "null"
     if kind == _BOOL:
@@ -990,15 +1008,50 @@ def _encode_vnis(vnis: tuple[L2Vni, ...], level: int, cache: JsonCache) -> str:
     return fill_slots(parts, [v.rd for v in vnis])
 
 
+_LAYOUTS: dict[tuple[type, int], tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...], str]] = {}
+
+
+def _layout(cls: type, level: int) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...], str]:
+    """How an object of ``cls`` at indent ``level`` is printed, made once per class and
+    level: a getter of its field values in key order, the text before each value (indent
+    and key) and the text after the last one."""
+    hit = _LAYOUTS.get((cls, level))
+    if hit is None:
+        names = _field_names(cls)
+        pad = "  " * (level + 1)
+        get: Callable[[Any], tuple[Any, ...]]
+        if len(names) == 1:
+            only = names[0]
+
+            def get(obj: Any) -> tuple[Any, ...]:
+                return (getattr(obj, only),)
+        else:
+            get = attrgetter(*names)  # several names: one tuple, read in C
+        hit = _LAYOUTS[(cls, level)] = (get, tuple(f'{pad}"{n}": ' for n in names), "\n" + "  " * level + "}")
+    return hit
+
+
 def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None) -> str:
-    pad = "  " * (level + 1)
-    names: tuple[str, ...] = _field_names(type(obj))
     if extra:
-        values: dict[str, Any] = {n: getattr(obj, n) for n in names}
+        pad = "  " * (level + 1)
+        values: dict[str, Any] = {n: getattr(obj, n) for n in _field_names(type(obj))}
         values.update(extra)
         parts = [f'{pad}"{n}": {_encode(values[n], level + 1, cache)}' for n in sorted(values)]
-    else:
-        parts = [f'{pad}"{n}": {_encode(getattr(obj, n), level + 1, cache)}' for n in names]
-    if not parts:
+        return "{\n" + ",\n".join(parts) + "\n" + "  " * level + "}"
+    get, heads, close = _layout(type(obj), level)
+    if not heads:
         return "{}"
-    return "{\n" + ",\n".join(parts) + "\n" + "  " * level + "}"
+    inner = level + 1
+    parts = []
+    for h, v in zip(heads, get(obj), strict=True):
+        # the common scalars inline (the same text as _encode gives them)
+        t = type(v)
+        if t is str:
+            parts.append(h + _dumps_str(v))
+        elif t is int:
+            parts.append(h + str(v))
+        elif v is None:
+            parts.append(h + "null")
+        else:
+            parts.append(h + _encode(v, inner, cache))
+    return "{\n" + ",\n".join(parts) + close

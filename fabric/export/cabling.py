@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from fabric.export.text import clean
+from fabric.export.text import clean, text_of
 from fabric.export.view import NODE_PORT, FabricView
 
 HEADER = ("a_device", "a_port", "b_device", "b_port", "kind", "ipv4", "ipv6")
@@ -14,7 +14,7 @@ HEADER = ("a_device", "a_port", "b_device", "b_port", "kind", "ipv4", "ipv6")
 def _cell(value: object) -> str:
     """A CSV cell. Quoting is the csv module's job; a leading ``=``, ``+``, ``-`` or ``@``
     would make a spreadsheet evaluate the cell as a formula, so such text gets a ``'``."""
-    s = clean(str(value)) if value is not None else ""
+    s = clean(text_of(value)) if value is not None else ""
     return "'" + s if s[:1] in ("=", "+", "-", "@") else s
 
 

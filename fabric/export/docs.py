@@ -13,6 +13,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from fabric.design.intent import Device, ServerAttachment
 from fabric.export.text import md, md_code
 from fabric.export.view import LAG_NAME, NODE_PORT, ExportError, FabricView, cluster_asn, link_end
+from fabric.speed import address_text
 
 INDEX = "index.md"
 
@@ -174,14 +175,14 @@ def device_md(view: FabricView, name: str, row_cache: dict[Hashable, str] | None
     ]
     lines += _table(["", ""], ([k, v] for k, v in facts))
     lines += ["## Interfaces", ""]
-    rows = [["loopback", "-", "-", "loopback", md_code(f"{d.loopback}/32"),
-             md_code(f"{d.loopback6}/128") if d.loopback6 is not None else "-"]]
+    rows = [["loopback", "-", "-", "loopback", md_code(f"{address_text(d.loopback)}/32"),
+             md_code(f"{address_text(d.loopback6)}/128") if d.loopback6 is not None else "-"]]
     if d.vtep is not None:
-        rows.append(["VTEP source", "-", "-", "loopback", md_code(f"{d.vtep}/32"), "-"])
+        rows.append(["VTEP source", "-", "-", "loopback", md_code(f"{address_text(d.vtep)}/32"), "-"])
     for k in view.links_of(d.name):
         port, peer, mine4, mine6, peer_port = link_end(k, d.name)
-        v4 = f"{mine4.ip}/31"
-        v6 = f"{mine6.ip}/127" if mine6 is not None else ""
+        v4 = f"{address_text(mine4.ip)}/31"
+        v6 = f"{address_text(mine6.ip)}/127" if mine6 is not None else ""
         rows.append([md_code(port), _link(peer) if view.has_device(peer) else md_code(peer), md_code(peer_port),
                      k.kind, _opt(v4), _opt(v6)])
     for n in view.nodes_on(d.name):

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from operator import attrgetter
 
 from fabric.design.intent import Device, DeviceIntent, FabricSummary, K8sCluster, K8sNode, Link, ServerAttachment, Vrf
 from fabric.design.pipeline import Design
@@ -264,14 +265,19 @@ def _peerings(intent: DeviceIntent) -> tuple[Peering, ...]:
     return tuple(out)
 
 
+_VNI_KEY = attrgetter("network.name", "stitched")
+
+
 def build_view(design: Design) -> FabricView:
     """Index the design stage's output for the exports (no inventory, no I/O)."""
     summary, intents = design.summary, design.devices
     carriers: dict[str, list[str]] = {n.name: [] for n in summary.networks}
-    for name, intent in intents.items():
-        for v in intent.vnis:
-            if not v.stitched:
-                carriers[v.name].append(name)
+    # (network name, stitched) of each leaf's VNIs, read in C: 500 networks x 256 leaves
+    device_vnis = {name: tuple(map(_VNI_KEY, i.vnis)) for name, i in intents.items()}
+    for name, keys in device_vnis.items():
+        for net, stitched in keys:
+            if not stitched:
+                carriers[net].append(name)
     gw = {g.network: g for g in summary.gateways}
     segments = tuple(
         Segment(n.name, n.tenant, n.vrf, n.vlan, n.vni, gw[n.name].address4 if n.name in gw else None,
@@ -293,7 +299,7 @@ def build_view(design: Design) -> FabricView:
         nodes=tuple(nodes),
         access=tuple(access),
         peerings={name: _peerings(intent) for name, intent in intents.items()},
-        device_vnis={name: tuple([(v.network.name, v.stitched) for v in i.vnis]) for name, i in intents.items()},
+        device_vnis=device_vnis,
         device_vrfs={name: tuple(v.name for v in i.vrfs) for name, i in intents.items()},
         server_attachments={name: i.servers for name, i in intents.items() if i.servers},
     )
