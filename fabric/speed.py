@@ -15,6 +15,9 @@ splices text into sentinels.
 - :func:`fill_slots` and :func:`fill_numbered`: text rendered once with placeholders,
   the per-device values put in afterwards (NX-OS ``evpn`` RDs and intent JSON RDs; the
   Junos shared texts).
+- :func:`direct_init`: a frozen dataclass whose instances the design makes by the hundred
+  thousand (a leaf's L2 VNIs) sets its slots directly in ``__init__`` instead of through
+  ``object.__setattr__`` (1.5x on making them, about 0.08 s of the benchmark's design).
 - :func:`template_bytecode_cache`: the compiled Jinja2 templates kept on disk between
   processes, so a fresh ``fabric build`` does not compile some 60 templates again
   (``tests/bench/test_build.py``: about 0.4 s of a fresh full build's CPU time).
@@ -113,6 +116,47 @@ class IdentityCache(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items) + len(self._one)
+
+
+C = TypeVar("C", bound=type)
+
+
+def direct_init(cls: C) -> C:
+    """Give the frozen, slotted dataclass ``cls`` an ``__init__`` that stores each field
+    through its slot's descriptor. Same signature (defaults and keyword-only fields
+    included) and result as the dataclass's own, which goes through
+    ``object.__setattr__`` for each field to get past the frozen check; everything else
+    (equality, hash, repr, the frozen ``__setattr__``, ``replace``) stays the
+    dataclass's. Refused for a field with a default factory or ``init=False`` and for a
+    class with ``__post_init__``."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen or "__slots__" not in cls.__dict__:  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__}: direct_init is for frozen dataclasses with slots")
+    params = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or any(f.default_factory is not dataclasses.MISSING or not f.init for f in params):
+        raise TypeError(f"{cls.__name__}: direct_init takes no default factory, init=False or __post_init__")
+    names = [f.name for f in params]
+    scope: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    positional: list[str] = []
+    keyword: list[str] = []
+    for f in params:
+        text = f.name
+        if f.default is not dataclasses.MISSING:
+            scope[f"_default_{f.name}"] = f.default
+            text += f"=_default_{f.name}"
+        (keyword if f.kw_only else positional).append(text)
+    signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    body = "; ".join(f"_set_{n}(self, {n})" for n in names) or "pass"
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__({signature}):\n    {body}\n", scope, namespace)  # made of the field names only
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    init.__annotations__ = {**{f.name: f.type for f in params}, "return": None}
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 
 SLOT = "\x00slot\x00"
@@ -362,5 +406,6 @@ def sync_filesystem(fd: int) -> bool:
 
 __all__ = [
     "ADDRESS_TYPES", "CACHE_ENV", "SLOT", "SYNCFS_SINCE", "IPAddressValue", "IdentityCache", "address_text", "cache_dir",
-    "environment_class", "fill_numbered", "fill_slots", "gc_paused", "split_slots", "sync_filesystem", "template_bytecode_cache",
+    "direct_init", "environment_class", "fill_numbered", "fill_slots", "gc_paused", "split_slots", "sync_filesystem",
+    "template_bytecode_cache",
 ]

@@ -306,6 +306,10 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
     documents = 0
     result: Any = None
     done = False
+    next_event = loader.get_event
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
     def fail(line: int, message: str, path: PathT = ()) -> SourceError:
         return SourceError(fname, line, message, path)
@@ -344,23 +348,45 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
         top.nodes += nodes
 
     try:
-        while loader.check_event():
-            ev = loader.get_event()  # type: ignore[no-untyped-call]
+        # the hot path (a plain scalar into a mapping or list that is there) is written
+        # out here; everything else goes through place() and _scalar()
+        while (ev := next_event()) is not None:  # type: ignore[no-untyped-call]
             cls = type(ev)
-            if cls is yaml.ScalarEvent:
+            if cls is scalar_event:
                 line = ev.start_mark.line + 1
-                if stack and stack[-1].is_map and not stack[-1].has_key and ev.value == "<<" and ev.implicit[0]:
+                top = stack[-1] if stack else None
+                value = ev.value
+                if top is not None and top.is_map and not top.has_key and value == "<<" and ev.implicit[0]:
                     raise fail(line, "YAML merge keys (<<) are not supported")
-                try:
-                    value = _scalar(loader, ev, memo)
-                except (ValueError, yaml.YAMLError) as e:
-                    raise fail(line, f"YAML value error: {e}") from None
+                if ev.tag is None and (not ev.implicit[0] or (value and value[0] not in _MAYBE_TYPED)):
+                    pass  # a string: quoted, or plain and starting like no other type
+                else:
+                    try:
+                        value = _scalar(loader, ev, memo)
+                    except (ValueError, yaml.YAMLError) as e:
+                        raise fail(line, f"YAML value error: {e}") from None
                 if ev.anchor:
                     anchors[ev.anchor] = (value, 1)
-                place(value, 1, line, True, False)
-            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                if top is None or type(value) is not str:
+                    place(value, 1, line, True, False)
+                elif top.is_map:
+                    if not top.has_key:
+                        if value in top.value:
+                            place(value, 1, line, True, False)  # the duplicate key's error
+                        top.key, top.has_key = value, True
+                        where[(*top.path, value)] = (fname, line)  # a value's line is its key's line
+                        continue
+                    top.value[top.key] = value  # type: ignore[index]
+                    top.key, top.has_key = None, False
+                    top.nodes += 1
+                else:
+                    items = top.value
+                    where.setdefault((*top.path, len(items)), (fname, line))
+                    items.append(value)  # type: ignore[union-attr]
+                    top.nodes += 1
+            elif cls is map_start or cls is seq_start:
                 line = ev.start_mark.line + 1
-                is_map = cls is yaml.MappingStartEvent
+                is_map = cls is map_start
                 if ev.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
                     raise fail(line, f"unsupported YAML tag {ev.tag}")
                 if len(stack) >= MAX_DEPTH:
@@ -373,12 +399,12 @@ def load_yaml_with_lines(text: str, fname: str, smap: SourceMap, root: PathT = (
                 else:
                     path = root
                 stack.append(_Frame({} if is_map else [], path, ev.anchor))
-            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+            elif cls is map_end or cls is seq_end:
                 frame = stack.pop()
                 if frame.anchor:
                     anchors[frame.anchor] = (frame.value, frame.nodes)
                 place(frame.value, frame.nodes, ev.start_mark.line + 1, False, False)
-            elif cls is yaml.AliasEvent:
+            elif cls is alias_event:
                 line = ev.start_mark.line + 1
                 hit = anchors.get(ev.anchor or "")
                 if hit is None:

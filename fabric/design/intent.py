@@ -42,7 +42,7 @@ from operator import attrgetter
 from typing import Any, ClassVar, Literal
 
 from fabric.platforms import Platform
-from fabric.speed import SLOT, IdentityCache, address_text, fill_slots, split_slots
+from fabric.speed import SLOT, IdentityCache, address_text, direct_init, fill_slots, split_slots
 
 INTENT_VERSION = 1
 """Bumped when a field is removed or changes meaning (additions keep it)."""
@@ -401,6 +401,7 @@ class Overlay:
     bfd: Bfd | None
 
 
+@direct_init  # leaves x networks of them: fabric.speed
 @dataclass(frozen=True, slots=True)
 class L2Vni:
     """One network on this device: the shared :class:`Network` and this device's RD."""
@@ -755,7 +756,7 @@ class DeviceIntent:
     def to_json(self, cache: JsonCache | None = None) -> str:
         """Sorted, stable JSON (2-space indent, trailing newline). Pass one
         :class:`JsonCache` for a whole fabric to encode each shared object once."""
-        return _encode_fields(self, 0, cache if cache is not None else JsonCache(), {"intent_version": INTENT_VERSION}) + "\n"
+        return _encode_fields(self, 0, cache if cache is not None else JsonCache(), {"intent_version": INTENT_VERSION}, "\n")
 
 
 # --------------------------------------------------------------------------- fabric summary
@@ -870,23 +871,10 @@ class JsonCache:
     (the intent shares one object among every leaf that has it)."""
 
     SHARED: ClassVar[tuple[type, ...]] = (Network, AnycastGateway, Vrf, FabricInfo, Site, RouteTarget)
-    BY_VALUE: ClassVar[tuple[type, ...]] = (Bfd,)
-    """Small frozen objects made anew for each session but equal on many (the BFD timers
-    of every underlay session): their text is kept by value."""
 
     def __init__(self) -> None:
         self._text: IdentityCache[str] = IdentityCache(limit=1_000_000)
         self._parts: IdentityCache[tuple[str, ...]] = IdentityCache(limit=10_000)
-        self._by_value: dict[tuple[Hashable, int], str] = {}
-
-    def by_value(self, obj: Hashable, level: int, make: Callable[[], str]) -> str:
-        key = (obj, level)
-        hit = self._by_value.get(key)
-        if hit is None:
-            if len(self._by_value) >= 10_000:
-                self._by_value.clear()
-            hit = self._by_value[key] = make()
-        return hit
 
     def get(self, obj: object, level: int, make: Callable[[], str]) -> str:
         return self._text.get_one(obj, level, make)
@@ -900,7 +888,7 @@ class JsonCache:
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _ADDR_TYPES = (IPv4Address, IPv6Address, IPv4Interface, IPv6Interface, IPv4Network, IPv6Network)
-_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+_dumps_str = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False).encode does with a str
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
@@ -913,7 +901,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 # What _encode does with a value, by its type (decided once per type, in the order of the
 # checks a value would go through): a type-keyed table instead of a chain of isinstance
 # tests per value (the intent JSON of the benchmark fabric: 0.8 -> 0.5 s)
-_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT, _VALUE = range(11)
+_NULL, _BOOL, _INT, _STR, _ADDR, _SEQ, _SET, _HOOK, _SHARED, _OBJECT = range(10)
 _KINDS: dict[type, int] = {type(None): _NULL, bool: _BOOL}
 
 
@@ -935,8 +923,6 @@ def _kind(t: type) -> int:
                 kind = _HOOK
             elif issubclass(t, JsonCache.SHARED):
                 kind = _SHARED
-            elif issubclass(t, JsonCache.BY_VALUE):
-                kind = _VALUE
             else:
                 kind = _OBJECT
         else:
@@ -959,8 +945,6 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
         return cache.get(value, level, lambda: _encode_fields(value, level, cache))
     if kind == _INT:
         return str(value)
-    if kind == _VALUE:
-        return cache.by_value(value, level, lambda: _encode_fields(value, level, cache))
     if kind == _ADDR:
         return f'"{address_text(value)}"'
     if kind == _NULL:
@@ -975,8 +959,12 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
     pad = "  " * (level + 1)
 
     def encode_items() -> str:
-        inner = f",\n{pad}".join([_encode(v, level + 1, cache) for v in items])
-        return f"[\n{pad}{inner}\n{'  ' * level}]"
+        sep = f",\n{pad}"
+        pieces = [f"[\n{pad}"]
+        for v in items:
+            pieces += (_encode(v, level + 1, cache), sep)
+        pieces[-1] = f"\n{'  ' * level}]"
+        return "".join(pieces)  # one copy of each item's text (see _encode_fields)
 
     first = items[0]
     if t is tuple and (isinstance(first, JsonCache.SHARED) or type(first) is str):
@@ -1004,7 +992,7 @@ def _encode_vnis(vnis: tuple[L2Vni, ...], level: int, cache: JsonCache) -> str:
         outer = "  " * (level + 1)
         return split_slots(f"[\n{outer}" + f",\n{outer}".join(items) + f"\n{'  ' * level}]", len(vnis))
 
-    parts = cache.slotted(tuple(v.network for v in vnis), (level, tuple(v.stitched for v in vnis)), make)
+    parts = cache.slotted(tuple([v.network for v in vnis]), (level, tuple([v.stitched for v in vnis])), make)
     return fill_slots(parts, [v.rd for v in vnis])
 
 
@@ -1031,27 +1019,39 @@ def _layout(cls: type, level: int) -> tuple[Callable[[Any], tuple[Any, ...]], tu
     return hit
 
 
-def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None) -> str:
+def _encode_fields(obj: Any, level: int, cache: JsonCache, extra: dict[str, Any] | None = None, end: str = "") -> str:
+    """JSON text of a dataclass (keys sorted), ``extra`` keys added, ``end`` after it.
+
+    The pieces are joined once: the text of a big field (a leaf's VNI list, some 250 kB)
+    is copied once per level, not again for each ``+`` (about 0.1 s of the benchmark's
+    intent JSON)."""
     if extra:
         pad = "  " * (level + 1)
         values: dict[str, Any] = {n: getattr(obj, n) for n in _field_names(type(obj))}
         values.update(extra)
-        parts = [f'{pad}"{n}": {_encode(values[n], level + 1, cache)}' for n in sorted(values)]
-        return "{\n" + ",\n".join(parts) + "\n" + "  " * level + "}"
+        pieces = ["{\n"]
+        for n in sorted(values):
+            pieces += (f'{pad}"{n}": ', _encode(values[n], level + 1, cache), ",\n")
+        pieces[-1] = "\n" + "  " * level + "}" + end
+        return "".join(pieces)
     get, heads, close = _layout(type(obj), level)
     if not heads:
-        return "{}"
+        return "{}" + end
     inner = level + 1
-    parts = []
+    pieces = ["{\n"]
+    append = pieces.append
     for h, v in zip(heads, get(obj), strict=True):
+        append(h)
         # the common scalars inline (the same text as _encode gives them)
         t = type(v)
         if t is str:
-            parts.append(h + _dumps_str(v))
+            append(_dumps_str(v))
         elif t is int:
-            parts.append(h + str(v))
+            append(str(v))
         elif v is None:
-            parts.append(h + "null")
+            append("null")
         else:
-            parts.append(h + _encode(v, inner, cache))
-    return "{\n" + ",\n".join(parts) + close
+            append(_encode(v, inner, cache))
+        append(",\n")
+    pieces[-1] = close + end if end else close
+    return "".join(pieces)

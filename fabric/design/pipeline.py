@@ -260,14 +260,13 @@ def links(inv: Inventory, alloc: Allocations, devs: dict[str, Device]) -> list[L
     out: list[Link] = []
     for i, (key, (a, a_port, b, b_port)) in enumerate(zip(keys, ends, strict=True)):
         # (int, prefix) is the fast way into ipaddress: no round trip through text
-        base4 = int(alloc.p2p(key).network_address)
+        base4 = alloc.p2p_address(key)
         lo4, hi4 = IPv4Interface((base4, 31)), IPv4Interface((base4 + 1, 31))
         lo6 = hi6 = None
         if v6:
-            net6 = alloc.p2p_v6(key)
-            if net6 is None:
+            base6 = alloc.p2p_v6_address(key)
+            if base6 is None:
                 raise DesignError(f"no p2p_v6 allocated for {key}; run `fabric plan`")
-            base6 = int(net6.network_address)
             lo6, hi6 = IPv6Interface((base6, 127)), IPv6Interface((base6 + 1, 127))
         # both ends get the IP MTU the weaker end can carry (Junos counts the L2 header)
         ip_mtu = min(max_ip_mtu(devs[a].platform, mtu), max_ip_mtu(devs[b].platform, mtu))
@@ -522,7 +521,8 @@ def assemble(
         lo = str(d.loopback)
         site_admin = info.rt_admin(d.site)
         carried = retarget.carried(carry(d.name, dci), site_admin)
-        vnis = [L2Vni(n, f"{lo}:{n.vlan}", stitched) for n, stitched in carried.networks]
+        vnis = [L2Vni(n, lo + number, stitched)
+                for (n, stitched), number in zip(carried.networks, carried.rd_numbers, strict=True)]
         gateways = carried.gateways
         vrf_nets = carried.vrf_networks
         k8s = tuple(peerings.get(d.name, ()))
@@ -598,6 +598,8 @@ class _Carried:
     gateways: tuple[AnycastGateway, ...]
     vrf_networks: dict[str, tuple[str, ...]]
     """VRF -> networks with a gateway here."""
+    rd_numbers: tuple[str, ...]
+    """``:<vlan>`` of each network: the end of its RD on every leaf (the leaf's loopback first)."""
 
 
 class _Carrier:
@@ -636,7 +638,8 @@ class _Carrier:
                     vrf_nets[gw.vrf].append(gw.network)
             elif dci and n.stretched:
                 nets.append((n, True))
-        return _Carried(tuple(nets), tuple(gws), {v: tuple(ns) for v, ns in vrf_nets.items()})
+        return _Carried(tuple(nets), tuple(gws), {v: tuple(ns) for v, ns in vrf_nets.items()},
+                        tuple(f":{n.vlan}" for n, _ in nets))
 
 
 def _dci(

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from operator import attrgetter
 
 from fabric.design.intent import Device, DeviceIntent, FabricSummary, K8sCluster, K8sNode, Link, ServerAttachment, Vrf
 from fabric.design.pipeline import Design
@@ -265,15 +264,12 @@ def _peerings(intent: DeviceIntent) -> tuple[Peering, ...]:
     return tuple(out)
 
 
-_VNI_KEY = attrgetter("network.name", "stitched")
-
-
 def build_view(design: Design) -> FabricView:
     """Index the design stage's output for the exports (no inventory, no I/O)."""
     summary, intents = design.summary, design.devices
     carriers: dict[str, list[str]] = {n.name: [] for n in summary.networks}
-    # (network name, stitched) of each leaf's VNIs, read in C: 500 networks x 256 leaves
-    device_vnis = {name: tuple(map(_VNI_KEY, i.vnis)) for name, i in intents.items()}
+    # (network name, stitched) of each leaf's VNIs, made once (500 networks x 256 leaves)
+    device_vnis = {name: tuple([(v.network.name, v.stitched) for v in i.vnis]) for name, i in intents.items()}
     for name, keys in device_vnis.items():
         for net, stitched in keys:
             if not stitched:

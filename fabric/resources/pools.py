@@ -6,9 +6,10 @@ a step (a /31 pool steps by 2), so allocation is the same code for every kind of
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from fabric.errors import PoolExhausted
 
@@ -38,6 +39,58 @@ class IntPool:
         return self.name
 
 
+# Addresses as text <-> int without an ipaddress object in between: planning a ledger
+# converts every address and prefix both ways (some 8,000 on the benchmark fabric of
+# tests/bench/test_build.py, about 60 ms through ipaddress objects). The text is exactly
+# ipaddress's (a test compares them); a text in any other form than the one printed here
+# goes through ipaddress, so what is accepted and every error message stay its own.
+
+
+def ipv4_text(i: int) -> str:
+    """``str(IPv4Address(i))``."""
+    return f"{i >> 24}.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+
+
+def ipv6_text(i: int) -> str:
+    """``str(IPv6Address(i))``: hextets in lower-case hex, the first longest run of two or
+    more zero hextets written ``::``."""
+    if i >> 32 == 0xFFFF:  # IPv4-mapped: printed differently by Python versions; theirs
+        return str(IPv6Address(i))
+    words = [i >> s & 0xFFFF for s in range(112, -16, -16)]
+    best, best_len, run, run_len = -1, 1, -1, 0
+    for k, w in enumerate(words):
+        if w == 0:
+            if run_len == 0:
+                run = k
+            run_len += 1
+            if run_len > best_len:
+                best, best_len = run, run_len
+        else:
+            run_len = 0
+    hexed = [f"{w:x}" for w in words]
+    if best < 0:
+        return ":".join(hexed)
+    return ":".join(hexed[:best]) + "::" + ":".join(hexed[best + best_len:])
+
+
+def ipv4_int(text: str) -> int | None:
+    """The address ``text`` as an int if it is written as :func:`ipv4_text` writes it, else None."""
+    try:
+        i = int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except (OSError, ValueError):
+        return None
+    return i if ipv4_text(i) == text else None
+
+
+def ipv6_int(text: str) -> int | None:
+    """The address ``text`` as an int if it is written as :func:`ipv6_text` writes it, else None."""
+    try:
+        i = int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+    except (OSError, ValueError):
+        return None
+    return i if ipv6_text(i) == text else None
+
+
 def int_pool(name: str, first: int, last: int, reserved: frozenset[int] = frozenset()) -> IntPool:
     """A pool of plain integers (ASN, VLAN, VNI, ids)."""
 
@@ -57,15 +110,24 @@ def address_pool(name: str, net: IPv4Network | IPv6Network, skip_network: bool =
     if skip_network and net.prefixlen < net.max_prefixlen - 1:
         first += 1
         last -= 1 if net.version == 4 else 0
-    cls = IPv4Address if net.version == 4 else IPv6Address
+    text, fast = (ipv4_text, ipv4_int) if net.version == 4 else (ipv6_text, ipv6_int)
+    known: dict[int, str] = {}  # value -> its text, for the values parsed from their own text
+
+    def show(i: int) -> str:
+        return known.get(i) or text(i)
 
     def parse(v: object) -> int:
+        if type(v) is str:
+            i = fast(v)
+            if i is not None:
+                known[i] = v
+                return i
         a = ip_address(str(v))
         if a.version != net.version:  # an IPv6 value in an IPv4 pool would not even print
             raise ValueError(f"expected an IPv{net.version} address, got {v!r}")
         return int(a)
 
-    return IntPool(name, first, last, 1, lambda i: str(cls(i)), parse)
+    return IntPool(name, first, last, 1, show, parse)
 
 
 def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> IntPool:
@@ -73,12 +135,20 @@ def subnet_pool(name: str, net: IPv4Network | IPv6Network, prefixlen: int) -> In
     step = 1 << (net.max_prefixlen - prefixlen)
     first = int(net.network_address)
     last = int(net.broadcast_address) - step + 1
-    addr_cls = IPv4Address if net.version == 4 else IPv6Address
+    text, fast = (ipv4_text, ipv4_int) if net.version == 4 else (ipv6_text, ipv6_int)
+    suffix = f"/{prefixlen}"
+    host_bits = step - 1
+    known: dict[int, str] = {}  # value -> its text, for the values parsed from their own text
 
     def show(i: int) -> str:
-        return f"{addr_cls(i)}/{prefixlen}"
+        return known.get(i) or text(i) + suffix
 
     def parse(v: object) -> int:
+        if type(v) is str and v.endswith(suffix):
+            i = fast(v[:-len(suffix)])
+            if i is not None and not i & host_bits:
+                known[i] = v
+                return i
         n = ip_network(str(v))
         if n.version != net.version:
             raise ValueError(f"expected an IPv{net.version} subnet, got {v!r}")

@@ -123,7 +123,9 @@ EDITS = st.sampled_from(["describe", "remove_network", "add_network", "server_po
 
 def apply(edit: str, n: int, inv: Path, out: Path) -> None:
     if edit == "describe":
-        describe_network(inv, 1 + n % 2, f"edit {n}")
+        k = 1 + n % 2  # net2 may be gone (remove_network); net1 always stays
+        present = f"      - name: net{k}\n" in (inv / "tenants.yaml").read_text(encoding="utf-8")
+        describe_network(inv, k if present else 1, f"edit {n}")
     elif edit == "remove_network":
         remove_network(inv)
     elif edit == "add_network":

@@ -302,3 +302,78 @@ def test_vnis_the_design_uses_as_route_targets_are_never_allocated() -> None:
     inv.pools.l2vni = type(inv.pools.l2vni)(first=65532, last=65599)
     p = plan_allocations(inv, Ledger())
     assert sorted(p.ledger.sections["l2vni"].values()) == [65532, 65533, 65535, 65536]
+
+
+# ------------------------------------------------------------------ the ledger read without YAML
+
+# lines a hand-edited or damaged ledger may hold: each one the YAML reader must read (or
+# refuse) and the reader of written ledgers must either read the same way or leave to it
+ODD_LINES = [
+    "", "  ", "---", "...", "\t\"l1\": 1", '   "l1": 1', ' "l1": 1', '  l1: 1', '  "l1": 010', '  "l1": 0x10', '  "l1": 1_0',
+    '  "l1": -1', '  "l1": +1', '  "l1": 1.5', '  "l1": ~', '  "l1": null', '  "l1": yes', '  "l1": "a\\tb"',
+    '  "l1": \'x\'', '  "l1": "x" # c', '  "l1": 1 # c', '  "l1":1', '  "l1":  1', '  "l1": ""', '  "l 1": 1',
+    '  "on": 1', '  "1": 1', '  "l1": "10.0.0.1"', '  "l1": "é"', '  "l1": "x:y"', '  "l1": "#"', '  "l1": [1]',
+    "leaf_id:", "leaf_id:  # c", "leaf_id: #c", "leaf_id:# c", "leaf_id: 1", 'leaf_id: "x"', "leaf_id: {}",
+    "on:", "yes: 1", "version: 1", "version: 2", "version:", 'fabric: "prop"', "fabric: prop", 'fabric: ""',
+    "  # c", "# c", "#c", "#", "# é", "unknown:", 'loopback:  # x', '  "l1": 4', '  "s1": "10.0.0.1"',
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["insert", "replace", "delete", "copy"]),
+                          st.sampled_from(ODD_LINES), st.integers(0, 40)), max_size=4))
+def test_written_ledger_reader_reads_as_yaml_does(edits: list[tuple[int, str, str, int]]) -> None:
+    from fabric.resources.ledger import _read_as_written
+    from fabric.yamlsrc import SourceError, SourceMap, load_yaml_with_lines
+
+    inv = make_inventory(["s1", "s2"], [("l1", "server"), ("l2", "border")], ["v"], ["n1", "n2"])
+    lines = plan_allocations(inv, Ledger()).ledger.dump().split("\n")
+    for at, how, line, other in edits:
+        i = at % len(lines)
+        if how == "insert":
+            lines.insert(i, line)
+        elif how == "replace":
+            lines[i] = line
+        elif how == "delete" and len(lines) > 1:
+            del lines[i]
+        elif how == "copy":
+            lines.insert(i, lines[other % len(lines)])
+    text = "\n".join(lines)
+    fast_map, yaml_map = SourceMap(), SourceMap()
+    fast = _read_as_written(text, "f", fast_map)
+    try:
+        slow = load_yaml_with_lines(text, "f", yaml_map)
+    except SourceError:
+        assert fast is None  # every refusal is the YAML reader's own
+        return
+    if fast is not None:
+        assert fast == slow
+        assert [type(v) for v in fast.values()] == [type(v) for v in slow.values()]
+        assert fast_map.where == yaml_map.where
+
+
+def test_a_written_ledger_is_read_without_yaml() -> None:
+    from fabric.resources.ledger import _read_as_written
+    from fabric.yamlsrc import SourceMap
+
+    inv = make_inventory(["s1", "s2"], [("l1", "server"), ("l2", "border")], ["v"], ["n1", "n2"])
+    text = plan_allocations(inv, Ledger()).ledger.dump()
+    assert _read_as_written(text, "f", SourceMap()) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.integers(0, 2**128 - 1),
+                 st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF, 0xDB8]), min_size=8, max_size=8).map(
+                     lambda ws: sum(w << (16 * (7 - k)) for k, w in enumerate(ws)))),
+       st.integers(0, 2**32 - 1))
+def test_address_text_is_ipaddress_text(v6: int, v4: int) -> None:
+    from ipaddress import IPv6Address
+
+    from fabric.resources.pools import ipv4_int, ipv4_text, ipv6_int, ipv6_text
+
+    assert ipv6_text(v6) == str(IPv6Address(v6))
+    assert ipv6_int(str(IPv6Address(v6))) == v6
+    assert ipv4_text(v4) == str(IPv4Address(v4))
+    assert ipv4_int(str(IPv4Address(v4))) == v4
+    for odd in ("010.0.0.1", "10.0.0.1 ", "10.0.0", "FD00::1", "fd00:0::1", "fd00::1%eth0", "::ffff:10.0.0.1"):
+        assert ipv4_int(odd) is None and ipv6_int(odd) is None

@@ -25,7 +25,7 @@ from fabric.render.junos.tree import SLOT, SharedBlock, fill_marks, parse, to_se
 from fabric.render.junos.view import JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
 from fabric.render.shared import template_environment
-from fabric.speed import IdentityCache
+from fabric.speed import ADDRESS_TYPES, IdentityCache, address_text
 
 __all__ = ["JunosRenderer", "make_environment"]
 
@@ -36,6 +36,8 @@ def _finalize(value: Any) -> Any:
     """Every ``{{ }}`` goes through here: strings must already be safe words or quoted
     text (the ``w`` / ``q`` filters, or names the view built from checked words); typed
     values (numbers, addresses) print as themselves."""
+    if type(value) in ADDRESS_TYPES:
+        return address_text(value)  # str() of it, faster (fabric.speed)
     if isinstance(value, _SAFE_TYPES):
         return value
     raise RenderError(f"template printed a {type(value).__name__}; print a field, not an object")
