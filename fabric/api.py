@@ -16,6 +16,7 @@ The CLI is a thin shell over these calls; scripts use them directly::
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabric.build import BuildResult, BuildWriter
-from fabric.buildcache import BuildCache
+from fabric.build import CONFIG_DIR, INTENT_DIR, BuildResult, BuildWriter, remove_stale
+from fabric.buildcache import BuildCache, input_key, older_than, unchanged_build
 from fabric.design.intent import DeviceIntent, FabricSummary
 from fabric.design.pipeline import Design, design_fabric
 from fabric.errors import (
@@ -39,9 +40,9 @@ from fabric.errors import (
 )
 from fabric.export import LAB_CONFIG_FORMATS, lab_config_devices, remove_stale_exports
 from fabric.export import write_all as write_exports
-from fabric.export.agents import agent_files
+from fabric.export.agents import agent_files, stale_agent_files
 from fabric.export.view import build_view
-from fabric.inventory import LEDGER_FILE, LoadedInventory, load_inventory
+from fabric.inventory import LEDGER_FILE, LoadedInventory, inventory_files, load_inventory
 from fabric.model import Inventory
 from fabric.render.base import RenderedDevice, render_all, render_each, select_renderers
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
@@ -54,9 +55,13 @@ if TYPE_CHECKING:
 class Fabric:
     """A loaded, validated fabric and its allocation ledger."""
 
-    def __init__(self, loaded: LoadedInventory) -> None:
+    def __init__(self, loaded: LoadedInventory, loaded_at_ns: int | None = None) -> None:
         self._loaded = loaded
         self._design: Design | None = None
+        self._loaded_at_ns = loaded_at_ns
+        """``time.time_ns()`` before the inventory files were read (:func:`load`); None:
+        unknown, so the build cache never skips the whole build."""
+        self._ledger_read_ns: int | None = None
 
     @property
     def inventory(self) -> Inventory:
@@ -85,6 +90,7 @@ class Fabric:
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger as it is on disk (empty when there is none yet)."""
+        self._ledger_read_ns = time.time_ns()
         return Ledger.read(self.ledger_path, strict=False)
 
     def advisories(self) -> list[Problem]:
@@ -209,6 +215,11 @@ class Fabric:
         exports, each called with what the one before produced."""
         t0 = time.perf_counter()
         out = Path(out_dir)
+        if cache:
+            skipped_whole = self._unchanged_build(out)
+            if skipped_whole is not None:
+                skipped_whole.seconds = {"unchanged": time.perf_counter() - t0}
+                return skipped_whole
         plan = self.require_up_to_date()
         with self._located():
             designed = design_fabric(self.inventory, plan.allocations())
@@ -252,8 +263,46 @@ class Fabric:
                     kept[name] = build_cache.rendered_device(name, LAB_CONFIG_FORMATS)
             build_cache.record_exports(write_exports(view, kept, out))
             result.exports = "written"
+        build_cache.record_input(self._input_key(), result.devices, len(result.skipped), writer.agents)
         build_cache.save()
         result.seconds = {"plan+design": t1 - t0, **result.seconds, "exports": time.perf_counter() - t2}
+        return result
+
+    def _input_key(self) -> str | None:
+        """The whole build's input key (:func:`fabric.buildcache.input_key`) if the files
+        on disk are what this Fabric was loaded from; else None."""
+        if self._loaded_at_ns is None:
+            return None
+        try:  # a file added or removed since loading changed the folder
+            if not older_than(os.stat(self.path), self._loaded_at_ns):
+                return None
+            files: list[tuple[Path, int | None]] = [(p, self._loaded_at_ns) for p in inventory_files(self.path)]
+        except OSError:
+            return None
+        files.append((self.ledger_path, self._ledger_read_ns if "ledger" in self.__dict__ else None))
+        return input_key(files)
+
+    def _unchanged_build(self, out: Path) -> BuildResult | None:
+        """When the whole input (the project's code, the inventory files, the ledger) is
+        what the last build into ``out`` recorded and every file it wrote is as it left it,
+        the result of building again without doing it: strays removed as a build would."""
+        last = unchanged_build(out, self._input_key())
+        if last is None:
+            return None
+        m = last.manifest
+        result = BuildResult(out, devices=len(m.devices), cached=len(m.devices), exports="unchanged")
+        for e in m.devices.values():
+            result.platforms[e.platform] = result.platforms.get(e.platform, 0) + 1
+            result.files += e.config_files
+            result.lines += e.lines
+        result.unchanged = len(last.keep)
+        for sub in (CONFIG_DIR, INTENT_DIR):
+            result.removed += remove_stale(out / sub, last.keep)
+        result.removed += remove_stale_exports(out, last.keep)
+        stale, result.kept = stale_agent_files(out, last.keep)
+        for p in stale:
+            p.unlink()
+        result.removed += stale
         return result
 
     def deploy(self, **kwargs: Any) -> DeployReport:
@@ -287,4 +336,5 @@ def load(path: str | Path) -> Fabric:
     """Load and validate the inventory folder ``path``.
 
     Raises :class:`fabric.errors.InventoryError` with every problem found."""
-    return Fabric(load_inventory(path))
+    started = time.time_ns()
+    return Fabric(load_inventory(path), loaded_at_ns=started)

@@ -40,6 +40,12 @@ exports; plus every other file below those folders (the templates). Importing a 
 also runs its parent packages' ``__init__`` modules: they only re-export names and are not
 followed.
 
+The manifest also keeps the key of the **whole build's input** (:func:`input_key`: the
+whole project's code and the inventory and ledger files' bytes). When it is unchanged and
+every file the last build wrote carries its stamp, :meth:`fabric.api.Fabric.build` does
+nothing but remove strays (:func:`unchanged_build`). Only files older than the moment the
+fabric was loaded count, so the key always describes what the build used.
+
 The manifest is written atomically (:func:`fabric.files.atomic_write`) after the build's
 files, so a build that stops half-way leaves the last manifest, whose stamps no longer
 match the files it changed. Copying the folder (new inodes and ctimes) makes the copy's
@@ -69,7 +75,7 @@ if TYPE_CHECKING:
 
 MANIFEST = ".fabric-build.json"
 """The manifest's file name in the build directory."""
-FORMAT = 1
+FORMAT = 2
 """Bumped when the manifest's layout or the meaning of a key changes."""
 
 FIRST_PARTY = ("fabric", "bgp")
@@ -80,6 +86,8 @@ ALSO_VERSIONED = {"jinja2": ("markupsafe",)}
 """Packages whose behaviour a versioned package's output depends on without being imported
 by the project's code."""
 
+ALL_ROOTS = FIRST_PARTY
+"""The whole build's code: every module and file of the project's packages."""
 RACY_TOUCH_SECONDS = 0.05
 """How long :func:`save` waits at most for the clock to pass the last stamp."""
 
@@ -92,16 +100,22 @@ def _source_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+@cache
+def _modules(root: Path) -> dict[str, Path]:
+    """Every first-party module under ``root``: dotted name -> source file."""
+    out: dict[str, Path] = {}
+    for top in FIRST_PARTY:
+        for p in (root / top).rglob("*.py"):
+            if "__pycache__" in p.parts:
+                continue
+            parts = p.relative_to(root).with_suffix("").parts
+            out[".".join(parts[:-1] if p.name == "__init__.py" else parts)] = p
+    return out
+
+
 def _module_file(root: Path, name: str) -> Path | None:
     """The source file of first-party module ``name`` under ``root``, or None."""
-    parts = name.split(".")
-    if parts[0] not in FIRST_PARTY:
-        return None
-    base = root.joinpath(*parts)
-    for p in (base.with_suffix(".py"), base / "__init__.py"):
-        if p.is_file():
-            return p
-    return None
+    return _modules(root).get(name)
 
 
 def _package_modules(root: Path, name: str) -> list[str]:
@@ -111,11 +125,7 @@ def _package_modules(root: Path, name: str) -> list[str]:
         raise ValueError(f"no module {name} under {root}")
     if path.name != "__init__.py":
         return [name]
-    return sorted(
-        ".".join(p.relative_to(root).with_suffix("").parts[:-1] if p.name == "__init__.py"
-                 else p.relative_to(root).with_suffix("").parts)
-        for p in path.parent.rglob("*.py") if "__pycache__" not in p.parts
-    )
+    return sorted(m for m in _modules(root) if m == name or m.startswith(name + "."))
 
 
 _IMPORT = re.compile(
@@ -287,6 +297,10 @@ class Manifest:
     devices: dict[str, DeviceEntry] = field(default_factory=dict)
     exports_key: str = ""
     exports: tuple[Stamp, ...] = ()
+    agents: tuple[Stamp, ...] = ()
+    """The bgp-agent configs written (or found right) by the build."""
+    input_key: str = ""
+    """Key of the whole build's input (:func:`input_key`); empty: no such shortcut."""
     written_ns: int = 0
     """The manifest file's mtime when read (0 for a new one)."""
 
@@ -320,6 +334,8 @@ def read_manifest(out: Path) -> Manifest | None:
                                                int(e["config_files"]), int(e["lines"]))
         m.exports_key = str(doc["exports"]["key"])
         m.exports = _stamps(doc["exports"]["files"])
+        m.agents = _stamps(doc["agents"])
+        m.input_key = str(doc["input"])
         return m
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -333,6 +349,8 @@ def _manifest_text(m: Manifest) -> str:
         "devices": {name: {"key": e.key, "platform": e.platform, "main": e.main, "config_files": e.config_files, "lines": e.lines,
                            "files": [s.as_list() for s in e.files]} for name, e in m.devices.items()},
         "exports": {"key": m.exports_key, "files": [s.as_list() for s in m.exports]},
+        "agents": [s.as_list() for s in m.agents],
+        "input": m.input_key,
     }
     return json.dumps(doc, separators=(",", ":")) + "\n"
 
@@ -341,6 +359,72 @@ def remove_manifest(out: Path) -> None:
     """Forget what the last build recorded (best effort)."""
     with suppress(FileNotFoundError):
         os.unlink(out / MANIFEST)
+
+
+# --------------------------------------------------------------------------- the whole build's input
+
+
+INPUT_MARGIN_NS = 50_000_000
+"""An input file changed less than this before the fabric was loaded is not trusted to be
+what was loaded: file times come from a clock that may lag the one read before loading by
+a tick (at most 10 ms)."""
+
+
+def older_than(st: os.stat_result, read_ns: int) -> bool:
+    """Whether a file (or folder) last changed before ``read_ns``, by :data:`INPUT_MARGIN_NS`."""
+    return max(st.st_mtime_ns, st.st_ctime_ns) < read_ns - INPUT_MARGIN_NS
+
+
+def input_key(files: Iterable[tuple[Path, int | None]]) -> str | None:
+    """Key of the whole build's input: the code of the whole project
+    (:data:`ALL_ROOTS`), and the name and bytes of each of ``files`` (the inventory's
+    YAML files and the ledger; a missing one counts as missing). Each comes with the time
+    it was read (``time.time_ns()`` before reading, or None: not read yet, so what is on
+    disk is what the build will read); a file changed since then (or within
+    :data:`INPUT_MARGIN_NS` before it) gives None: the fabric in memory may not be what the
+    files say."""
+    h = hashlib.sha256(code_fingerprint(ALL_ROOTS).encode())
+    for path, read_ns in files:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+                st = os.fstat(f.fileno())
+        except FileNotFoundError:
+            if read_ns is not None:  # it may have been there when it was read
+                return None
+            h.update(f"\0{path.name}\0missing".encode())
+            continue
+        except OSError:
+            return None
+        if read_ns is not None and not older_than(st, read_ns):
+            return None
+        h.update(f"\0{path.name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class UnchangedBuild:
+    """What the last build recorded, when the whole build can be skipped."""
+
+    manifest: Manifest
+    keep: set[Path]
+    """Every file the last build wrote (and the next one would)."""
+
+
+def unchanged_build(out: Path, key: str | None) -> UnchangedBuild | None:
+    """The last build's record when its input key is ``key`` and every file it wrote still
+    carries its stamp: then a build would write exactly what is there (removing strays
+    aside). None otherwise."""
+    if key is None:
+        return None
+    m = read_manifest(out)
+    if m is None or m.input_key != key:
+        return None
+    stamps = [s for e in m.devices.values() for s in e.files] + list(m.exports) + list(m.agents)
+    if not all(s.holds(out, m.written_ns) for s in stamps):
+        return None
+    return UnchangedBuild(m, {out / s.path for s in stamps})
 
 
 # --------------------------------------------------------------------------- one build
@@ -427,6 +511,16 @@ class BuildCache:
         stamps = [Stamp.take(self.out, p.relative_to(self.out).as_posix()) for p in paths]
         self.new.exports = tuple(s for s in stamps if s is not None) if all(stamps) else ()
 
+    def record_input(self, key: str | None, devices: int, skipped: int, agents: Iterable[str]) -> None:
+        """The whole build's input key (:func:`input_key`), kept only when everything the
+        build wrote is recorded: every device (none skipped), the exports, the agent
+        configs (paths relative to the build directory)."""
+        stamps = [Stamp.take(self.out, rel) for rel in agents]
+        complete = (key is not None and not skipped and len(self.new.devices) == devices and self.all_builtin
+                    and bool(self.new.exports) and all(stamps))
+        self.new.agents = tuple(s for s in stamps if s is not None)
+        self.new.input_key = key if complete and key is not None else ""
+
     def rendered_device(self, name: str, formats: Iterable[str]) -> RenderedDevice:
         """A device the cache held, as the last build rendered it: the files of ``formats``
         it has, and its main one, read back from the build directory (their stamps held,
@@ -453,7 +547,7 @@ class BuildCache:
                 remove_manifest(self.out)
             return
         newest = max((max(s.mtime_ns, s.ctime_ns) for e in self.new.devices.values() for s in e.files), default=0)
-        newest = max(newest, *(max(s.mtime_ns, s.ctime_ns) for s in self.new.exports), 0)
+        newest = max(newest, *(max(s.mtime_ns, s.ctime_ns) for s in (*self.new.exports, *self.new.agents)), 0)
         deadline = time.monotonic() + RACY_TOUCH_SECONDS
         while True:
             try:
@@ -466,6 +560,7 @@ class BuildCache:
 
 
 __all__ = [
-    "EXPORT_ROOTS", "FORMAT", "MANIFEST", "RENDER_ROOTS", "BuildCache", "CodeFiles", "DeviceEntry", "Manifest",
-    "Stamp", "code_files", "code_fingerprint", "read_manifest", "remove_manifest",
+    "ALL_ROOTS", "EXPORT_ROOTS", "FORMAT", "MANIFEST", "RENDER_ROOTS", "BuildCache", "CodeFiles", "DeviceEntry",
+    "Manifest", "Stamp", "UnchangedBuild", "code_files", "code_fingerprint", "input_key", "older_than", "read_manifest",
+    "remove_manifest", "unchanged_build",
 ]

@@ -176,8 +176,10 @@ def build(inventory: Path, out_dir: Path, no_cache: bool, as_json: bool) -> None
     The ledger must be up to date (run `fabric plan` first); nothing is written when
     the inventory is invalid or a device cannot be rendered. Only changed files are
     rewritten; files of devices no longer in the fabric are removed. A device whose
-    render input and files are what the last build recorded (OUT_DIR/.fabric-build.json)
-    is not rendered again, nor are the exports when nothing they read changed."""
+    render input and files are what the last build recorded (.fabric-build.json in the
+    build directory) is not rendered again, nor are the exports when nothing they read
+    changed; when neither the code, the inventory, the ledger nor the files changed,
+    nothing is done."""
     fab = load(inventory)
     _warn(fab)
     result = fab.build(out_dir, cache=not no_cache)

@@ -100,6 +100,12 @@ def read_documents(folder: Path) -> tuple[dict[str, Any], SourceMap, list[Proble
     return d.data, d.smap, d.problems
 
 
+def inventory_files(folder: Path) -> list[Path]:
+    """The files an inventory is read from: every YAML file of ``folder`` but the ledger,
+    sorted (the build cache hashes the same list: :mod:`fabric.buildcache`)."""
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
+
+
 def read_folder(folder: Path) -> Documents:
     """Read and merge every YAML file of ``folder`` (except the ledger). A top-level key
     written in two files is one problem naming both places; neither copy is used."""
@@ -111,7 +117,7 @@ def read_folder(folder: Path) -> Documents:
     unread: list[str] = []
     _check_folder(folder)
     try:
-        files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != LEDGER_FILE)
+        files = inventory_files(folder)
     except OSError as e:
         raise InventoryError([Problem(str(folder), 0, "", f"cannot list the inventory folder: {e.strerror}")]) from None
     if not files:

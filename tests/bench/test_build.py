@@ -18,11 +18,12 @@ SVI on every leaf, about 2.8 million lines of main config text.
    cache holds only the spines). Target (issue 10): under 1 s; not met (see docs/build.md).
 4. ``test_rebuild_one_leaf``: the same after an edit that touches one leaf (a server moved
    to another port of ``leaf1``): the build cache renders that leaf only; the exports run.
-5. ``test_rebuild_nothing_changed``: the same with nothing changed: nothing rendered,
-   compared or written, the exports skipped.
+5. ``test_rebuild_nothing_changed``: the same with nothing changed: the whole build is
+   skipped (its input and files are what the manifest records).
 
 4 and 5 are gated on what the build cache meets today (their docstrings say how much);
-what is left is loading, planning, designing and the intent JSON, which every rebuild does.
+what is left is loading, planning, designing and the intent JSON, which every rebuild whose
+input changed does.
 
 Each test prints one summary line (median, peak RSS, lines or files).
 """
@@ -246,16 +247,17 @@ def _move_server(inv: Path, n: int) -> None:
         encoding="utf-8")
 
 
-REBUILD_ONE_LEAF_CPU = 3.0
-REBUILD_NOTHING_CPU = 2.5
+REBUILD_ONE_LEAF_CPU = 4.0
+REBUILD_NOTHING_CPU = 1.0
 
 
 def test_rebuild_one_leaf(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A server moved to another port of one leaf: the cache renders that leaf only, and the
-    exports run (the cabling plan and the leaf's page name the port). Gated at 3.0 s CPU in
-    a fresh process (measured about 2.4 s: loading, planning and designing 0.9 s, the intent
-    JSON of every device, which is the cache's key, 0.7 s, the exports 0.7 s); the issue's
-    1 s is for this kind of edit too, and is not met."""
+    exports run (the cabling plan and the leaf's page name the port). Gated at 4.0 s CPU in
+    a fresh process (measured 2.96 to 3.06 s at load average 3 to 6: loading, planning and
+    designing about 0.9 s, the intent JSON of every device, which is the cache's key, the
+    summary JSON and the export view about 1.2 s, the exports 0.7 s); the issue's 1 s is not
+    met for this edit."""
     # the server is there from the first build on (it takes no ledger value: a plain port)
     written, last, runs = _rebuild_bench(benchmark, shape, tmp_path, _move_server, first=_move_server)
     assert last["cached"] == SHAPE["spines"] + SHAPE["leaves"] - 1 and last["exports"] == "written"
@@ -266,12 +268,13 @@ def test_rebuild_one_leaf(benchmark: Any, shape: Path, tmp_path: Path, capsys: p
 
 def test_rebuild_nothing_changed(benchmark: Any, shape: Path, tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """Nothing changed: nothing rendered, compared or written, the exports skipped. Gated at
-    2.5 s CPU in a fresh process (measured about 1.8 s: what is left is loading, planning
-    and designing, 0.9 s, and the intent JSON of every device plus the summary JSON, the
-    keys, 0.8 s)."""
+    """Nothing changed: the build cache's whole-build key (the code, the inventory files and
+    the ledger) matches and every file carries its stamp, so nothing is planned, designed,
+    rendered, compared or written. Gated at the issue's 1 s CPU in a fresh process
+    (measured 0.31 s CPU, 0.40 s wall at load average 5: loading the inventory, which the
+    caller does, hashing the code and the inputs, and a stat of each of the ~1,200 files)."""
     written, last, runs = _rebuild_bench(benchmark, shape, tmp_path, lambda inv, n: None)
     assert written == 0 and last["cached"] == SHAPE["spines"] + SHAPE["leaves"] and last["exports"] == "unchanged"
-    assert all(r["written"] == 0 for r in runs)
+    assert all(r["written"] == 0 and list(r["stages"]) == ["unchanged"] for r in runs)
     cpu = _report(benchmark, "rebuild 4x256x500, nothing changed", written, runs, capsys)
     assert cpu < REBUILD_NOTHING_CPU, f"{cpu:.2f} s CPU, gate {REBUILD_NOTHING_CPU} s"

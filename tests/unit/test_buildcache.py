@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,6 +67,9 @@ def remove_network(inv: Path) -> None:
 def add_network(inv: Path, n: int) -> None:
     """Add network ``extra<n>`` to the first tenant's first VRF."""
     def change(lines: list[str]) -> list[str]:
+        nonlocal n
+        while f"      - name: extra{n}" in lines:  # a name not taken yet
+            n += 1
         at = lines.index("    networks:") + 1
         vrf = lines[lines.index("    vrfs:") + 1].split("name: ")[1]
         return [*lines[:at], f"      - name: extra{n}", f"        vrf: {vrf}",
@@ -140,13 +144,17 @@ def apply(edit: str, n: int, inv: Path, out: Path) -> None:
                 f.write(bytes(data))
         elif edit == "hand_delete":
             victim.unlink()
-        elif edit == "stray_file":
-            # into a folder the build owns and cleans; one beside the exports (a user's
-            # notes, say) stays in any build, so a fresh build has nothing to match it
-            folder = victim.parent if victim.parent != out else out / "docs"
-            (folder / f"stray{n}.md").write_text("stray\n")
+        elif edit == "stray_file":  # in a folder the build owns (elsewhere a build leaves strays alone)
+            folder = out / ("configs", "intent", "docs", "clab-configs")[n % 4]
+            if folder.is_dir():
+                (folder / f"stray{n}.md").write_text("stray\n")
     if edit in ("remove_network", "add_network", "server_port", "remove_leaf"):
         replan(inv)
+
+
+def settle() -> None:
+    """Let the inventory files age past :data:`fabric.buildcache.INPUT_MARGIN_NS`."""
+    time.sleep(bc.INPUT_MARGIN_NS / 1e9 + 0.01)
 
 
 @st.composite
@@ -171,9 +179,11 @@ def test_a_cached_rebuild_after_any_edits_equals_a_fresh_build(
         inv, out = Path(tmp) / "inv", Path(tmp) / "out"
         write(inv, **shape)  # type: ignore[arg-type]
         replan(inv)
+        settle()
         fabric.load(inv).build(out)
         for i, (edit, n) in enumerate(edits):
             apply(edit, n, inv, out)
+            settle()  # inventory files older than the load: the whole-build shortcut may apply
             cached = fabric.load(inv).build(out)
             fresh = Path(tmp) / f"fresh{i}"
             full = fabric.load(inv).build(fresh)
@@ -198,7 +208,7 @@ def test_nothing_changed_renders_and_writes_nothing(gen: Path, tmp_path: Path) -
     first = fabric.load(gen).build(out)
     assert first.cached == 0 and first.exports == "written"
     before = snapshot(out)
-    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
     again = fabric.load(gen).build(out)
     assert again.cached == again.devices == 6 and again.exports == "unchanged"
     assert again.written == [] and again.removed == []
@@ -254,8 +264,9 @@ def test_a_code_change_renders_everything(gen: Path, tmp_path: Path, monkeypatch
     out = tmp_path / "out"
     fabric.load(gen).build(out)
     real = bc.code_fingerprint
-    monkeypatch.setattr(bc, "code_fingerprint", lambda roots: "edited" + real(roots) if roots == RENDER_ROOTS
-                        else real(roots))
+    # a template edit changes the renderers' fingerprint and the whole code's, not the exports'
+    monkeypatch.setattr(bc, "code_fingerprint", lambda roots: real(roots) if roots == bc.EXPORT_ROOTS
+                        else "edited" + real(roots))
     r = fabric.load(gen).build(out)
     assert r.cached == 0 and r.exports == "written" and r.written == []
     m = read_manifest(out)
@@ -403,3 +414,73 @@ def test_inventories_rebuild_from_the_cache(tmp_path: Path) -> None:
         again = fabric.load(INVENTORIES / name).build(out)
         assert again.cached == first.devices - len(first.skipped) and again.exports == "unchanged"
         assert again.written == []
+
+
+# --------------------------------------------------------------------------- the whole-build shortcut
+
+
+def test_an_unchanged_input_skips_the_whole_build(gen: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    settle()
+    first = fabric.load(gen).build(out)
+    before = snapshot(out)
+    (out / "docs" / "stray.md").write_text("not ours\n")
+    (out / CONFIG_DIR / "stray.conf").write_text("not ours\n")
+    fab = fabric.load(gen)
+    again = fab.build(out)
+    assert list(again.seconds) == ["unchanged"] and fab._design is None  # not even designed
+    assert (again.devices, again.files, again.lines, again.platforms) == (
+        first.devices, first.files, first.lines, first.platforms)
+    assert again.cached == again.devices and again.written == [] and again.exports == "unchanged"
+    assert {p.name for p in again.removed} == {"stray.md", "stray.conf"}
+    assert snapshot(out) == before
+    # a file changed by hand: that device's path, not the shortcut
+    (out / INTENT_DIR / "leaf3.json").write_text("{}\n")
+    r = fabric.load(gen).build(out)
+    assert "unchanged" not in r.seconds and r.cached == 5 and snapshot(out) == before
+    # the code changed: no shortcut
+    m = json.loads((out / MANIFEST).read_text())
+    assert m["input"]
+
+
+def test_files_changed_after_loading_are_not_trusted(gen: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    settle()
+    fabric.load(gen).build(out)
+    tenants = gen / "tenants.yaml"
+    original = tenants.read_text()
+    describe_network(gen, 1, "what the fabric in memory says")
+    settle()
+    fab = fabric.load(gen)
+    tenants.write_text(original)  # back to what the manifest's input key says, after loading
+    r = fab.build(out)  # builds what fab holds, not what the files say
+    assert "unchanged" not in r.seconds
+    assert "what the fabric in memory says" in (out / "docs" / "index.md").read_text() + "".join(
+        p.read_text() for p in (out / INTENT_DIR).iterdir())
+    assert json.loads((out / MANIFEST).read_text())["input"] == ""  # nothing to skip next time
+    settle()
+    fresh = tmp_path / "fresh"
+    fabric.load(gen).build(fresh)
+    fabric.load(gen).build(out)
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_the_whole_build_key_covers_all_the_code(tmp_path: Path) -> None:
+    covered = code_files(bc.ALL_ROOTS).files
+    root = Path(bc.__file__).resolve().parent.parent
+    for top in ("fabric", "bgp"):
+        assert {p.relative_to(root).as_posix() for p in (root / top).rglob("*.py")
+                if "__pycache__" not in p.parts} <= set(covered)
+
+
+def test_a_file_removed_after_loading_is_not_trusted(gen: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    settle()
+    fabric.load(gen).build(out)  # recorded: the inventory without servers.yaml
+    server_port(gen, 0)
+    settle()
+    fab = fabric.load(gen)  # with the server
+    (gen / "servers.yaml").unlink()  # the files now say what the manifest's key says
+    r = fab.build(out)
+    assert "unchanged" not in r.seconds
+    assert "srv" in (out / "cabling.csv").read_text()
