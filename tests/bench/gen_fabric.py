@@ -288,6 +288,18 @@ def write(
     return written
 
 
+
+def write_planned(directory: str | Path, spines: int, leaves: int, svis: int, vrfs: int, tenants: int = 1) -> Path:
+    """:func:`write` the inventory into ``directory`` and plan its ledger there (what every
+    build benchmark starts from); the folder."""
+    import fabric  # the generator itself needs only the platform list
+
+    d = Path(directory)
+    write(d, spines, leaves, svis, vrfs, tenants)
+    fab = fabric.load(d)
+    fab.write_plan(fab.plan())
+    return d
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--spines", type=int, required=True)

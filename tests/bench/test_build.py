@@ -46,7 +46,7 @@ import pytest
 import fabric
 from fabric.design import design
 from fabric.render.base import render_main
-from tests.bench.gen_fabric import write
+from tests.bench.gen_fabric import write_planned
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = {"spines": 4, "leaves": 256, "svis": 500, "vrfs": 4, "tenants": 2}
@@ -120,11 +120,7 @@ def whole_command(inventory: Path, out: Path) -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def shape(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The benchmark inventory with its ledger planned (plan into the temp dir)."""
-    d = tmp_path_factory.mktemp("gen-4x256")
-    write(d, **SHAPE)
-    fab = fabric.load(d)
-    fab.write_plan(fab.plan())
-    return d
+    return write_planned(tmp_path_factory.mktemp("gen-4x256"), **SHAPE)
 
 
 def test_build_main_text(benchmark: Any, shape: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,7 @@ import pytest
 
 import fabric
 from fabric.design import design_fabric
-from tests.bench.gen_fabric import write
+from tests.bench.gen_fabric import write_planned
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = {"spines": 4, "leaves": 256, "svis": 500, "vrfs": 4, "tenants": 2}
@@ -60,11 +60,7 @@ def stages_round(inventory: Path) -> int:
 
 @pytest.fixture(scope="module")
 def shape(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("stages-4x256")
-    write(d, **SHAPE)
-    fab = fabric.load(d)
-    fab.write_plan(fab.plan())
-    return d
+    return write_planned(tmp_path_factory.mktemp("stages-4x256"), **SHAPE)
 
 
 def test_stages_before_rendering(benchmark: Any, shape: Path, capsys: pytest.CaptureFixture[str]) -> None:
