@@ -44,7 +44,7 @@ from fabric.export.agents import agent_files, stale_agent_files
 from fabric.export.view import build_view
 from fabric.inventory import LEDGER_FILE, LoadedInventory, inventory_files, load_inventory
 from fabric.model import Inventory
-from fabric.render.base import RenderedDevice, render_all, render_each, select_renderers
+from fabric.render.base import RenderedDevice, render_all, select_renderers
 from fabric.resources.ledger import Allocations, Ledger, Plan, plan_allocations
 from fabric.yamlsrc import SourceMap
 
@@ -192,7 +192,7 @@ class Fabric:
             raise RenderError("; ".join(f"{d}: {why}" for d, why in skipped.items()))
         return rendered
 
-    def build(self, out_dir: str | Path, *, cache: bool = True) -> BuildResult:
+    def build(self, out_dir: str | Path, *, cache: bool = True, jobs: int | None = None) -> BuildResult:
         """Check the ledger is up to date, design, render and write ``out_dir``:
         ``configs/<device>.<ext>``, ``intent/<device>.json``, the bgp-agent configs
         ``agents/<cluster>/`` and the exports. Rewrites
@@ -203,6 +203,15 @@ class Fabric:
         the exports are skipped when their input and files are unchanged
         (:mod:`fabric.buildcache`); ``cache=False`` renders and compares everything. The
         files written are the same either way.
+
+        ``jobs``: how many processes render the devices (this one and forked children,
+        :meth:`fabric.build.BuildWriter.render_and_stage`); default: one per CPU this
+        process may use, at most :data:`fabric.parallel.MAX_WORKERS`. It is one process
+        (``BuildResult.workers`` says how many ran) when there are fewer than
+        :data:`fabric.parallel.MIN_ITEMS_PER_WORKER` devices to render per worker, on
+        anything but Linux, or when another thread runs in this process
+        (:func:`fabric.parallel.fork_refused`). The files and the result are the same
+        whatever the number.
 
         Raises :class:`~fabric.errors.LedgerStaleError` when ``allocations.yaml`` is not up to
         date, :class:`~fabric.errors.DesignInputError` (located in the inventory) when the
@@ -226,7 +235,6 @@ class Fabric:
             self._design = designed
         build_cache = BuildCache(out, use=cache)
         writer = BuildWriter(designed, out, cache=build_cache)
-        kept: dict[str, RenderedDevice] = {}
         t1 = time.perf_counter()
         try:
             todo = writer.stage_intents()  # every device's key; what must be rendered
@@ -240,14 +248,11 @@ class Fabric:
                 writer.agents = agent_files(designed.devices, designed.summary, out)
             writer.skip(skipped)
 
-            def rendered() -> Iterator[RenderedDevice]:
-                # one device at a time into the writer; keep only what the exports still need
-                for r in render_each(todo, renderers):
-                    if r.device in wanted:
-                        kept[r.device] = r.only(LAB_CONFIG_FORMATS)
-                    yield r
+            def lab_configs(r: RenderedDevice) -> RenderedDevice | None:
+                # keep only what the exports still need
+                return r.only(LAB_CONFIG_FORMATS) if r.device in wanted else None
 
-            writer.stage_rendered(rendered())
+            kept = writer.render_and_stage(todo, renderers, lab_configs, jobs)
         except BaseException:
             writer.discard()
             raise

@@ -20,8 +20,11 @@ only when the last device is done.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +33,8 @@ from fabric.design.intent import DeviceIntent, JsonCache
 from fabric.design.pipeline import Design
 from fabric.export.agents import stale_agent_files
 from fabric.files import Staging
-from fabric.render.base import RenderedDevice
+from fabric.parallel import fork_map, split, worker_count
+from fabric.render.base import RenderedDevice, Renderer, render_each, render_with
 
 CONFIG_DIR = "configs"
 INTENT_DIR = "intent"
@@ -64,6 +68,41 @@ class BuildResult:
     ``"unchanged"`` when the build cache showed their input and files unchanged."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time per step: plan+design, render+stage, commit, exports."""
+    workers: int = 1
+    """Processes that rendered and staged the devices: 1 (this process alone) or this one
+    and forked children (:meth:`BuildWriter.render_and_stage`, :mod:`fabric.parallel`)."""
+
+
+@dataclass
+class StagedDevice:
+    """One rendered device's files as staged (what a render worker reports back)."""
+
+    device: str
+    platform: str
+    main: str
+    paths: list[Path]
+    """Its config files, in the renderer's order."""
+    lines: int
+    staged: list[tuple[Path, Path]]
+    """(temp file, target) of the files that differ from the disk."""
+    unchanged: int
+    """Files already right on disk."""
+    kept: RenderedDevice | None = None
+    """What the caller asked to keep of it (:meth:`BuildWriter.render_and_stage`)."""
+
+
+_TEMP_TAIL = re.compile(r"\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_temp_files(folder: Path, names: Iterable[str]) -> None:
+    """Remove the temp files :class:`fabric.files.Staging` stages for the files ``names``
+    in ``folder`` (``.<name>.XXXXXXXX.tmp``): what a worker that died left."""
+    heads = {f".{n}" for n in names}
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name[:-13] in heads and _TEMP_TAIL.fullmatch(entry.name[-13:]):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
@@ -142,21 +181,110 @@ class BuildWriter:
 
     def stage_rendered(self, rendered: Iterable[RenderedDevice]) -> None:
         """Stage each rendered device's files as it comes (memory holds one device's text)."""
-        out, result = self.out, self.result
         for r in rendered:
-            result.platforms[r.platform] = result.platforms.get(r.platform, 0) + 1
-            paths = self._pending.setdefault(r.device, [])
-            lines = 0
-            for ext, text in r.files.items():
-                path = out / CONFIG_DIR / f"{r.device}.{ext}"
-                self.staging.add(path, text)
-                self.keep.add(path)
-                paths.append(path)
-                result.files += 1
-                lines += text.count("\n")
-            result.lines += lines
-            if self.cache is not None:
-                self._rendered_counts[r.device] = (r.platform, r.main, len(r.files), lines)
+            self._count(self._stage_device(r, self.staging))
+
+    def _stage_device(self, r: RenderedDevice, staging: Staging,
+                      keep: Callable[[RenderedDevice], RenderedDevice | None] | None = None) -> StagedDevice:
+        """Stage one device's files in ``staging``; what :meth:`_count` needs of it."""
+        before, unchanged = len(staging.staged), staging.unchanged
+        paths: list[Path] = []
+        lines = 0
+        for ext, text in r.files.items():
+            path = self.out / CONFIG_DIR / f"{r.device}.{ext}"
+            staging.add(path, text)
+            paths.append(path)
+            lines += text.count("\n")
+        return StagedDevice(r.device, r.platform, r.main, paths, lines, staging.staged[before:],
+                            staging.unchanged - unchanged, keep(r) if keep is not None else None)
+
+    def _count(self, s: StagedDevice) -> None:
+        """Add a staged device to the result, the files kept and the cache's records."""
+        result = self.result
+        result.platforms[s.platform] = result.platforms.get(s.platform, 0) + 1
+        self._pending.setdefault(s.device, []).extend(s.paths)
+        self.keep.update(s.paths)
+        result.files += len(s.paths)
+        result.lines += s.lines
+        if self.cache is not None:
+            self._rendered_counts[s.device] = (s.platform, s.main, len(s.paths), s.lines)
+
+    def render_and_stage(
+        self,
+        intents: Mapping[str, DeviceIntent],
+        renderers: Mapping[str, Renderer],
+        keep: Callable[[RenderedDevice], RenderedDevice | None],
+        jobs: int | None = None,
+    ) -> dict[str, RenderedDevice]:
+        """Render the devices of ``renderers`` (:func:`fabric.render.base.select_renderers`)
+        and stage their files; ``keep(rendered)`` gives what to hand back of a device (the
+        exports' lab configs) or None. The devices -> what ``keep`` gave, in intent order.
+
+        With one worker (:func:`fabric.parallel.worker_count` of ``jobs`` and the number of
+        devices) this is :meth:`stage_rendered` over
+        :func:`~fabric.render.base.render_each`, one device at a time. With more, the
+        devices are split into as many contiguous runs: this process renders the first, a
+        forked child each other one (:func:`fabric.parallel.fork_map`); each stages its
+        devices' files as :meth:`fabric.files.Staging.add` does (compared with the disk,
+        temp files beside the targets, nothing renamed) and reports them back, and they are
+        added here in intent order, so the result, the build cache's records and the files
+        are the same as with one process. The folders the children stage in are opened
+        here first, so the one ``syncfs`` of :meth:`~fabric.files.Staging.commit` covers
+        their files too. On any failure the children's temp files are removed before the
+        error is raised (a worker's :class:`~fabric.errors.RenderError` as itself; a worker
+        killed: :class:`fabric.parallel.WorkerLost`); this process's own are the
+        caller's to :meth:`discard`, as with one process."""
+        names = [n for n in intents if n in renderers]
+        workers = worker_count(jobs, len(names))
+        self.result.workers = workers
+        kept: dict[str, RenderedDevice] = {}
+        if workers == 1:
+            def one_by_one() -> Iterable[RenderedDevice]:
+                for r in render_each(intents, renderers):
+                    k = keep(r)
+                    if k is not None:
+                        kept[r.device] = k
+                    yield r
+
+            self.stage_rendered(one_by_one())
+            return kept
+        chunks = split(names, workers)
+        self.staging.watch(self.out / CONFIG_DIR)  # before the fork: syncfs then covers the children's files
+
+        def work(i: int) -> list[StagedDevice]:
+            staging = self.staging if i == 0 else Staging(self.staging)
+            done: list[StagedDevice] = []
+            try:
+                for name in chunks[i]:
+                    done.append(self._stage_device(render_with(renderers[name], intents[name]), staging, keep))
+            except BaseException:
+                if i != 0:
+                    staging.discard()
+                raise
+            return done
+
+        def undo(done: list[StagedDevice]) -> None:
+            for s in done:
+                for tmp, _ in s.staged:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+
+        def lost(i: int) -> None:
+            for name in chunks[i]:
+                remove_temp_files(self.out / CONFIG_DIR, [f"{name}.{ext}" for ext in renderers[name].formats])
+
+        def describe(i: int) -> str:
+            return f"{i + 1} of {workers} ({chunks[i][0]} .. {chunks[i][-1]})"
+
+        results = fork_map(work, workers, undo=undo, lost=lost, name=describe)
+        for i, done in enumerate(results):
+            if i:
+                self.staging.adopt([p for s in done for p in s.staged], sum(s.unchanged for s in done))
+            for s in done:
+                self._count(s)
+                if s.kept is not None:
+                    kept[s.device] = s.kept
+        return kept
 
     def discard(self) -> None:
         self.staging.discard()

@@ -168,9 +168,13 @@ def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: boo
               help="build directory (configs/, intent/, agents/, docs/, cabling.csv, topology.svg, <fabric>.clab.yml)")
 @click.option("--no-cache", "no_cache", is_flag=True,
               help="render and compare every device and run the exports, whatever the last build recorded")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="render in N processes (this one and N-1 forked workers; default: one per CPU this process "
+                   "may use, at most 8); one process when there are fewer than 8 devices to render per "
+                   "process or on anything but Linux. --jobs 1: one process. The files written are the same.")
 @json_opt
 @_fail_on_input
-def build(inventory: Path, out_dir: Path, no_cache: bool, as_json: bool) -> None:
+def build(inventory: Path, out_dir: Path, no_cache: bool, jobs: int | None, as_json: bool) -> None:
     """Check INVENTORY, design and render every device, write the build directory.
 
     The ledger must be up to date (run `fabric plan` first); nothing is written when
@@ -182,14 +186,14 @@ def build(inventory: Path, out_dir: Path, no_cache: bool, as_json: bool) -> None
     nothing is done."""
     fab = load(inventory)
     _warn(fab)
-    result = fab.build(out_dir, cache=not no_cache)
+    result = fab.build(out_dir, cache=not no_cache, jobs=jobs)
     if as_json:
         doc = {
             "ok": True, "fabric": fab.name, "out_dir": str(out_dir), "devices": result.devices,
             "platforms": result.platforms, "files": result.files, "lines": result.lines,
             "written": [str(w) for w in result.written], "unchanged": result.unchanged,
             "cached": result.cached, "removed": [str(r) for r in result.removed], "skipped": result.skipped,
-            "exports": result.exports,
+            "exports": result.exports, "workers": result.workers,
             "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         }
         click.echo(json.dumps(doc, indent=2))

@@ -132,12 +132,18 @@ class Staging:
     written, and :meth:`commit` calls :func:`fabric.speed.sync_filesystem` once per file
     system on those; if that is not available or fails, every staged file is synced on
     its own (:func:`sync_files`). Either way every temp file is on stable storage before
-    the first rename."""
+    the first rename.
 
-    def __init__(self) -> None:
+    Files staged by another process (a render worker, :mod:`fabric.parallel`) join with
+    :meth:`adopt`: there, ``Staging(watched=parent)`` knows the folders the parent
+    already watches (it opened them before the fork, so its ``syncfs`` covers what the
+    worker writes into them); a file in a folder the parent does not watch makes its
+    commit sync file by file."""
+
+    def __init__(self, watched: Staging | None = None) -> None:
         self.staged: list[tuple[Path, Path]] = []
         self.unchanged = 0
-        self._folders: set[Path] = set()
+        self._folders: set[Path] = set(watched._folders) if watched is not None else set()
         self._filesystems: dict[int, int] = {}
         """st_dev -> an open descriptor of a folder on that file system."""
         self._unwatched = False
@@ -159,6 +165,21 @@ class Staging:
             os.close(fd)
         else:
             self._filesystems[dev] = fd
+
+    def watch(self, folder: Path) -> None:
+        """Create ``folder`` and open it now (before workers that stage into it start)."""
+        self._watch(folder)
+
+    def adopt(self, staged: Iterable[tuple[Path, Path]], unchanged: int) -> None:
+        """Take over files another process staged ((temp file, target) pairs, as
+        :attr:`staged`) and its count of unchanged files: committed or discarded with this
+        Staging's own."""
+        for tmp, path in staged:
+            if path.parent not in self._folders:
+                self._unwatched = True  # not covered by a descriptor opened before it was written
+                self._folders.add(path.parent)
+            self.staged.append((tmp, path))
+        self.unchanged += unchanged
 
     def add(self, path: Path, text: str | bytes) -> None:
         data = _encode(text)
