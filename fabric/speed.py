@@ -32,6 +32,9 @@ splices text into sentinels.
   at once, in place of one ``fsync`` per file from a pool of threads
   (:meth:`fabric.files.Staging.commit`; the file-by-file way stays as its fallback).
 
+Rendering in forked worker processes (``fabric build --jobs N``) lives in
+:mod:`fabric.parallel`, with its measurement.
+
 The hand-written intent JSON encoder is the fourth; it lives with the intent model
 (:func:`fabric.design.intent.encode_json`) because it must follow its types exactly.
 """

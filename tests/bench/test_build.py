@@ -68,31 +68,39 @@ def main_text_round(inventory: Path) -> int:
     return sum(render_main(i).count("\n") for i in intents.values())
 
 
-def full_build_round(inventory: Path, out: Path) -> dict[str, Any]:
+def full_build_round(inventory: Path, out: Path, jobs: int | None = None) -> dict[str, Any]:
     """One round of benchmark 2 into an empty ``out``; returns the build's counts."""
     shutil.rmtree(out, ignore_errors=True)
-    r = fabric.load(inventory).build(out)
+    r = fabric.load(inventory).build(out, jobs=jobs)
     return {"files": r.files, "lines": r.lines, "written": len(r.written), "exports": r.exports,
-            "skipped": len(r.skipped), "stages": {k: round(v, 3) for k, v in r.seconds.items()}}
+            "skipped": len(r.skipped), "workers": r.workers,
+            "stages": {k: round(v, 3) for k, v in r.seconds.items()}}
 
 
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from tests.bench.test_build import full_build_round, main_text_round
-t, cpu = time.perf_counter(), time.process_time()
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+jobs = None if sys.argv[-1] == "auto" else int(sys.argv[-1])
+t, cpu, cpu_children = time.perf_counter(), time.process_time(), children_cpu()
 if sys.argv[1] == "main":
     info = {"lines": main_text_round(Path(sys.argv[2]))}
 elif sys.argv[1] == "again":
     import fabric
-    r = fabric.load(Path(sys.argv[2])).build(Path(sys.argv[3]))
+    r = fabric.load(Path(sys.argv[2])).build(Path(sys.argv[3]), jobs=jobs)
     info = {"written": len(r.written), "files": r.files, "cached": r.cached, "exports": r.exports,
-            "stages": {k: round(v, 3) for k, v in r.seconds.items()}}
+            "workers": r.workers, "stages": {k: round(v, 3) for k, v in r.seconds.items()}}
 else:
-    info = full_build_round(Path(sys.argv[2]), Path(sys.argv[3]))
+    info = full_build_round(Path(sys.argv[2]), Path(sys.argv[3]), jobs)
 info["seconds"] = time.perf_counter() - t
-info["cpu_seconds"] = time.process_time() - cpu
+# the forked render workers' CPU time too (they are reaped by the build: RUSAGE_CHILDREN)
+info["cpu_seconds"] = time.process_time() - cpu + children_cpu() - cpu_children
 info["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# the largest peak of any worker (copy-on-write pages shared with this process count in both)
+info["child_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps(info))
 """
 
@@ -103,9 +111,12 @@ def load_average() -> str:
     return f"load average {os.getloadavg()[0]:.2f}"
 
 
-def fresh_process(*args: str) -> dict[str, Any]:
-    """Run one round in a new interpreter: its wall time (imports excluded) and peak RSS."""
-    out = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+def fresh_process(*args: str, jobs: int | None = None) -> dict[str, Any]:
+    """Run one round in a new interpreter (``jobs`` as ``Fabric.build`` takes it): its wall
+    time (imports excluded), its CPU time and that of its render workers, its peak RSS and
+    the largest peak of a worker."""
+    out = subprocess.run([sys.executable, "-c", _CHILD, *args, "auto" if jobs is None else str(jobs)], cwd=ROOT,
+                         check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -144,7 +155,37 @@ def test_build_main_text(benchmark: Any, shape: Path, capsys: pytest.CaptureFixt
     assert peak < TARGET_MB, f"{peak:.0f} MB, target {TARGET_MB} MB"
 
 
+def memory_mb(run: dict[str, Any]) -> float:
+    """Peak memory of a fresh-process round, render workers included: the process's peak
+    RSS plus, for each worker it forked, the largest peak RSS of any of them. A worker's RSS
+    counts the copy-on-write pages it shares with the process (the designed fabric it
+    inherited and read) as its own, so this is an upper bound of what the build used."""
+    return float(run["maxrss_mb"] + (run.get("workers", 1) - 1) * run["child_maxrss_mb"])
+
+
+def _fresh_pair(what: str, *args: str, tmp: Path | None = None, edit: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """:data:`CHILD_ROUNDS` fresh-process rounds with the default ``jobs`` and as many with
+    ``jobs=1``, interleaved (so both meet the same load); ``edit()`` before each round."""
+    runs: dict[str, list[dict[str, Any]]] = {"default": [], "one": []}
+    for i in range(CHILD_ROUNDS):
+        for key, jobs in (("default", None), ("one", 1)):
+            if edit is not None:
+                edit()
+            extra = (str(tmp / f"child-{key}{i}"),) if tmp is not None else ()
+            runs[key].append(fresh_process(what, *args, *extra, jobs=jobs))
+            for folder in extra:  # 290 MB each
+                shutil.rmtree(folder, ignore_errors=True)
+    return runs
+
+
+def _medians(runs: list[dict[str, Any]]) -> tuple[float, float]:
+    return median(r["seconds"] for r in runs), median(r["cpu_seconds"] for r in runs)
+
+
 def test_full_build(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The full build with the default ``jobs`` (one render process per CPU,
+    :mod:`fabric.parallel`) and, in the same run, with ``jobs=1``. Gated (issue 10) on the
+    CPU time of every process (the workers' included) and on :func:`memory_mb`."""
     out = tmp_path / "out"
 
     def empty_out() -> tuple[tuple[Path, Path], dict[str, Any]]:
@@ -154,22 +195,33 @@ def test_full_build(benchmark: Any, shape: Path, tmp_path: Path, capsys: pytest.
     info = benchmark.pedantic(full_build_round, setup=empty_out, rounds=3, iterations=1)
     assert info["skipped"] == 0 and info["exports"] == "written"
     assert info["written"] == info["files"] + SHAPE["spines"] + SHAPE["leaves"]  # configs + intent JSON
-    runs = [fresh_process("full", str(shape), str(tmp_path / f"child{i}")) for i in range(CHILD_ROUNDS)]
-    secs = median(r["seconds"] for r in runs)
-    cpu = median(r["cpu_seconds"] for r in runs)
-    peak = max(r["maxrss_mb"] for r in runs)
+    shutil.rmtree(out, ignore_errors=True)
+    runs = _fresh_pair("full", str(shape), tmp=tmp_path)
+    secs, cpu = _medians(runs["default"])
+    secs1, cpu1 = _medians(runs["one"])
+    workers = runs["default"][0]["workers"]
+    assert all(r["workers"] == 1 for r in runs["one"])
+    peak = max(memory_mb(r) for r in runs["default"])
+    peak1 = max(memory_mb(r) for r in runs["one"])
     command = whole_command(shape, tmp_path / "cli")
-    benchmark.extra_info.update({**info, "fresh_median_s": round(secs, 3), "fresh_cpu_s": round(cpu, 3),
-                                 "peak_rss_mb": round(peak, 1), "command_s": round(command[0], 3),
+    benchmark.extra_info.update({**info, "workers": workers, "fresh_median_s": round(secs, 3),
+                                 "fresh_cpu_s": round(cpu, 3), "peak_mb": round(peak, 1),
+                                 "jobs1_fresh_median_s": round(secs1, 3), "jobs1_fresh_cpu_s": round(cpu1, 3),
+                                 "jobs1_peak_mb": round(peak1, 1), "command_s": round(command[0], 3),
                                  "command_cpu_s": round(command[1], 3)})
+    d = runs["default"][0]
     with capsys.disabled():
-        print(f"\nfull fabric build 4x256x500: median {benchmark.stats.stats.median:.2f} s in process, "
-              f"{secs:.2f} s ({cpu:.2f} s CPU) in a fresh process, peak RSS {peak:.0f} MB, {info['files']} config files, "
-              f"{info['lines']} lines, stages {runs[0]['stages']}, {load_average()}; the whole `fabric build` "
-              f"command (interpreter start-up and imports included, not gated): {command[0]:.2f} s "
-              f"({command[1]:.2f} s CPU)")
+        print(f"\nfull fabric build 4x256x500: median {benchmark.stats.stats.median:.2f} s in process; fresh process, "
+              f"{workers} render processes: {secs:.2f} s ({cpu:.2f} s CPU, workers included), peak memory "
+              f"{peak:.0f} MB (this process {d['maxrss_mb']:.0f} MB + {workers - 1} x the largest worker "
+              f"{d['child_maxrss_mb']:.0f} MB), stages {d['stages']}; --jobs 1: {secs1:.2f} s ({cpu1:.2f} s CPU), "
+              f"peak {peak1:.0f} MB, stages {runs['one'][0]['stages']}; wall {secs1 / secs:.2f}x, CPU "
+              f"{cpu / cpu1:.2f}x of one process; {info['files']} config files, {info['lines']} lines, "
+              f"{load_average()}; the whole `fabric build` command (interpreter start-up and imports included, "
+              f"not gated): {command[0]:.2f} s ({command[1]:.2f} s CPU)")
     assert cpu < TARGET_SECONDS, f"{cpu:.2f} s CPU, target {TARGET_SECONDS} s"
     assert peak < TARGET_MB, f"{peak:.0f} MB, target {TARGET_MB} MB"
+    assert cpu1 < TARGET_SECONDS, f"--jobs 1: {cpu1:.2f} s CPU, target {TARGET_SECONDS} s"
 
 
 REBUILD_ONE_NETWORK_CPU = 6.0
@@ -186,12 +238,13 @@ def _describe(inventory: Path, network: str, text: str) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _rebuild_bench(benchmark: Any, shape: Path, tmp_path: Path, edit: Any,
-                   first: Any = None) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+def _rebuild_bench(benchmark: Any, shape: Path, tmp_path: Path, edit: Any, first: Any = None,
+                   one_process: bool = False) -> tuple[int, dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Copy the inventory (``first(copy, 1)`` changes it first), build once, then time
     rebuilds after ``edit(inventory, n)``: in process (pytest-benchmark, 3 rounds) and in
-    fresh processes; (files written in process, the last in-process result's counts, the
-    fresh runs)."""
+    fresh processes, with the default ``jobs`` and, if ``one_process``, interleaved with
+    ``jobs=1``; (files written in process, the last in-process result's counts, the fresh
+    runs: ``"default"``, ``"one"``)."""
     inv = tmp_path / "inv"
     shutil.copytree(shape, inv)
     if first is not None:
@@ -208,23 +261,34 @@ def _rebuild_bench(benchmark: Any, shape: Path, tmp_path: Path, edit: Any,
         return len(r.written)
 
     written = benchmark.pedantic(again, rounds=3, iterations=1)
-    runs = []
-    for _ in range(CHILD_ROUNDS):
-        edit(inv, next(edits))
-        runs.append(fresh_process("again", str(inv), str(out)))
+    if one_process:
+        runs = _fresh_pair("again", str(inv), str(out), edit=lambda: edit(inv, next(edits)))
+    else:
+        runs = {"default": [], "one": []}
+        for _ in range(CHILD_ROUNDS):
+            edit(inv, next(edits))
+            runs["default"].append(fresh_process("again", str(inv), str(out)))
     return written, last, runs
 
 
-def _report(benchmark: Any, what: str, written: int, runs: list[dict[str, Any]],
+def _report(benchmark: Any, what: str, written: int, fresh: dict[str, list[dict[str, Any]]],
             capsys: pytest.CaptureFixture[str]) -> float:
-    secs = median(r["seconds"] for r in runs)
-    cpu = median(r["cpu_seconds"] for r in runs)
+    runs = fresh["default"]
+    secs, cpu = _medians(runs)
     benchmark.extra_info.update({"written": written, "fresh_median_s": round(secs, 3), "fresh_cpu_s": round(cpu, 3),
-                                 "cached": runs[0]["cached"], "stages": runs[0]["stages"]})
+                                 "cached": runs[0]["cached"], "stages": runs[0]["stages"],
+                                 "workers": runs[0]["workers"]})
+    one = ""
+    if fresh["one"]:
+        secs1, cpu1 = _medians(fresh["one"])
+        benchmark.extra_info.update({"jobs1_fresh_median_s": round(secs1, 3), "jobs1_fresh_cpu_s": round(cpu1, 3)})
+        one = (f"; --jobs 1: {secs1:.2f} s ({cpu1:.2f} s CPU), stages {fresh['one'][0]['stages']}; wall "
+               f"{secs1 / secs:.2f}x, CPU {cpu / cpu1:.2f}x of one process")
     with capsys.disabled():
-        print(f"\n{what}: median {benchmark.stats.stats.median:.2f} s in process, {secs:.2f} s ({cpu:.2f} s CPU) "
-              f"in a fresh process, {written} files written, {runs[0]['cached']} devices from the cache, "
-              f"exports {runs[0]['exports']}, stages {runs[0]['stages']}, {load_average()}")
+        print(f"\n{what}: median {benchmark.stats.stats.median:.2f} s in process; fresh process, "
+              f"{runs[0]['workers']} render processes: {secs:.2f} s ({cpu:.2f} s CPU, workers included), "
+              f"{written} files written, {runs[0]['cached']} devices from the cache, exports {runs[0]['exports']}, "
+              f"stages {runs[0]['stages']}{one}, {load_average()}")
     return float(cpu)
 
 
@@ -237,7 +301,7 @@ def test_incremental_rebuild(benchmark: Any, shape: Path, tmp_path: Path, capsys
     6.0 s CPU in a fresh process as a regression guard (measured 3.9 s on a quiet
     machine, 5.7 to 5.8 s at load average 2 to 6)."""
     written, last, runs = _rebuild_bench(
-        benchmark, shape, tmp_path, lambda inv, n: _describe(inv, "net5", f"edit {n}"))
+        benchmark, shape, tmp_path, lambda inv, n: _describe(inv, "net5", f"edit {n}"), one_process=True)
     assert written == SHAPE["leaves"] * 3 and last["cached"] == SHAPE["spines"]
     cpu = _report(benchmark, "incremental rebuild 4x256x500, one network changed", written, runs, capsys)
     assert cpu < REBUILD_ONE_NETWORK_CPU, f"{cpu:.2f} s CPU, gate {REBUILD_ONE_NETWORK_CPU} s"
@@ -265,7 +329,7 @@ def test_rebuild_one_leaf(benchmark: Any, shape: Path, tmp_path: Path, capsys: p
     # the server is there from the first build on (it takes no ledger value: a plain port)
     written, last, runs = _rebuild_bench(benchmark, shape, tmp_path, _move_server, first=_move_server)
     assert last["cached"] == SHAPE["spines"] + SHAPE["leaves"] - 1 and last["exports"] == "written"
-    assert all(r["cached"] == last["cached"] for r in runs)
+    assert all(r["cached"] == last["cached"] for r in runs["default"])
     cpu = _report(benchmark, "rebuild 4x256x500, one leaf changed", written, runs, capsys)
     assert cpu < REBUILD_ONE_LEAF_CPU, f"{cpu:.2f} s CPU, gate {REBUILD_ONE_LEAF_CPU} s"
 
@@ -279,7 +343,7 @@ def test_rebuild_nothing_changed(benchmark: Any, shape: Path, tmp_path: Path,
     caller does, hashing the code and the inputs, and a stat of each of the ~1,200 files)."""
     written, last, runs = _rebuild_bench(benchmark, shape, tmp_path, lambda inv, n: None)
     assert written == 0 and last["cached"] == SHAPE["spines"] + SHAPE["leaves"] and last["exports"] == "unchanged"
-    assert all(r["written"] == 0 and list(r["stages"]) == ["unchanged"] for r in runs)
+    assert all(r["written"] == 0 and list(r["stages"]) == ["unchanged"] for r in runs["default"])
     cpu = _report(benchmark, "rebuild 4x256x500, nothing changed", written, runs, capsys)
     assert cpu < REBUILD_NOTHING_CPU, f"{cpu:.2f} s CPU, gate {REBUILD_NOTHING_CPU} s"
 
