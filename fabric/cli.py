@@ -169,9 +169,10 @@ def plan(inventory: Path, prune: bool, frozen: bool, dry_run: bool, as_json: boo
 @click.option("--no-cache", "no_cache", is_flag=True,
               help="render and compare every device and run the exports, whatever the last build recorded")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="render in N processes (this one and N-1 forked workers; default: one per CPU this process "
-                   "may use, at most 8); one process when there are fewer than 8 devices to render per "
-                   "process or on anything but Linux. --jobs 1: one process. The files written are the same.")
+              help="render the devices in up to N processes (this one and forked workers; default: one per "
+                   "CPU this process may use, at most 8), at most one per 8 devices to render; one process on "
+                   "anything but Linux or when other threads run. --jobs 1: one process. The files written "
+                   "are the same.")
 @json_opt
 @_fail_on_input
 def build(inventory: Path, out_dir: Path, no_cache: bool, jobs: int | None, as_json: bool) -> None:
