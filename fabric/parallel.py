@@ -26,10 +26,14 @@ is not safe: macOS's system libraries, no ``fork`` on Windows) or another thread
 running in this process (a threaded caller such as the deploy engine: a child forked
 while another thread holds a lock, the allocator's or logging's, can hang on it).
 
-Measured (``tests/bench/test_build.py``, the benchmark fabric, 2-core machine): the full
-build's render+stage step 2.7 s -> 1.6 s wall with 2 workers, the whole fresh-process
-build 4.6 s -> 3.5 s wall, at about 0.2 s more CPU time in all (the fork, the children's
-copy-on-write page faults, pickling the lab configs back); docs/build.md has the table.
+Measured (fresh processes of ``tests/bench/test_build.py``'s full build of the benchmark
+fabric, the default ``jobs`` (2 here) and ``jobs=1`` interleaved, medians; docs/build.md):
+rendering and staging the 260 devices 1.79 s -> 1.01 s wall with the other core idle; the
+whole build 4.45 -> 4.03 s wall at 4.02 -> 4.16 s CPU (all processes) at load average 1.5
+to 1.9, and no more than 1.04x faster while another program keeps the second core busy.
+Rendering the first device of each renderer before the fork (the workers inherit the
+renderers' shared-text caches) took the worker's CPU time from 0.95 to 0.80 s;
+``gc.freeze()`` in the worker made no measurable difference and is not done.
 """
 
 from __future__ import annotations
