@@ -29,8 +29,8 @@ while another thread holds a lock, the allocator's or logging's, can hang on it)
 Measured (fresh processes of ``tests/bench/test_build.py``'s full build of the benchmark
 fabric, the default ``jobs`` (2 here) and ``jobs=1`` interleaved, medians; docs/build.md):
 rendering and staging the 260 devices 1.79 s -> 1.01 s wall with the other core idle; the
-whole build 4.45 -> 4.03 s wall at 4.02 -> 4.16 s CPU (all processes) at load average 1.5
-to 1.9, and no more than 1.04x faster while another program keeps the second core busy.
+whole build 4.69 -> 4.13 s wall at 4.03 -> 4.16 s CPU (all processes) at load average 1.4
+to 1.6, and no more than 1.04x faster while another program keeps the second core busy.
 Rendering the first device of each renderer before the fork (the workers inherit the
 renderers' shared-text caches) took the worker's CPU time from 0.95 to 0.80 s;
 ``gc.freeze()`` in the worker made no measurable difference and is not done.
