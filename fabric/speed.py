@@ -12,9 +12,9 @@ splices text into sentinels.
 - :class:`IdentityCache`: rendered text of objects the intent shares between devices,
   keyed by the object's identity (the intent shares one ``Network`` object among every
   leaf that carries it, so identity says "same text").
-- :func:`fill_slots` and :func:`fill_numbered`: text rendered once with placeholders,
-  the per-device values put in afterwards (NX-OS ``evpn`` RDs and intent JSON RDs; the
-  Junos shared texts).
+- :func:`fill_slots`: text rendered once with placeholders, the per-device values put in
+  afterwards (NX-OS ``evpn`` RDs and intent JSON RDs; the Junos renderer fills its
+  shared texts by the blocks' serials, :func:`fabric.render.junos.tree.fill_marks`).
 - :func:`direct_init`: frozen dataclasses whose instances planning and the design make by
   the thousand (a leaf's L2 VNIs: 128,000 on the benchmark fabric) set their slots
   directly in ``__init__`` instead of through ``object.__setattr__`` (1.5x on making
@@ -181,19 +181,6 @@ def fill_slots(parts: Sequence[str], values: Sequence[str]) -> str:
     if len(values) != len(parts) - 1:
         raise ValueError(f"{len(parts) - 1} placeholders, {len(values)} values")
     return "".join(chain.from_iterable(zip(parts, values, strict=False))) + parts[-1]
-
-
-def fill_numbered(text: str, mark: re.Pattern[str], values: Sequence[str]) -> str:
-    """``text`` with each match of ``mark`` (one group: a number N) replaced by
-    ``values[N]``; each value must be placed exactly once. One pass over ``text``, however
-    many marks (the Junos renderer's shared texts: ``tests/bench/test_speed.py``)."""
-    parts = mark.split(text)
-    seen = sorted(int(n) for n in parts[1::2])
-    if seen != list(range(len(values))):
-        raise ValueError(f"placeholders {seen} do not match the {len(values)} values")
-    for i in range(1, len(parts), 2):
-        parts[i] = values[int(parts[i])]
-    return "".join(parts)
 
 
 CACHE_ENV = "LEAFSPINE_CACHE_DIR"
@@ -411,6 +398,6 @@ def sync_filesystem(fd: int) -> bool:
 
 __all__ = [
     "ADDRESS_TYPES", "CACHE_ENV", "SLOT", "SYNCFS_SINCE", "IPAddressValue", "IdentityCache", "address_text", "cache_dir",
-    "direct_init", "environment_class", "fill_numbered", "fill_slots", "gc_paused", "split_slots", "sync_filesystem",
+    "direct_init", "environment_class", "fill_slots", "gc_paused", "split_slots", "sync_filesystem",
     "template_bytecode_cache",
 ]

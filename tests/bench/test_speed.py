@@ -12,7 +12,7 @@ text, the test first checks they give the same text.
 3. the hand-written intent JSON encoder (:func:`fabric.design.intent.JsonCache` and its
    cached tuples and RD slots) against ``json.dumps(..., indent=2, sort_keys=True)``;
 4. the Junos shared blocks (:class:`fabric.render.junos.tree.SharedBlock`, placeholders
-   filled by :func:`fabric.speed.fill_numbered`) against parsing every device's whole text;
+   filled by serial, :func:`fabric.render.junos.tree.fill_marks`) against parsing every device's whole text;
 5. :func:`fabric.speed.template_bytecode_cache`: loading every template of the three
    renderers in a new environment (what a fresh ``fabric build`` does), from the cache
    against compiling them;
@@ -23,7 +23,12 @@ text, the test first checks they give the same text.
 7. :func:`fabric.speed.address_text` against ``str()`` on every address value of the
    benchmark fabric's intent (each value once per place it is printed);
 8. :func:`fabric.speed.environment_class`: the NX-OS leaves rendered with template globals
-   in a plain dict against Jinja2's ``ChainMap``.
+   in a plain dict against Jinja2's ``ChainMap``;
+9. :class:`fabric.render.junos.tree.StatementMemo`: parsing the Junos leaves' skeletons
+   (their text outside the shared blocks) and printing their ``set`` and XML forms, each
+   distinct line tokenized once and the XML of each block kept by its text, against
+   :func:`~fabric.render.junos.tree.parse` and a plain print (a new memo per round, as a
+   fresh build has).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from fabric.design import DeviceIntent
 from fabric.design.intent import INTENT_VERSION, JsonCache
 from fabric.design.pipeline import Design
 from fabric.render.junos import JunosRenderer
-from fabric.render.junos.tree import parse, to_set
+from fabric.render.junos.tree import StatementMemo, parse, to_set
 from fabric.render.junos.xml import to_xml
 from fabric.render.nxos.renderer import NxosRenderer
 from tests.bench.gen_fabric import write
@@ -302,3 +307,29 @@ def test_direct_init_in_plan_and_design(benchmark: Any, fab: fabric.Fabric, monk
         monkeypatch.setattr(c, "__init__", c.__init__.__dataclass_init__)
     plain = cpu(plan_and_design)
     report(capsys, benchmark, "direct_init, plan + design", trick, plain)
+
+
+def test_junos_statement_memo(benchmark: Any, designed: Design, capsys: pytest.CaptureFixture[str]) -> None:
+    r = JunosRenderer()
+    skeletons = [r.skeleton(i) for i in _junos(designed)]
+
+    def memo_way() -> list[tuple[str, str]]:
+        memo = StatementMemo()
+        out = []
+        for text, blocks, _ in skeletons:
+            tree = memo.parse(text)
+            assert tree is not None
+            out.append((to_set(tree.stmts, blocks), to_xml(tree.stmts, slots=blocks, memo=tree)))
+        return out
+
+    def plain_way() -> list[tuple[str, str]]:
+        out = []
+        for text, blocks, _ in skeletons:
+            tree = parse(text)
+            out.append((to_set(tree, blocks), to_xml(tree, slots=blocks)))
+        return out
+
+    assert memo_way() == plain_way()
+    trick = benchmark.pedantic(lambda: cpu(memo_way), rounds=1, iterations=1)
+    plain = cpu(plain_way)
+    report(capsys, benchmark, "StatementMemo, Junos skeletons parsed, set + XML printed", trick, plain)

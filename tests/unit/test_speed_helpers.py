@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_address, ip_interface
 from pathlib import Path
 
@@ -12,17 +11,62 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fabric.errors import RenderError
+from fabric.render.junos.tree import SharedBlock, StatementMemo, fill_marks, parse
+from fabric.render.junos.xml import to_xml
 from fabric.render.shared import template_environment
-from fabric.speed import CACHE_ENV, address_text, cache_dir, fill_numbered, template_bytecode_cache
+from fabric.speed import CACHE_ENV, address_text, cache_dir, template_bytecode_cache
 
 
-def test_fill_numbered_puts_each_value_once() -> None:
-    mark = re.compile(r"<(\d+)>\n")
-    assert fill_numbered("a\n<1>\nb\n<0>\n", mark, ["X", "Y"]) == "a\nYb\nX"
-    with pytest.raises(ValueError, match="do not match"):
-        fill_numbered("<0>\n<0>\n", mark, ["X", "Y"])
-    with pytest.raises(ValueError, match="do not match"):
-        fill_numbered("<0>\n", mark, ["X", "Y"])
+def test_fill_marks_puts_each_shared_block_where_it_was_marked() -> None:
+    a, b = SharedBlock("x;\n", 7), SharedBlock("y;\n", 9)
+    blocks = {7: a, 9: b}
+    assert fill_marks("p {\n__slot__ 9;\n}\n__slot__ 7;\n", blocks, [7, 9]) == "p {\ny;\n}\nx;\n"
+    with pytest.raises(RenderError, match="do not match"):
+        fill_marks("__slot__ 7;\n__slot__ 7;\n", blocks, [7, 9])
+    with pytest.raises(RenderError, match="do not match"):
+        fill_marks("__slot__ 7;\n", blocks, [7, 9])
+
+
+STATEMENT_TEXTS = [
+    "policy-options {\n    prefix-list P {\n        10.0.0.1/32;\n    }\n    community C members [ 1:1 2:2 ];\n"
+    "    policy-statement X {\n    }\n}\n",
+    'interfaces {\n    et-0/0/1 {\n        description "x: {y}; [z]";\n        unit 0;\n    }\n}\n',
+    "## Last changed\nsystem {\n    host-name a; # comment\n}\n",
+    # the same block in two places
+    "protocols {\n    lldp {\n        interface all;\n    }\n}\nvlans {\n    lldp {\n        interface all;\n    }\n}\n",
+]
+
+
+@pytest.mark.parametrize("text", STATEMENT_TEXTS)
+def test_statement_memo_parses_as_parse_does(text: str) -> None:
+    memo = StatementMemo()
+    for _ in range(2):  # the second time from what the memo kept
+        tree = memo.parse(text)
+        assert tree is not None
+        assert tree.stmts == parse(text)
+        assert to_xml(tree.stmts, outside_schema=True, memo=tree) == to_xml(parse(text), outside_schema=True)
+
+
+@pytest.mark.parametrize("text", [
+    "a { b; }\n",  # two statements on a line
+    "a {\n    b\n    c;\n}\n",  # a statement over two lines
+    "/* block\ncomment */\na;\n",
+    "a {\n",  # unbalanced
+    "}\n",
+    'a "b;\n',  # unterminated string
+])
+def test_statement_memo_leaves_other_text_to_parse(text: str) -> None:
+    assert StatementMemo().parse(text) is None
+
+
+def test_statement_memo_is_dropped_past_its_limit() -> None:
+    memo = StatementMemo(limit=3)
+    for i in range(10):
+        tree = memo.parse(f"a {{\n    b {i};\n}}\n")
+        assert tree is not None
+        assert tree.stmts == parse(f"a {{\n    b {i};\n}}\n")
+        assert len(memo) <= 3 + 3
 
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

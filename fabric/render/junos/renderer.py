@@ -21,7 +21,7 @@ import jinja2
 from fabric.design.intent import DeviceIntent, RouteTarget
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_string, junos_word
-from fabric.render.junos.tree import SLOT, SharedBlock, fill_marks, parse, to_set
+from fabric.render.junos.tree import SLOT, SharedBlock, StatementMemo, fill_marks, parse, to_set
 from fabric.render.junos.view import JunosNames, JunosView, build_view, route_target
 from fabric.render.junos.xml import to_xml
 from fabric.render.shared import template_environment
@@ -78,6 +78,8 @@ class JunosRenderer:
         self._cache: IdentityCache[str] = IdentityCache()
         self._texts: dict[tuple[str, tuple[int, ...]], str] = {}
         self._blocks_by_text: dict[str, SharedBlock] = {}
+        self._serials = 0
+        self._memo = StatementMemo()
 
     # ------------------------------------------------------------------ shared text
 
@@ -142,29 +144,42 @@ class JunosRenderer:
 
         The text is rendered with a placeholder statement ``__slot__ N;`` where each
         shared text goes (irb units, VLANs, vni-options, RA interfaces, each VRF's irb
-        interfaces, the extended VNI list: the bulk of a leaf, the same on many leaves);
-        the ``.conf`` is that text with the shared texts put in, and the ``set`` and XML
-        forms print each distinct one once (:class:`~fabric.render.junos.tree.SharedBlock`)."""
+        interfaces, the extended VNI list: the bulk of a leaf, the same on many leaves; N
+        is the block's serial); the ``.conf`` is that text with the shared texts put in,
+        and the ``set`` and XML forms print each distinct one once
+        (:class:`~fabric.render.junos.tree.SharedBlock`). The rest, the skeleton (~520
+        lines on a leaf, most of them the same on every leaf), is parsed through
+        :class:`~fabric.render.junos.tree.StatementMemo`, which tokenizes each distinct
+        line once and keeps the XML of each block by its text."""
+        skeleton, blocks, marked = self.skeleton(intent)
+        conf = fill_marks(skeleton, blocks, marked)
+        memo = self._memo.parse(skeleton)
+        # not one statement per line: the plain parser (and its errors)
+        tree = memo.stmts if memo is not None else parse(skeleton)
+        return {"conf": conf, "set": to_set(tree, blocks), "xml": to_xml(tree, slots=blocks, memo=memo)}
+
+    def skeleton(self, intent: DeviceIntent) -> tuple[str, dict[int, SharedBlock], list[int]]:
+        """The text of ``intent`` with a placeholder where each shared block goes, the
+        blocks by serial, and the serials in the order they were placed."""
         view = self.view(intent)
-        texts: list[str] = []
+        blocks: dict[int, SharedBlock] = {}
+        marked: list[int] = []
 
         def mark(text: str) -> str:
             # a placeholder statement only where the text is not empty (the templates test it)
             if not text:
                 return ""
-            texts.append(text)
-            return f"{SLOT} {len(texts) - 1};\n"
+            block = self._shared(text)
+            blocks[block.serial] = block
+            marked.append(block.serial)
+            return f"{SLOT} {block.serial};\n"
 
-        marked = dataclasses.replace(
+        with_marks = dataclasses.replace(
             view, irb_units=mark(view.irb_units), vlan_blocks=mark(view.vlan_blocks),
             vni_options=mark(view.vni_options), router_advertisement=mark(view.router_advertisement),
             vni_list=mark(view.vni_list), vrf_interfaces={k: mark(t) for k, t in view.vrf_interfaces.items()},
         )
-        skeleton = self._main.render(d=intent, n=JunosNames, v=marked)
-        conf = fill_marks(skeleton, texts)
-        slots = [self._shared(text) for text in texts]
-        tree = parse(skeleton)
-        return {"conf": conf, "set": to_set(tree, slots), "xml": to_xml(tree, slots=slots)}
+        return self._main.render(d=intent, n=JunosNames, v=with_marks), blocks, marked
 
     def _shared(self, text: str) -> SharedBlock:
         """The parsed block of ``text`` (by content: equal text, one block)."""
@@ -172,5 +187,6 @@ class JunosRenderer:
         if hit is None:
             if len(self._blocks_by_text) >= SHARED_BLOCKS_MAX:
                 self._blocks_by_text.clear()
-            hit = self._blocks_by_text[text] = SharedBlock(text)
+            self._serials += 1  # never reused: a placeholder's number always means one text
+            hit = self._blocks_by_text[text] = SharedBlock(text, self._serials)
         return hit

@@ -14,13 +14,15 @@ naming the line, never a silently different tree.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from fabric.errors import RenderError
-from fabric.speed import fill_numbered
 
-__all__ = ["SLOT", "ParseError", "SharedBlock", "Stmt", "fill_marks", "parse", "to_curly", "to_set", "unquote"]
+__all__ = [
+    "SLOT", "MemoTree", "ParseError", "SharedBlock", "StatementMemo", "Stmt", "fill_marks", "parse", "to_curly", "to_set",
+    "unquote",
+]
 
 SLOT = "__slot__"
 """Keyword of a placeholder statement ``__slot__ N;``: where the :class:`SharedBlock`
@@ -201,31 +203,38 @@ def parse(text: str) -> list[Stmt]:
     return p.finish()
 
 
-def set_lines(stmts: list[Stmt], prefix: str = "set ", slots: Sequence[SharedBlock] = ()) -> list[str]:
+def set_lines(stmts: list[Stmt], prefix: str = "set ", slots: Slots = ()) -> list[str]:
     """The ``set`` lines of ``stmts`` below ``prefix``; placeholder statements
     (``__slot__ N;``) expand to the lines of ``slots[N]``."""
     out: list[str] = []
-
-    def walk(prefix: str, items: list[Stmt]) -> None:
-        for s in items:
-            if s.words[0] == SLOT:
-                out.extend(_slot(slots, s).set_lines(prefix))
-                continue
-            path = prefix + " ".join(s.words)
-            if s.values is not None:
-                out.extend(f"{path} {v}" for v in s.values)
-            elif s.children:
-                walk(path + " ", s.children)
-            else:
-                out.append(path)
-
-    walk(prefix, stmts)
-    return out
+    _walk_set(out, prefix, stmts, slots)
+    return [line for item in out for line in item.split("\n")] if slots else out
 
 
-def to_set(stmts: list[Stmt], slots: Sequence[SharedBlock] = ()) -> str:
+def _walk_set(out: list[str], prefix: str, items: list[Stmt], slots: Slots) -> None:
+    """``set`` lines into ``out``; a shared block's lines are one item of ``out`` (what
+    ``"\n".join`` prints is the same). A plain recursive function: a closure that calls
+    itself is a reference cycle, which keeps what it refers to until the cycle collector
+    runs."""
+    for s in items:
+        if s.words[0] == SLOT:
+            text = _slot(slots, s).set_text(prefix)
+            if text:
+                out.append(text)
+            continue
+        path = prefix + " ".join(s.words)
+        if s.values is not None:
+            out.extend([f"{path} {v}" for v in s.values])
+        elif s.children:
+            _walk_set(out, path + " ", s.children, slots)
+        else:
+            out.append(path)
+
+
+def to_set(stmts: list[Stmt], slots: Slots = ()) -> str:
     """The ``set`` form: one line per leaf, per leaf-list value and per empty block."""
-    out = set_lines(stmts, "set ", slots)
+    out: list[str] = []
+    _walk_set(out, "set ", stmts, slots)
     out.append("")
     return "\n".join(out)
 
@@ -233,19 +242,23 @@ def to_set(stmts: list[Stmt], slots: Sequence[SharedBlock] = ()) -> str:
 _MARK = re.compile(SLOT + r" (\d+);\n")
 
 
-def fill_marks(text: str, values: Sequence[str]) -> str:
-    """``text`` with each placeholder line ``__slot__ N;`` replaced by ``values[N]``;
-    each value must be placed exactly once."""
-    try:
-        return fill_numbered(text, _MARK, values)
-    except ValueError as e:
-        raise RenderError(str(e)) from None
+def fill_marks(text: str, blocks: Mapping[int, SharedBlock], marked: Sequence[int]) -> str:
+    """``text`` with each placeholder line ``__slot__ N;`` replaced by the text of
+    ``blocks[N]``; the numbers placed must be exactly ``marked`` (in any order: a
+    template that drops or repeats a placeholder is an error)."""
+    parts = _MARK.split(text)
+    placed = sorted(int(n) for n in parts[1::2])
+    if placed != sorted(marked):
+        raise RenderError(f"placeholders {placed} do not match the shared blocks {sorted(marked)}")
+    for i in range(1, len(parts), 2):
+        parts[i] = blocks[int(parts[i])].text
+    return "".join(parts)
 
 
-def _slot(slots: Sequence[SharedBlock], s: Stmt) -> SharedBlock:
+def _slot(slots: Slots, s: Stmt) -> SharedBlock:
     try:
         return slots[int(s.words[1])]
-    except (IndexError, ValueError):
+    except (IndexError, KeyError, ValueError):
         raise RenderError(f"placeholder {' '.join(s.words)!r} names no shared block") from None
 
 
@@ -254,31 +267,162 @@ class SharedBlock:
     VLANs, vni-options), parsed once and printed once per place it goes.
 
     The Junos renderer renders a device's config with a placeholder ``__slot__ N;`` where
-    such a block goes, and :meth:`JunosRenderer.render` keeps one :class:`SharedBlock` per
-    distinct text: the ``set`` lines under a given prefix and the XML under a given parent
-    element are computed once and reused for every device that has the same block
+    such a block goes (N: the block's ``serial``, never reused by a renderer), and
+    :meth:`JunosRenderer.render` keeps one :class:`SharedBlock` per distinct text: the
+    ``set`` lines under a given prefix and the XML under a given parent element are
+    computed once, as one text, and reused for every device that has the same block
     (``tests/bench/test_speed.py`` measures it against parsing every device's whole text)."""
 
-    __slots__ = ("_set", "_xml", "text", "tree")
+    __slots__ = ("_set", "_xml", "serial", "text", "tree")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, serial: int = 0) -> None:
         self.text = text
+        self.serial = serial
         self.tree = parse(text)
-        self._set: dict[str, list[str]] = {}
-        self._xml: dict[tuple[str, str], list[str]] = {}
+        self._set: dict[str, str] = {}
+        self._xml: dict[tuple[str, str], str] = {}
 
-    def set_lines(self, prefix: str) -> list[str]:
+    def set_text(self, prefix: str) -> str:
+        """The block's ``set`` lines below ``prefix``, joined by newlines (no final one)."""
         hit = self._set.get(prefix)
         if hit is None:
-            hit = self._set[prefix] = set_lines(self.tree, prefix)
+            hit = self._set[prefix] = "\n".join(set_lines(self.tree, prefix))
         return hit
 
-    def xml_lines(self, parent: str, indent: str, make: Callable[[list[Stmt], str, str], list[str]]) -> list[str]:
+    def xml_text(self, parent: str, indent: str, make: Callable[[list[Stmt], str, str], list[str]]) -> str:
+        """The block's XML lines inside ``parent`` at ``indent`` (``make`` prints them),
+        joined by newlines (no final one)."""
         key = (parent, indent)
         hit = self._xml.get(key)
         if hit is None:
-            hit = self._xml[key] = make(self.tree, parent, indent)
+            hit = self._xml[key] = "\n".join(make(self.tree, parent, indent))
         return hit
+
+
+Slots = Sequence[SharedBlock] | Mapping[int, SharedBlock]
+"""The shared blocks a tree's placeholders name: by position, or by serial."""
+
+_OPEN, _CLOSE, _LEAF, _SKIP, _OTHER = range(5)
+_PUNCT = frozenset("{};[]")
+_Form = tuple[int, tuple[str, ...], tuple[str, ...] | None]
+
+
+def _line_form(raw: str) -> _Form:
+    """What one line of text is when it holds exactly one whole statement (or its
+    closing brace, or nothing): ``(_OPEN, words, None)``, ``(_LEAF, words, values)``,
+    ``(_CLOSE, (), None)``, ``(_SKIP, (), None)``; anything else is ``_OTHER``. The words
+    are what :func:`parse` makes of the line (the same fast path, else its tokenizer)."""
+    s = raw.strip()
+    if not s:
+        return _SKIP, (), None
+    last = s[-1]
+    body = s[:-1]
+    if (last == "{" or last == ";") and body and not _SPECIAL.search(body):
+        return (_OPEN if last == "{" else _LEAF), tuple(body.split()), None
+    if s == "}":
+        return _CLOSE, (), None
+    try:
+        toks = [t for t, _ in _tokens(s)]
+    except ParseError:
+        return _OTHER, (), None
+    if not toks:
+        return _SKIP, (), None
+    last = toks[-1]
+    if last == "{" or last == ";":
+        body_toks = toks[:-1]
+        if "[" in body_toks and last == ";":
+            i = body_toks.index("[")
+            words, values = body_toks[:i], body_toks[i + 1 : -1]
+            if words and values and body_toks[-1] == "]" and not _PUNCT.intersection(words + values):
+                return _LEAF, tuple(words), tuple(values)
+        elif body_toks and not _PUNCT.intersection(body_toks):
+            return (_OPEN if last == "{" else _LEAF), tuple(body_toks), None
+    return _OTHER, (), None
+
+
+class MemoTree:
+    """A tree :meth:`StatementMemo.parse` made: the statements, and the text of each of
+    its blocks (the key under which the block's printed forms are kept)."""
+
+    __slots__ = ("_lines", "_spans", "memo", "stmts")
+
+    def __init__(self, memo: StatementMemo, stmts: list[Stmt], lines: list[str], spans: dict[int, tuple[int, int]]) -> None:
+        self.memo = memo
+        self.stmts = stmts
+        self._lines = lines
+        self._spans = spans
+
+    def text(self, block: Stmt) -> tuple[str, ...]:
+        """The lines of ``block`` (a block of this tree), from its opening line to its
+        closing brace: they alone decide what it prints (placeholders name shared blocks
+        by serial, and a serial always means the same text). A tuple of the lines, not
+        their joined text: hashing it reuses each line's hash, made when it was parsed."""
+        a, b = self._spans[id(block)]
+        return tuple(self._lines[a:b])
+
+
+class StatementMemo:
+    """Speed (issue 10): the Junos text of one leaf differs from the next leaf's in a few
+    dozen of its ~520 skeleton lines (addresses, names), so most of its ``set`` and XML
+    forms are what an earlier leaf printed already.
+
+    :meth:`parse` tokenizes each distinct line once (what a line holds is kept by its
+    text) and notes the lines of each block; :func:`to_set` and
+    :func:`fabric.render.junos.xml.to_xml`, given the :class:`MemoTree`, keep the printed
+    lines of each block by its text and context (prefix; parent element and indent), so a
+    block some earlier device had costs one lookup and only the blocks around a changed
+    line are printed again. Keys and values are text: nothing here depends on object
+    identity, and the memo adds no objects for the garbage collector to walk. Dropped
+    whole past ``limit`` entries. Placeholders must name shared blocks by serial.
+    ``tests/bench/test_speed.py`` times it against the plain parse and print; the output
+    is the same (``tests/unit/test_build_properties.py``, ``make golden``)."""
+
+    __slots__ = ("_lines", "limit", "xml_items")
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._lines: dict[str, _Form] = {}
+        self.xml_items: dict[tuple[tuple[str, ...], str, str], str] = {}
+        self.limit = limit
+
+    def __len__(self) -> int:
+        return len(self._lines) + len(self.xml_items)
+
+    def parse(self, text: str) -> MemoTree | None:
+        """The tree of ``text`` (the same statements :func:`parse` gives), or None where
+        the text holds anything but one whole statement per line (then use
+        :func:`parse`, which also reports errors)."""
+        if len(self) >= self.limit:
+            self._lines.clear()
+            self.xml_items.clear()
+        if "/*" in text:
+            return None
+        known = self._lines
+        lines = text.split("\n")
+        spans: dict[int, tuple[int, int]] = {}
+        root: list[Stmt] = []
+        children = root
+        stack: list[tuple[tuple[str, ...], list[Stmt], int]] = []
+        for i, raw in enumerate(lines):
+            form = known.get(raw)
+            if form is None:
+                form = known[raw] = _line_form(raw)
+            kind = form[0]
+            if kind == _LEAF:
+                children.append(Stmt(form[1], None, form[2]))
+            elif kind == _OPEN:
+                stack.append((form[1], children, i))
+                children = []
+            elif kind == _CLOSE:
+                if not stack:
+                    return None
+                words, parent, first = stack.pop()
+                node = Stmt(words, children)
+                spans[id(node)] = (first, i + 1)
+                parent.append(node)
+                children = parent
+            elif kind != _SKIP:
+                return None
+        return None if stack else MemoTree(self, root, lines, spans)
 
 
 def to_curly(stmts: list[Stmt]) -> str:

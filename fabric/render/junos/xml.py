@@ -33,10 +33,8 @@ includes them, unchecked. A consequence for deploy: load the ``.xml`` with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fabric.errors import RenderError
-from fabric.render.junos.tree import SLOT, SharedBlock, Stmt, unquote
+from fabric.render.junos.tree import SLOT, MemoTree, SharedBlock, Slots, Stmt, unquote
 
 __all__ = ["NAMESPACE_ROOT", "OUTSIDE_SCHEMA", "to_xml"]
 
@@ -116,9 +114,10 @@ def _value(word: str) -> str:
 class _Writer:
     """Accumulates indented XML lines."""
 
-    def __init__(self, slots: Sequence[SharedBlock] = ()) -> None:
+    def __init__(self, slots: Slots = (), memo: MemoTree | None = None) -> None:
         self.out: list[str] = []
         self.slots = slots
+        self.memo = memo
 
     def leaf(self, ind: str, tag: str, value: str | None) -> None:
         if value is None:
@@ -250,7 +249,9 @@ class _Writer:
                 continue
             kw = c.words[0]
             if kw == SLOT:
-                self.out.extend(self._slot(c).xml_lines(parent, ind, _block_lines))
+                text = self._slot(c).xml_text(parent, ind, _block_lines)
+                if text:
+                    self.out.append(text)  # one item of many lines: "\n".join gives the same
                 continue
             if (
                 kw in NESTED
@@ -266,13 +267,27 @@ class _Writer:
                         group.append(o)
                         done.add(j)
                 self.nested(kw, group, ind)
+            elif self.memo is not None and c.children:
+                # a block's lines, kept by its text as one item (StatementMemo); a leaf
+                # statement is cheaper to print than to look up
+                kept = self.memo.memo.xml_items
+                key = (self.memo.text(c), parent, ind)
+                hit = kept.get(key)
+                if hit is None:
+                    out = self.out
+                    start = len(out)
+                    self.stmt(c, parent, ind)
+                    hit = kept[key] = "\n".join(out[start:])
+                    del out[start:]
+                if hit:
+                    self.out.append(hit)
             else:
                 self.stmt(c, parent, ind)
 
     def _slot(self, s: Stmt) -> SharedBlock:
         try:
             return self.slots[int(s.words[1])]
-        except (IndexError, ValueError):
+        except (IndexError, KeyError, ValueError):
             raise RenderError(f"placeholder {' '.join(s.words)!r} names no shared block") from None
 
     def _rest(self, rest: tuple[str, ...], s: Stmt, element: str, ind: str) -> None:
@@ -300,13 +315,17 @@ def _block_lines(stmts: list[Stmt], parent: str, ind: str) -> list[str]:
     return w.out
 
 
-def to_xml(stmts: list[Stmt], *, outside_schema: bool = False, slots: Sequence[SharedBlock] = ()) -> str:
+def to_xml(stmts: list[Stmt], *, outside_schema: bool = False, slots: Slots = (),
+           memo: MemoTree | None = None) -> str:
     """The configuration as Junos XML in Juniper's YANG namespaces.
 
     ``system`` is left out unless ``outside_schema`` (then it is written in the
     ``.../conf/system`` namespace by the same rules; Juniper's QFX schema set used here
-    cannot check it). Placeholders ``__slot__ N;`` print the XML of ``slots[N]``."""
-    w = _Writer(slots)
+    cannot check it). Placeholders ``__slot__ N;`` print the XML of ``slots[N]``. With
+    ``memo`` (``stmts`` being ``memo.stmts``, see
+    :class:`~fabric.render.junos.tree.StatementMemo`), a block printed before in the same
+    place is not printed again."""
+    w = _Writer(slots, memo)
     w.out.append(f'<configuration xmlns="{NAMESPACE_ROOT}">')
     for s in stmts:
         kw = s.keyword
