@@ -132,9 +132,10 @@ def _child(index: int, work: Callable[[int], object], write_fd: int, others: lis
             data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
             if outcome[0] == "error":  # an exception class may pickle but not unpickle (other __init__ arguments)
                 pickle.loads(data)
-        except BaseException as e:  # an unpicklable result or exception
-            data = pickle.dumps(("error", (FabricError(f"worker {index}: {type(e).__name__}: {e}"),
-                                           traceback.format_exc())))
+        except BaseException as e:  # an unpicklable result or exception: its type and message
+            what, tb = (cast("tuple[BaseException, str]", outcome[1]) if outcome[0] == "error"
+                        else (e, traceback.format_exc()))
+            data = pickle.dumps(("error", (FabricError(f"worker {index}: {type(what).__name__}: {what}"), tb)))
         view = memoryview(data)
         while view:
             view = view[os.write(write_fd, view):]

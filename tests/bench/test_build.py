@@ -18,8 +18,8 @@ SVI on every leaf, about 2.8 million lines of main config text.
    process's peak plus the largest worker's peak for each worker) as a fresh process.
 3. ``test_incremental_rebuild``: the same build again into the built directory after one
    network changed (its description, on every leaf: every leaf renders again, the build
-   cache holds only the spines), with the default ``jobs`` and ``jobs=1``. Target (issue 10): under 1 s; not met, and not possible on
-   this machine (6.).
+   cache holds only the spines), with the default ``jobs`` and ``jobs=1``. Target (issue
+   10): under 1 s; not met, and not possible on this machine (6.).
 4. ``test_rebuild_one_leaf``: the same after an edit that touches one leaf (a server moved
    to another port of ``leaf1``): the build cache renders that leaf only; the exports run.
 5. ``test_rebuild_nothing_changed``: the same with nothing changed: the whole build is
