@@ -890,6 +890,13 @@ class JsonCache:
     def get_all(self, objs: tuple[object, ...], extra: Hashable, make: Callable[[], str]) -> str:
         return self._text.get(objs, extra, make)
 
+    def get_tuple(self, value: tuple[object, ...], level: int, make: Callable[[], str]) -> str:
+        """The text of a tuple of shared objects: by the tuple's own identity first (the
+        design shares a leaf's gateway tuple and each VRF's network names among the leaves
+        that carry the same networks: one lookup instead of one per item), else by its
+        items' (:meth:`get_all`)."""
+        return self._text.get_one(value, ("tuple", level), lambda: self._text.get(value, level, make))
+
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _ADDR_TYPES = (IPv4Address, IPv6Address, IPv4Interface, IPv6Interface, IPv4Network, IPv6Network)
@@ -974,7 +981,7 @@ def _encode(value: Any, level: int, cache: JsonCache) -> str:
     first = items[0]
     if t is tuple and (isinstance(first, JsonCache.SHARED) or type(first) is str):
         # a leaf's gateways, a VRF's network names: the same objects on many leaves
-        return cache.get_all(value, level, encode_items)
+        return cache.get_tuple(value, level, encode_items)
     if type(first) is L2Vni and t is tuple:
         return _encode_vnis(value, level, cache)
     return encode_items()

@@ -28,7 +28,13 @@ text, the test first checks they give the same text.
    (their text outside the shared blocks) and printing their ``set`` and XML forms, each
    distinct line tokenized once and the XML of each block kept by its text, against
    :func:`~fabric.render.junos.tree.parse` and a plain print (a new memo per round, as a
-   fresh build has).
+   fresh build has);
+10. a Junos leaf's network blocks and VLAN names made once per pair of network tuple and
+    shared gateway tuple (:meth:`fabric.render.junos.JunosRenderer.blocks`), and each VRF's
+    irb interfaces once per (gateway tuple, VRF network tuple), against making them on
+    every leaf (each network's text still rendered once): the views of the Junos leaves;
+11. the intent JSON of a tuple of shared objects looked up by the tuple's own identity
+    first (:meth:`fabric.design.intent.JsonCache.get_tuple`), against by its items'.
 """
 
 from __future__ import annotations
@@ -47,10 +53,11 @@ import pytest
 
 import fabric
 from fabric.design import DeviceIntent
-from fabric.design.intent import INTENT_VERSION, JsonCache
+from fabric.design.intent import INTENT_VERSION, JsonCache, VrfInstance
 from fabric.design.pipeline import Design
 from fabric.render.junos import JunosRenderer
 from fabric.render.junos.tree import StatementMemo, parse, to_set
+from fabric.render.junos.view import LeafBlocks
 from fabric.render.junos.xml import to_xml
 from fabric.render.nxos.renderer import NxosRenderer
 from tests.bench.gen_fabric import write
@@ -129,6 +136,9 @@ def test_identity_cache_of_shared_blocks(benchmark: Any, designed: Design, platf
     cached: JunosRenderer | NxosRenderer = JunosRenderer() if platform == "junos" else NxosRenderer()
     plain_r: JunosRenderer | NxosRenderer = JunosRenderer() if platform == "junos" else NxosRenderer()
     plain_r._cache = _NoCache()  # type: ignore[assignment]
+    if isinstance(plain_r, JunosRenderer):
+        plain_r._leaf = _NoCache()  # type: ignore[assignment]
+        plain_r._leaf_text = _NoCache()  # type: ignore[assignment]
     if isinstance(plain_r, NxosRenderer):
         plain_r._parts = _NoCache()  # type: ignore[assignment]
     assert cached.render_main(devices[0]) == plain_r.render_main(devices[0])
@@ -333,3 +343,70 @@ def test_junos_statement_memo(benchmark: Any, designed: Design, capsys: pytest.C
     trick = benchmark.pedantic(lambda: cpu(memo_way), rounds=1, iterations=1)
     plain = cpu(plain_way)
     report(capsys, benchmark, "StatementMemo, Junos skeletons parsed, set + XML printed", trick, plain)
+
+
+class _PerLeafJunos(JunosRenderer):
+    """The plain way of :meth:`JunosRenderer.blocks`: each leaf's VNI and gateway lists
+    walked on every leaf (each network's text, and each list's joined text, still cached:
+    what the renderer did before)."""
+
+    def blocks(self, d: DeviceIntent) -> LeafBlocks:
+        cache, gateways = self._cache, d.gateways
+        irb = cache.get(gateways, "irb", lambda: "".join([
+            cache.get_one(g, "irb", lambda g=g: self._irb.render(g=g)) for g in gateways]))  # type: ignore[misc]
+        ra = cache.get(gateways, "ra", lambda: "".join([
+            cache.get_one(g, "ra", lambda g=g: self._ra.render(g=g)) for g in gateways  # type: ignore[misc]
+            if g.address6 is not None]))
+        nets = tuple(v.network for v in d.vnis)
+        gw_networks = {g.network for g in gateways}
+        has_gw = tuple(net.name in gw_networks for net in nets)
+        vlans = cache.get(nets, ("vlan", has_gw), lambda: "".join([
+            cache.get_one(net, gw, lambda net=net, gw=gw: self._vlan.render(net=net, has_gateway=gw))  # type: ignore[misc]
+            for net, gw in zip(nets, has_gw, strict=True)]))
+        vnis = cache.get(nets, "vni", lambda: "".join([
+            cache.get_one(net, "vni", lambda net=net: self._vni.render(net=net)) for net in nets]))  # type: ignore[misc]
+        numbers = tuple(v.vni for v in d.vnis)
+        vni_list = cache.get_one(numbers, "list", lambda: "        extended-vni-list [ " + " ".join(map(str, numbers))
+                                 + " ];\n") if numbers else ""
+        return LeafBlocks(irb, vlans, vnis, ra, vni_list, {v.vlan: v.network.name for v in d.vnis})
+
+    def vrf_interfaces(self, d: DeviceIntent, vrf: VrfInstance) -> str:
+        gw_vlan = {g.network: g.vlan for g in d.gateways}
+        units = tuple(gw_vlan[n] for n in vrf.networks)
+        return self._cache.get_one(units, "vrf", lambda: "".join([f"        interface irb.{u};\n" for u in units]))
+
+
+def test_junos_leaf_blocks_by_identity(benchmark: Any, designed: Design, capsys: pytest.CaptureFixture[str]) -> None:
+    devices = _junos(designed)
+
+    def views(r: JunosRenderer) -> list[Any]:
+        return [r.view(i) for i in devices]
+
+    def same(v: Any) -> tuple[Any, ...]:
+        return (v.irb_units, v.vlan_blocks, v.vni_options, v.router_advertisement, v.vni_list, v.vlan_names,
+                v.vrf_interfaces)
+
+    assert [same(v) for v in views(JunosRenderer())] == [same(v) for v in views(_PerLeafJunos())]
+    # a new renderer each round: its caches start empty, as in a fresh build
+    trick = benchmark.pedantic(lambda: cpu(lambda: views(JunosRenderer())), rounds=1, iterations=1)
+    plain = cpu(lambda: views(_PerLeafJunos()))
+    report(capsys, benchmark, "Junos leaf blocks by identity, views of the Junos leaves", trick, plain)
+
+
+def test_intent_json_tuples_by_identity(benchmark: Any, designed: Design, capsys: pytest.CaptureFixture[str]) -> None:
+    """The step the trick changes: encoding each device's tuples of shared objects (its
+    gateways, each VRF's network names) once the first leaf has put their text in the
+    cache, as every later leaf of a build does."""
+    from fabric.design.intent import _encode
+
+    tuples = [t for i in designed.devices.values() for t in (i.gateways, *(v.networks for v in i.vrfs)) if t]
+    cache = JsonCache()
+    fast = [_encode(t, 2, cache) for t in tuples]
+
+    def plain_way() -> list[str]:
+        return [cache.get_all(t, 2, lambda: "") for t in tuples]  # the lookup it replaces (a hit: same text)
+
+    assert plain_way() == fast
+    trick = benchmark.pedantic(lambda: cpu(lambda: [_encode(t, 2, cache) for t in tuples]), rounds=1, iterations=1)
+    plain = cpu(plain_way)
+    report(capsys, benchmark, f"intent JSON, {len(tuples)} shared tuples by identity", trick, plain)

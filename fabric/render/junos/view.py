@@ -26,12 +26,13 @@ from fabric.design.intent import (
     K8sPeering,
     RouteTarget,
     ServerAttachment,
+    VrfInstance,
 )
 from fabric.errors import RenderError
 from fabric.render.junos.escape import junos_word
 from fabric.sorting import natural_key
 
-__all__ = ["JunosNames", "JunosView", "Port", "ServerPort", "lag_name", "route_target"]
+__all__ = ["JunosNames", "JunosView", "LeafBlocks", "Port", "ServerPort", "lag_name", "route_target"]
 
 
 def route_target(rt: RouteTarget) -> str:
@@ -228,20 +229,32 @@ MGMT_INTERFACE: dict[str, str] = {"qfx5120-48y": "em0", "qfx5120-32c": "em0"}
 DEFAULT_MGMT_INTERFACE = "em0"
 
 
+@dataclass(frozen=True, slots=True)
+class LeafBlocks:
+    """The text and names a leaf's networks and gateways give its config: the same on
+    every leaf with the same networks (one object, shared: read, never change it)."""
+
+    irb_units: str
+    vlan_blocks: str
+    vni_options: str
+    router_advertisement: str
+    vni_list: str
+    """The whole ``extended-vni-list [ ... ];`` line (empty without VNIs)."""
+    vlan_names: dict[int, str]
+    """VLAN -> network name."""
+
+
 class SharedText(Protocol):
     """Renders (or fetches from a cache) the text of a device that is the same on many
-    leaves: the per-network blocks, a VRF's irb interfaces, the extended VNI list."""
+    leaves: the per-network blocks, a VRF's irb interfaces."""
 
-    def blocks(self, d: DeviceIntent) -> tuple[str, str, str, str]:
-        """Irb units, VLANs, vni-options, RA interfaces."""
+    def blocks(self, d: DeviceIntent) -> LeafBlocks:
+        """Irb units, VLANs, vni-options, RA interfaces, the extended VNI list."""
         ...
 
-    def vrf_interfaces(self, units: tuple[int, ...]) -> str:
-        """The ``interface irb.N;`` lines of a VRF with these irb units."""
-        ...
-
-    def vni_list(self, vnis: tuple[int, ...]) -> str:
-        """The ``extended-vni-list [ ... ];`` line of these VNIs."""
+    def vrf_interfaces(self, d: DeviceIntent, vrf: VrfInstance) -> str:
+        """The ``interface irb.N;`` lines of ``vrf`` on ``d`` (a network of the VRF
+        without a gateway on ``d`` is a :class:`RenderError`)."""
         ...
 
 
@@ -260,18 +273,9 @@ def build_view(intent: DeviceIntent, shared: SharedText) -> JunosView:
     loopbacks4 = [p for p in d.underlay.advertise if isinstance(p, IPv4Network)]
     loopbacks6 = [p for p in d.underlay.advertise if isinstance(p, IPv6Network)]
 
-    # checked as Junos words where they are printed (the VLAN blocks, members())
-    vlan_names = {v.vlan: v.network.name for v in d.vnis}
-    gw_vlan = {g.network: g.vlan for g in d.gateways}
-    vrf_interfaces: dict[str, str] = {}
-    for vi in d.vrfs:
-        units = []
-        for net in vi.networks:
-            unit = gw_vlan.get(net)
-            if unit is None:
-                raise RenderError(f"{d.name}: VRF {vi.name} lists network {net}, which has no gateway on this leaf")
-            units.append(unit)
-        vrf_interfaces[vi.name] = shared.vrf_interfaces(tuple(units))
+    # VLAN names are checked as Junos words where they are printed (the VLAN blocks, members())
+    leaf = shared.blocks(d)
+    vrf_interfaces = {vi.name: shared.vrf_interfaces(d, vi) for vi in d.vrfs}
     k8s_by_vrf: dict[str, list[K8sPeering]] = {}
     for k in d.kubernetes:
         k8s_by_vrf.setdefault(k.vrf, []).append(k)
@@ -316,7 +320,6 @@ def build_view(intent: DeviceIntent, shared: SharedText) -> JunosView:
         if any(k.graceful_shutdown.community != gshut for k in d.kubernetes):
             raise RenderError(f"{d.name}: clusters disagree on the graceful-shutdown community")
 
-    irb_units, vlan_blocks, vni_options, ra = shared.blocks(d)
     return JunosView(
         intent=d,
         ports=ports,
@@ -326,7 +329,7 @@ def build_view(intent: DeviceIntent, shared: SharedText) -> JunosView:
         vtep_address=vtep,
         loopbacks4=loopbacks4,
         loopbacks6=loopbacks6,
-        vlan_names=vlan_names,
+        vlan_names=leaf.vlan_names,
         vrf_interfaces=vrf_interfaces,
         k8s_by_vrf=k8s_by_vrf,
         ext_by_vrf=ext_by_vrf,
@@ -340,9 +343,9 @@ def build_view(intent: DeviceIntent, shared: SharedText) -> JunosView:
         dci_site_prefixes4=site4,
         dci_site_prefixes6=site6,
         dci_from_gateway_community=DCI_FROM_GATEWAY,
-        irb_units=irb_units,
-        vlan_blocks=vlan_blocks,
-        vni_options=vni_options,
-        vni_list=shared.vni_list(tuple(v.vni for v in d.vnis)) if d.vnis else "",
-        router_advertisement=ra,
+        irb_units=leaf.irb_units,
+        vlan_blocks=leaf.vlan_blocks,
+        vni_options=leaf.vni_options,
+        vni_list=leaf.vni_list,
+        router_advertisement=leaf.router_advertisement,
     )
