@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from fabric.buildcache import BuildCache
 from fabric.design.intent import DeviceIntent, JsonCache
 from fabric.design.pipeline import Design
 from fabric.export.agents import stale_agent_files
-from fabric.files import Staging
+from fabric.files import Staging, remove_temp_files
 from fabric.parallel import fork_map, split, worker_count
 from fabric.render.base import RenderedDevice, Renderer, render_each, render_with
 
@@ -89,20 +88,6 @@ class StagedDevice:
     """Files already right on disk."""
     kept: RenderedDevice | None = None
     """What the caller asked to keep of it (:meth:`BuildWriter.render_and_stage`)."""
-
-
-_TEMP_TAIL = re.compile(r"\.[a-z0-9_]{8}\.tmp")
-
-
-def remove_temp_files(folder: Path, names: Iterable[str]) -> None:
-    """Remove the temp files :class:`fabric.files.Staging` stages for the files ``names``
-    in ``folder`` (``.<name>.XXXXXXXX.tmp``): what a worker that died left."""
-    heads = {f".{n}" for n in names}
-    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name[:-13] in heads and _TEMP_TAIL.fullmatch(entry.name[-13:]):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
 
 
 def remove_stale(folder: Path, keep: set[Path]) -> list[Path]:

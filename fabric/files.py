@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,7 @@ def _stage(path: Path, data: bytes, mode: int = FILE_MODE, sync: bool = True, ma
     the caller made the folder."""
     if make_folder:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -45,6 +46,25 @@ def _stage(path: Path, data: bytes, mode: int = FILE_MODE, sync: bool = True, ma
             os.unlink(tmp)
         raise
     return Path(tmp)
+
+
+TEMP_SUFFIX = ".tmp"
+_TEMP_TAIL = re.compile(r"\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+_TAIL_LEN = 9 + len(TEMP_SUFFIX)
+"""What ``mkstemp`` puts after :func:`_stage`'s prefix ``.<name>.``: 8 random characters
+of its alphabet and the suffix."""
+
+
+def remove_temp_files(folder: Path, names: Iterable[str]) -> None:
+    """Remove the temp files :func:`_stage` made for the files ``names`` in ``folder``
+    (``.<name>.XXXXXXXX.tmp``): what a process that died while staging left."""
+    heads = {f".{n}." for n in names}
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if name[:-_TAIL_LEN] + "." in heads and _TEMP_TAIL.fullmatch(name[-_TAIL_LEN:]):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def _fsync_file(path: Path) -> None:
@@ -229,5 +249,6 @@ class Staging:
 
 
 __all__ = [
-    "FILE_MODE", "SYNC_THREADS", "Staging", "atomic_write", "differs", "sync_dirs", "sync_files", "write_if_changed",
+    "FILE_MODE", "SYNC_THREADS", "TEMP_SUFFIX", "Staging", "atomic_write", "differs", "remove_temp_files", "sync_dirs",
+    "sync_files", "write_if_changed",
 ]

@@ -110,3 +110,18 @@ def test_unchanged_files_are_not_staged(tmp_path: Path) -> None:
 def test_kernel_release(release: str, parsed: tuple[int, int]) -> None:
     assert speed._kernel_release(release) == parsed
     assert (parsed >= speed.SYNCFS_SINCE) == (release.startswith("6"))
+
+
+def test_remove_temp_files_takes_only_the_named_files_temp_files(tmp_path: Path) -> None:
+    """What a worker that died left: the temp files the writer makes for the named files
+    go; the files themselves, other files' temp files and look-alikes stay."""
+    target = tmp_path / "leaf1.conf"
+    target.write_text("old\n")
+    mine = files._stage(target, b"new\n", sync=False)
+    other = files._stage(tmp_path / "leaf2.conf", b"x\n", sync=False)
+    alike = tmp_path / ".leaf1.conf.too-long-x.tmp"
+    alike.write_text("")
+    files.remove_temp_files(tmp_path, ["leaf1.conf"])
+    assert not mine.exists()
+    assert other.exists() and alike.exists() and target.read_text() == "old\n"
+    files.remove_temp_files(tmp_path / "absent", ["leaf1.conf"])  # a missing folder is nothing to do
